@@ -1,0 +1,231 @@
+// Checked HDF5 C calls: a negative return becomes an Hdf5Error naming the call and the object.
+#include "io/hdf5.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace backscore::h5 {
+namespace {
+
+[[noreturn]] void fail(const char* call, const std::string& what) {
+  throw Hdf5Error(std::string(call) + " failed for '" + what + "'");
+}
+
+hid_t check_id(hid_t id, const char* call, const std::string& what) {
+  if (id < 0) fail(call, what);
+  return id;
+}
+
+void check(herr_t status, const char* call, const std::string& what) {
+  if (status < 0) fail(call, what);
+}
+
+Hid string_type(std::size_t size) {
+  Hid t(check_id(H5Tcopy(H5T_C_S1), "H5Tcopy", "string type"));
+  check(H5Tset_size(t.get(), std::max<std::size_t>(size, 1)), "H5Tset_size", "string type");
+  check(H5Tset_strpad(t.get(), H5T_STR_NULLPAD), "H5Tset_strpad", "string type");
+  check(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset", "string type");
+  return t;
+}
+
+Hid scalar_space() { return Hid(check_id(H5Screate(H5S_SCALAR), "H5Screate", "scalar")); }
+
+}  // namespace
+
+SilenceHdf5::SilenceHdf5() {
+  H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+SilenceHdf5::~SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+
+Hid create_file(const std::string& path) {
+  Hid fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path));
+  // The newest format versions: compact groups, faster attribute and chunk indexing.
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_LATEST),
+        "H5Pset_libver_bounds", path);
+  return Hid(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                      "H5Fcreate", path));
+}
+
+Hid open_file(const std::string& path, bool writable) {
+  return Hid(check_id(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT),
+                      "H5Fopen", path));
+}
+
+bool is_hdf5(const std::string& path) {
+#if H5_VERSION_GE(1, 12, 0)
+  return H5Fis_accessible(path.c_str(), H5P_DEFAULT) > 0;
+#else
+  return H5Fis_hdf5(path.c_str()) > 0;
+#endif
+}
+
+Hid create_group(hid_t loc, const std::string& name) {
+  return Hid(check_id(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                      "H5Gcreate2", name));
+}
+
+Hid open_group(hid_t loc, const std::string& name) {
+  return Hid(check_id(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), "H5Gopen2", name));
+}
+
+bool exists(hid_t loc, const std::string& name) {
+  // H5Lexists fails rather than answering when an intermediate group is missing: walk the path.
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = name.find('/', pos + 1);
+    if (H5Lexists(loc, name.substr(0, pos).c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
+Hid create_dataset(hid_t loc, const std::string& name, hid_t file_type,
+                   std::span<const hsize_t> dims, std::span<const hsize_t> chunk) {
+  Hid space(check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                     "H5Screate_simple", name));
+  Hid dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", name));
+  if (!chunk.empty()) {
+    check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk",
+          name);
+  }
+  return Hid(check_id(
+      H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+      "H5Dcreate2", name));
+}
+
+Hid open_dataset(hid_t loc, const std::string& name) {
+  return Hid(check_id(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
+}
+
+std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& what) {
+  Hid space(check_id(H5Dget_space(dataset), "H5Dget_space", what));
+  int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) fail("H5Sget_simple_extent_ndims", what);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0) check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr),
+                      "H5Sget_simple_extent_dims", what);
+  return dims;
+}
+
+H5T_class_t dataset_type_class(hid_t dataset, const std::string& what) {
+  Hid type(check_id(H5Dget_type(dataset), "H5Dget_type", what));
+  H5T_class_t c = H5Tget_class(type.get());
+  if (c < 0) fail("H5Tget_class", what);
+  return c;
+}
+
+std::size_t dataset_type_size(hid_t dataset, const std::string& what) {
+  Hid type(check_id(H5Dget_type(dataset), "H5Dget_type", what));
+  std::size_t size = H5Tget_size(type.get());
+  if (size == 0) fail("H5Tget_size", what);
+  return size;
+}
+
+void write_all(hid_t dataset, hid_t mem_type, const void* data, const std::string& what) {
+  check(H5Dwrite(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "H5Dwrite", what);
+}
+
+void read_all(hid_t dataset, hid_t mem_type, void* data, const std::string& what) {
+  check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "H5Dread", what);
+}
+
+void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void* data,
+               const std::string& what) {
+  std::vector<hsize_t> dims = dataset_dims(dataset, what);
+  if (dims.size() != 2 || first + count > dims[0]) {
+    throw Hdf5Error("rows out of range in '" + what + "'");
+  }
+  if (count == 0) return;
+  Hid file_space(check_id(H5Dget_space(dataset), "H5Dget_space", what));
+  const hsize_t start[2] = {first, 0};
+  const hsize_t extent[2] = {count, dims[1]};
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr),
+        "H5Sselect_hyperslab", what);
+  Hid mem_space(check_id(H5Screate_simple(2, extent, nullptr), "H5Screate_simple", what));
+  check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
+        "H5Dread", what);
+}
+
+void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  std::size_t width = 1;
+  for (const auto& v : values) width = std::max(width, v.size());
+  std::vector<char> flat(values.size() * width, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::memcpy(flat.data() + i * width, values[i].data(), values[i].size());
+  }
+  Hid type = string_type(width);
+  const hsize_t dims[1] = {values.size()};
+  Hid ds = create_dataset(loc, name, type.get(), dims);
+  if (!values.empty()) write_all(ds.get(), type.get(), flat.data(), name);
+}
+
+std::vector<std::string> read_strings(hid_t loc, const std::string& name) {
+  Hid ds = open_dataset(loc, name);
+  std::vector<hsize_t> dims = dataset_dims(ds.get(), name);
+  if (dims.size() != 1 || dataset_type_class(ds.get(), name) != H5T_STRING) {
+    throw Hdf5Error("'" + name + "' is not a list of strings");
+  }
+  Hid file_type(check_id(H5Dget_type(ds.get()), "H5Dget_type", name));
+  if (H5Tis_variable_str(file_type.get()) > 0) {
+    throw Hdf5Error("'" + name + "' holds variable-length strings; expected fixed-length");
+  }
+  const std::size_t width = dataset_type_size(ds.get(), name);
+  std::vector<char> flat(dims[0] * width);
+  Hid type = string_type(width);
+  if (dims[0] > 0) read_all(ds.get(), type.get(), flat.data(), name);
+  std::vector<std::string> out(dims[0]);
+  for (std::size_t i = 0; i < dims[0]; ++i) {
+    const char* s = flat.data() + i * width;
+    out[i].assign(s, strnlen(s, width));
+  }
+  return out;
+}
+
+void write_attribute(hid_t loc, const std::string& name, const std::string& value) {
+  Hid type = string_type(value.size());
+  Hid space = scalar_space();
+  Hid attr(check_id(H5Acreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                               H5P_DEFAULT),
+                    "H5Acreate2", name));
+  std::vector<char> buf(std::max<std::size_t>(value.size(), 1), '\0');
+  std::memcpy(buf.data(), value.data(), value.size());
+  check(H5Awrite(attr.get(), type.get(), buf.data()), "H5Awrite", name);
+}
+
+void write_attribute(hid_t loc, const std::string& name, std::int64_t value) {
+  Hid space = scalar_space();
+  Hid attr(check_id(H5Acreate2(loc, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
+                               H5P_DEFAULT),
+                    "H5Acreate2", name));
+  check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), "H5Awrite", name);
+}
+
+bool has_attribute(hid_t loc, const std::string& name) {
+  return H5Aexists(loc, name.c_str()) > 0;
+}
+
+std::string read_string_attribute(hid_t loc, const std::string& name) {
+  Hid attr(check_id(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "H5Aopen", name));
+  Hid file_type(check_id(H5Aget_type(attr.get()), "H5Aget_type", name));
+  if (H5Tget_class(file_type.get()) != H5T_STRING || H5Tis_variable_str(file_type.get()) > 0) {
+    throw Hdf5Error("attribute '" + name + "' is not a fixed-length string");
+  }
+  const std::size_t width = H5Tget_size(file_type.get());
+  std::vector<char> buf(width + 1, '\0');
+  Hid type = string_type(width);
+  check(H5Aread(attr.get(), type.get(), buf.data()), "H5Aread", name);
+  return std::string(buf.data(), strnlen(buf.data(), width));
+}
+
+std::int64_t read_int_attribute(hid_t loc, const std::string& name) {
+  Hid attr(check_id(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "H5Aopen", name));
+  Hid file_type(check_id(H5Aget_type(attr.get()), "H5Aget_type", name));
+  if (H5Tget_class(file_type.get()) != H5T_INTEGER) {
+    throw Hdf5Error("attribute '" + name + "' is not an integer");
+  }
+  std::int64_t value = 0;
+  check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), "H5Aread", name);
+  return value;
+}
+
+}  // namespace backscore::h5

@@ -1,0 +1,424 @@
+// The tournament store on disk (layout in docs/FORMAT.md): writer and streaming reader.
+#include "io/store.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <system_error>
+
+#include "io/hdf5.hpp"
+#include "io/input_error.hpp"
+
+namespace backscore {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Prediction rows (models) per chunk: a batch of model columns is whole chunks, one read each.
+constexpr hsize_t kModelsPerChunk = 64;
+
+std::string era_group_name(std::size_t e) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%06zu", e);
+  return buf;
+}
+
+std::size_t first_duplicate_or_unsorted(const std::vector<std::string>& ids) {
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    if (!(ids[i - 1] < ids[i])) return i;
+  }
+  return ids.size();
+}
+
+template <typename T>
+std::size_t first_non_finite(std::span<const T> v) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) return i;
+  }
+  return v.size();
+}
+
+bool all_small_integers(std::span<const double> v) {
+  return std::all_of(v.begin(), v.end(), [](double x) {
+    return x >= -128.0 && x <= 127.0 && x == std::nearbyint(x);
+  });
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// Writer
+
+struct StoreWriter::Impl {
+  fs::path final_path;
+  fs::path temp_path;
+  StoreSchema schema;
+  h5::SilenceHdf5 silence;
+  h5::Hid file;
+  h5::Hid eras_group;
+  std::vector<std::string> era_names;
+  bool finished = false;
+
+  [[noreturn]] void bad(const Era& era, const std::string& what) const {
+    throw InputError(final_path.string() + ": era '" + era.name + "': " + what);
+  }
+
+  void validate(const Era& era, std::span<const float> predictions) const {
+    const std::size_t n = era.n_stocks();
+    if (era.name.empty()) throw InputError(final_path.string() + ": an era has an empty name");
+    if (std::find(era_names.begin(), era_names.end(), era.name) != era_names.end()) {
+      bad(era, "duplicate era name");
+    }
+    if (std::size_t i = first_duplicate_or_unsorted(era.ids); i < n) {
+      bad(era, era.ids[i - 1] == era.ids[i] ? "duplicate id '" + era.ids[i] + "'"
+                                             : "ids are not sorted at '" + era.ids[i] + "'");
+    }
+    for (const auto& id : era.ids) {
+      if (id.empty()) bad(era, "empty stock id");
+    }
+    auto check_matrix = [&](std::span<const double> v, std::size_t rows,
+                            const std::vector<std::string>& names, const char* field) {
+      if (v.size() != rows * n) bad(era, std::string(field) + " has the wrong size");
+      if (std::size_t i = first_non_finite(v); i < v.size()) {
+        const std::string which = names.empty() ? std::string(field) : names[i / n];
+        bad(era, std::string(field) + " '" + which + "' is not finite for id '" + era.ids[i % n] +
+                     "'");
+      }
+    };
+    check_matrix(era.targets, schema.targets.size(), schema.targets, "target");
+    check_matrix(era.meta_model, schema.has_meta_model ? 1 : 0, {}, "meta_model");
+    check_matrix(era.benchmarks, schema.benchmarks.size(), schema.benchmarks, "benchmark");
+    check_matrix(era.features, schema.features.size(), schema.features, "feature");
+    const std::size_t m = era.n_submitted();
+    for (std::size_t j = 0; j < m; ++j) {
+      if (era.models[j] < 0 || static_cast<std::size_t>(era.models[j]) >= schema.models.size()) {
+        bad(era, "model index " + std::to_string(era.models[j]) + " out of range");
+      }
+      if (j > 0 && era.models[j] <= era.models[j - 1]) bad(era, "model indices not ascending");
+    }
+    if (schema.has_stakes) {
+      if (era.stakes.size() != m) bad(era, "stakes have the wrong size");
+      for (std::size_t j = 0; j < m; ++j) {
+        if (!std::isfinite(era.stakes[j]) || era.stakes[j] < 0) {
+          bad(era, "stake of model '" + schema.models[era.models[j]] + "' is not a finite value >= 0");
+        }
+      }
+    } else if (!era.stakes.empty()) {
+      bad(era, "stakes given but the store has none");
+    }
+    if (predictions.size() != m * n) bad(era, "prediction matrix has the wrong size");
+    for (std::size_t k = 0; k < predictions.size(); ++k) {
+      if (std::isinf(predictions[k])) {
+        bad(era, "prediction of model '" + schema.models[era.models[k / n]] + "' for id '" +
+                     era.ids[k % n] + "' is infinite");
+      }
+    }
+  }
+};
+
+StoreWriter::StoreWriter(fs::path path, StoreSchema schema) : impl_(std::make_unique<Impl>()) {
+  impl_->final_path = std::move(path);
+  impl_->temp_path = impl_->final_path;
+  impl_->temp_path += ".tmp-" + std::to_string(::getpid());
+  impl_->schema = std::move(schema);
+  if (impl_->schema.targets.empty() || impl_->schema.targets.front() != "target") {
+    throw InputError(impl_->final_path.string() + ": the default target 'target' is required");
+  }
+  try {
+    impl_->file = h5::create_file(impl_->temp_path.string());
+  } catch (const h5::Hdf5Error&) {
+    throw InputError("cannot create " + impl_->temp_path.string());
+  }
+  const hid_t root = impl_->file.get();
+  h5::write_attribute(root, "format", std::string(kStoreFormat));
+  h5::write_attribute(root, "version", std::int64_t{kStoreVersion});
+  h5::write_attribute(root, "has_meta_model", std::int64_t{impl_->schema.has_meta_model});
+  h5::write_attribute(root, "has_stakes", std::int64_t{impl_->schema.has_stakes});
+  h5::Hid models = h5::create_group(root, "models");
+  h5::write_strings(models.get(), "names", impl_->schema.models);
+  h5::Hid schema_group = h5::create_group(root, "schema");
+  h5::write_strings(schema_group.get(), "targets", impl_->schema.targets);
+  h5::write_strings(schema_group.get(), "benchmarks", impl_->schema.benchmarks);
+  h5::write_strings(schema_group.get(), "features", impl_->schema.features);
+  impl_->eras_group = h5::create_group(root, "eras");
+}
+
+StoreWriter::~StoreWriter() {
+  if (!impl_->finished) {
+    impl_->eras_group.reset();
+    impl_->file.reset();
+    std::error_code ec;
+    fs::remove(impl_->temp_path, ec);
+  }
+}
+
+const StoreSchema& StoreWriter::schema() const { return impl_->schema; }
+
+void StoreWriter::append_era(const Era& era, std::span<const float> predictions) {
+  impl_->validate(era, predictions);
+  const hsize_t n = era.n_stocks();
+  const hsize_t m = era.n_submitted();
+  h5::Hid g = h5::create_group(impl_->eras_group.get(), era_group_name(impl_->era_names.size()));
+  const hid_t gid = g.get();
+  h5::write_attribute(gid, "name", era.name);
+  h5::write_strings(gid, "ids", era.ids);
+  const hsize_t target_dims[2] = {impl_->schema.targets.size(), n};
+  h5::write_dataset<double>(gid, "targets", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, era.targets,
+                            target_dims);
+  if (impl_->schema.has_meta_model) {
+    const hsize_t dims[1] = {n};
+    h5::write_dataset<double>(gid, "meta_model", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
+                              era.meta_model, dims);
+  }
+  if (!impl_->schema.benchmarks.empty()) {
+    const hsize_t dims[2] = {impl_->schema.benchmarks.size(), n};
+    h5::write_dataset<double>(gid, "benchmarks", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
+                              era.benchmarks, dims);
+  }
+  if (!impl_->schema.features.empty()) {
+    // Numerai's features are small integers: int8 stores them exactly in a quarter of float32.
+    const hsize_t dims[2] = {impl_->schema.features.size(), n};
+    const hid_t file_type = all_small_integers(era.features) ? H5T_STD_I8LE : H5T_IEEE_F32LE;
+    h5::write_dataset<double>(gid, "features", H5T_NATIVE_DOUBLE, file_type, era.features, dims);
+  }
+  const hsize_t model_dims[1] = {m};
+  h5::write_dataset<std::int32_t>(gid, "models", H5T_NATIVE_INT32, H5T_STD_I32LE, era.models,
+                                  model_dims);
+  if (impl_->schema.has_stakes) {
+    h5::write_dataset<double>(gid, "stakes", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, era.stakes,
+                              model_dims);
+  }
+  const hsize_t pred_dims[2] = {m, n};
+  if (m > 0 && n > 0) {
+    const hsize_t chunk[2] = {std::min(m, kModelsPerChunk), n};
+    h5::write_dataset<float>(gid, "predictions", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, predictions,
+                             pred_dims, chunk);
+  } else {
+    h5::write_dataset<float>(gid, "predictions", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, predictions,
+                             pred_dims);
+  }
+  impl_->era_names.push_back(era.name);
+}
+
+void StoreWriter::finish() {
+  h5::write_strings(impl_->eras_group.get(), "names", impl_->era_names);
+  impl_->eras_group.reset();
+  if (H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL) < 0) {
+    throw InputError("cannot write " + impl_->temp_path.string());
+  }
+  impl_->file.reset();
+  std::error_code ec;
+  fs::rename(impl_->temp_path, impl_->final_path, ec);
+  if (ec) {
+    throw InputError("cannot rename " + impl_->temp_path.string() + " to " +
+                     impl_->final_path.string() + ": " + ec.message());
+  }
+  impl_->finished = true;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reader
+
+struct StoreReader::Impl {
+  fs::path path;
+  StoreSchema schema;
+  std::vector<std::string> eras;
+  h5::SilenceHdf5 silence;
+  h5::Hid file;
+  h5::Hid eras_group;
+  // The era whose predictions were read last: batches of one era reuse the open dataset.
+  std::size_t open_era = std::numeric_limits<std::size_t>::max();
+  h5::Hid open_predictions;
+
+  [[noreturn]] void bad(const std::string& what) const {
+    throw InputError(path.string() + ": " + what);
+  }
+
+  h5::Hid era_group(std::size_t e) const {
+    if (e >= eras.size()) bad("era index " + std::to_string(e) + " out of range");
+    const std::string name = era_group_name(e);
+    if (!h5::exists(eras_group.get(), name)) bad("missing group /eras/" + name);
+    return h5::open_group(eras_group.get(), name);
+  }
+
+  // Reads a dataset of the expected shape into doubles (HDF5 converts int8/float32).
+  std::vector<double> read_matrix(hid_t g, const std::string& era, const char* name,
+                                  std::vector<hsize_t> expect) const {
+    if (!h5::exists(g, name)) bad("era '" + era + "': missing dataset '" + name + "'");
+    h5::Hid ds = h5::open_dataset(g, name);
+    std::vector<hsize_t> dims = h5::dataset_dims(ds.get(), name);
+    if (dims != expect) bad("era '" + era + "': dataset '" + name + "' has the wrong shape");
+    if (h5::dataset_type_class(ds.get(), name) == H5T_STRING) {
+      bad("era '" + era + "': dataset '" + name + "' is not numeric");
+    }
+    std::size_t count = 1;
+    for (hsize_t d : dims) count *= d;
+    std::vector<double> out(count);
+    if (count > 0) h5::read_all(ds.get(), H5T_NATIVE_DOUBLE, out.data(), name);
+    return out;
+  }
+};
+
+StoreReader::StoreReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) impl_->bad("cannot open: no such file");
+  if (fs::is_directory(path, ec)) impl_->bad("cannot open: is a directory");
+  if (!h5::is_hdf5(path.string())) impl_->bad("not an HDF5 file");
+  try {
+    impl_->file = h5::open_file(path.string());
+    const hid_t root = impl_->file.get();
+    if (!h5::has_attribute(root, "format") ||
+        h5::read_string_attribute(root, "format") != kStoreFormat) {
+      impl_->bad(std::string("not a backscore store (no format attribute '") + kStoreFormat + "')");
+    }
+    const std::int64_t version = h5::read_int_attribute(root, "version");
+    if (version != kStoreVersion) {
+      impl_->bad("store format version " + std::to_string(version) + " is not supported (this is " +
+                 "backscore " + std::to_string(kStoreVersion) + "; re-import the data)");
+    }
+    for (const char* name : {"models/names", "schema/targets", "schema/benchmarks",
+                             "schema/features", "eras/names"}) {
+      if (!h5::exists(root, name)) {
+        impl_->bad(std::string("missing dataset /") + name);
+      }
+    }
+    StoreSchema& s = impl_->schema;
+    s.models = h5::read_strings(root, "models/names");
+    s.targets = h5::read_strings(root, "schema/targets");
+    s.benchmarks = h5::read_strings(root, "schema/benchmarks");
+    s.features = h5::read_strings(root, "schema/features");
+    s.has_meta_model = h5::read_int_attribute(root, "has_meta_model") != 0;
+    s.has_stakes = h5::read_int_attribute(root, "has_stakes") != 0;
+    if (s.targets.empty() || s.targets.front() != "target") {
+      impl_->bad("/schema/targets must start with 'target'");
+    }
+    impl_->eras = h5::read_strings(root, "eras/names");
+    impl_->eras_group = h5::open_group(root, "eras");
+  } catch (const h5::Hdf5Error& e) {
+    impl_->bad(std::string("malformed store: ") + e.what());
+  }
+}
+
+StoreReader::~StoreReader() = default;
+StoreReader::StoreReader(StoreReader&&) noexcept = default;
+StoreReader& StoreReader::operator=(StoreReader&&) noexcept = default;
+
+const fs::path& StoreReader::path() const { return impl_->path; }
+const StoreSchema& StoreReader::schema() const { return impl_->schema; }
+const std::vector<std::string>& StoreReader::eras() const { return impl_->eras; }
+
+std::size_t StoreReader::n_stocks(std::size_t era) const {
+  try {
+    h5::Hid g = impl_->era_group(era);
+    h5::Hid ds = h5::open_dataset(g.get(), "ids");
+    std::vector<hsize_t> dims = h5::dataset_dims(ds.get(), "ids");
+    if (dims.size() != 1) impl_->bad("era '" + impl_->eras[era] + "': ids are not a list");
+    return dims[0];
+  } catch (const h5::Hdf5Error& e) {
+    impl_->bad("era '" + impl_->eras[era] + "': " + e.what());
+  }
+}
+
+Era StoreReader::read_era(std::size_t e) const {
+  const StoreSchema& s = impl_->schema;
+  Era era;
+  try {
+    h5::Hid g = impl_->era_group(e);
+    const hid_t gid = g.get();
+    era.name = impl_->eras[e];
+    const std::string& name = era.name;
+    if (!h5::exists(gid, "ids")) impl_->bad("era '" + name + "': missing dataset 'ids'");
+    era.ids = h5::read_strings(gid, "ids");
+    const hsize_t n = era.ids.size();
+    if (std::size_t i = first_duplicate_or_unsorted(era.ids); i < n) {
+      impl_->bad("era '" + name + "': " +
+                 (era.ids[i - 1] == era.ids[i] ? "duplicate id '" + era.ids[i] + "'"
+                                               : "ids not sorted at '" + era.ids[i] + "'"));
+    }
+    era.targets = impl_->read_matrix(gid, name, "targets", {s.targets.size(), n});
+    if (std::size_t i = first_non_finite<double>(era.targets); i < era.targets.size()) {
+      impl_->bad("era '" + name + "': target '" + s.targets[i / n] + "' is not finite for id '" +
+                 era.ids[i % n] + "'");
+    }
+    if (s.has_meta_model) era.meta_model = impl_->read_matrix(gid, name, "meta_model", {n});
+    if (std::size_t i = first_non_finite<double>(era.meta_model); i < era.meta_model.size()) {
+      impl_->bad("era '" + name + "': meta_model is not finite for id '" + era.ids[i] + "'");
+    }
+    if (!s.benchmarks.empty()) {
+      era.benchmarks = impl_->read_matrix(gid, name, "benchmarks", {s.benchmarks.size(), n});
+      if (std::size_t i = first_non_finite<double>(era.benchmarks); i < era.benchmarks.size()) {
+        impl_->bad("era '" + name + "': benchmark '" + s.benchmarks[i / n] +
+                   "' is not finite for id '" + era.ids[i % n] + "'");
+      }
+    }
+    if (!s.features.empty()) {
+      era.features = impl_->read_matrix(gid, name, "features", {s.features.size(), n});
+      if (std::size_t i = first_non_finite<double>(era.features); i < era.features.size()) {
+        impl_->bad("era '" + name + "': feature '" + s.features[i / n] +
+                   "' is not finite for id '" + era.ids[i % n] + "'");
+      }
+    }
+    if (!h5::exists(gid, "models")) impl_->bad("era '" + name + "': missing dataset 'models'");
+    {
+      h5::Hid ds = h5::open_dataset(gid, "models");
+      std::vector<hsize_t> dims = h5::dataset_dims(ds.get(), "models");
+      if (dims.size() != 1) impl_->bad("era '" + name + "': dataset 'models' has the wrong shape");
+      era.models.resize(dims[0]);
+      if (dims[0] > 0) h5::read_all(ds.get(), H5T_NATIVE_INT32, era.models.data(), "models");
+    }
+    for (std::size_t j = 0; j < era.models.size(); ++j) {
+      if (era.models[j] < 0 || static_cast<std::size_t>(era.models[j]) >= s.models.size() ||
+          (j > 0 && era.models[j] <= era.models[j - 1])) {
+        impl_->bad("era '" + name + "': model indices out of range or not ascending");
+      }
+    }
+    const hsize_t m = era.models.size();
+    if (s.has_stakes) era.stakes = impl_->read_matrix(gid, name, "stakes", {m});
+    if (!h5::exists(gid, "predictions")) {
+      impl_->bad("era '" + name + "': missing dataset 'predictions'");
+    }
+    h5::Hid pred = h5::open_dataset(gid, "predictions");
+    if (h5::dataset_dims(pred.get(), "predictions") != std::vector<hsize_t>{m, n}) {
+      impl_->bad("era '" + name + "': dataset 'predictions' has the wrong shape");
+    }
+  } catch (const h5::Hdf5Error& ex) {
+    impl_->bad("era '" + impl_->eras[e] + "': " + ex.what());
+  }
+  return era;
+}
+
+void StoreReader::read_predictions(std::size_t era, std::size_t first, std::size_t count,
+                                   std::span<float> out) const {
+  try {
+    if (impl_->open_era != era) {
+      impl_->open_predictions.reset();
+      h5::Hid g = impl_->era_group(era);
+      // Every chunk is read once, straight into the caller's buffer: no chunk cache.
+      h5::Hid dapl(H5Pcreate(H5P_DATASET_ACCESS));
+      if (!dapl.valid() || H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0,
+                                              H5D_CHUNK_CACHE_W0_DEFAULT) < 0) {
+        throw h5::Hdf5Error("H5Pset_chunk_cache failed for 'predictions'");
+      }
+      hid_t ds = H5Dopen2(g.get(), "predictions", dapl.get());
+      if (ds < 0) throw h5::Hdf5Error("H5Dopen2 failed for 'predictions'");
+      impl_->open_predictions = h5::Hid(ds);
+      impl_->open_era = era;
+    }
+    const hid_t ds = impl_->open_predictions.get();
+    std::vector<hsize_t> dims = h5::dataset_dims(ds, "predictions");
+    if (dims.size() != 2 || first + count > dims[0] || out.size() != count * dims[1]) {
+      throw std::logic_error("read_predictions: bad block request");
+    }
+    h5::read_rows(ds, H5T_NATIVE_FLOAT, first, count, out.data(), "predictions");
+  } catch (const h5::Hdf5Error& ex) {
+    impl_->open_era = std::numeric_limits<std::size_t>::max();
+    impl_->open_predictions.reset();
+    impl_->bad("era '" + impl_->eras[era] + "': " + ex.what());
+  }
+}
+
+}  // namespace backscore

@@ -1,0 +1,106 @@
+// The tournament store: one HDF5 file holding a whole history (see docs/FORMAT.md).
+// StoreWriter appends one era at a time; StoreReader streams eras back one at a time, so memory
+// is bounded by the largest era, never by the history.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace backscore {
+
+inline constexpr const char* kStoreFormat = "backscore-store";
+inline constexpr int kStoreVersion = 1;
+
+// What every era of a store carries; fixed for the whole store.
+struct StoreSchema {
+  std::vector<std::string> models;      // global model table; Era::models index into it
+  std::vector<std::string> targets;     // target names; "target" (the default) first
+  std::vector<std::string> benchmarks;  // benchmark model names (may be empty)
+  std::vector<std::string> features;    // feature names (may be empty)
+  bool has_meta_model = false;
+  bool has_stakes = false;
+};
+
+// One era without its prediction matrix. Every matrix is flat with the stock index fastest:
+// element (k, i) of a K x n matrix is at [k * n + i].
+struct Era {
+  std::string name;
+  std::vector<std::string> ids;      // stock ids, unique, sorted ascending by byte order
+  std::vector<double> targets;       // schema.targets.size() x n_stocks, all finite
+  std::vector<double> meta_model;    // n_stocks (finite) when schema.has_meta_model, else empty
+  std::vector<double> benchmarks;    // schema.benchmarks.size() x n_stocks, all finite
+  std::vector<double> features;      // schema.features.size() x n_stocks, all finite
+  std::vector<std::int32_t> models;  // global model index of each prediction column, ascending
+  std::vector<double> stakes;        // one per prediction column when schema.has_stakes, else empty
+
+  std::size_t n_stocks() const { return ids.size(); }
+  std::size_t n_submitted() const { return models.size(); }
+  // Row i of target `k` (k indexes schema.targets).
+  std::span<const double> target(std::size_t k) const {
+    return {targets.data() + k * n_stocks(), n_stocks()};
+  }
+  std::span<const double> benchmark(std::size_t k) const {
+    return {benchmarks.data() + k * n_stocks(), n_stocks()};
+  }
+  std::span<const double> feature(std::size_t k) const {
+    return {features.data() + k * n_stocks(), n_stocks()};
+  }
+};
+
+// Prediction matrices are float32, model-major: column j (the j-th submitted model of the era)
+// is predictions[j * n_stocks .. (j + 1) * n_stocks); NaN marks an id the model did not submit.
+
+class StoreWriter {
+ public:
+  // Writes to a temporary name beside `path`; the file appears under `path` only in finish().
+  StoreWriter(std::filesystem::path path, StoreSchema schema);
+  ~StoreWriter();  // removes the temporary file unless finish() succeeded
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
+
+  // Validates the era against the schema (sorted unique ids, finite values, shapes, model
+  // indices ascending and in range, predictions finite or NaN) and appends it. Throws
+  // InputError naming the era and field.
+  void append_era(const Era& era, std::span<const float> predictions);
+  // Writes the era table, closes the file and renames it to its final name.
+  void finish();
+
+  const StoreSchema& schema() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class StoreReader {
+ public:
+  // Throws InputError (naming the file) when it is missing, not HDF5, another format or
+  // version, or misses a dataset.
+  explicit StoreReader(const std::filesystem::path& path);
+  ~StoreReader();
+  StoreReader(StoreReader&&) noexcept;
+  StoreReader& operator=(StoreReader&&) noexcept;
+
+  const std::filesystem::path& path() const;
+  const StoreSchema& schema() const;
+  const std::vector<std::string>& eras() const;  // era names in history order
+
+  std::size_t n_stocks(std::size_t era) const;
+  // Everything of era `era` except its predictions.
+  Era read_era(std::size_t era) const;
+  // Prediction columns [first, first + count) of era `era` into out (count x n_stocks floats),
+  // one hyperslab read.
+  void read_predictions(std::size_t era, std::size_t first, std::size_t count,
+                        std::span<float> out) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace backscore
