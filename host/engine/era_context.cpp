@@ -1,0 +1,112 @@
+// The per-era stages shared by every model (see era_context.hpp).
+#include "host/engine/era_context.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <stdexcept>
+#include <string>
+
+#include "host/engine/rank.hpp"
+#include "host/engine/stats.hpp"
+#include "kernels/hd/elementwise.hpp"
+
+namespace backscore {
+namespace {
+
+// numerai-tools' power() assertion: the column is constant or corr(x^p, x) >= 0.9.
+bool power_ok(std::span<const double> powered, std::span<const double> x) {
+  return zero_std(powered) || pearson(powered, x) >= 0.9;
+}
+
+}  // namespace
+
+EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
+                       std::size_t target_index, std::size_t benchmark_index)
+    : needs_(needs), universe_(era.n_stocks()) {
+  const std::size_t N = universe_;
+  n_ = rows.empty() ? N : rows.size();
+  for (std::uint32_t r : rows) {
+    if (r >= N) throw std::invalid_argument("EraContext: row index out of range");
+  }
+  if (N > 0 && (target_index + 1) * N > era.targets.size()) {
+    throw std::invalid_argument("EraContext: era " + era.name + " has no target " +
+                                std::to_string(target_index));
+  }
+  auto row = [&](std::size_t i) -> std::size_t { return rows.empty() ? i : rows[i]; };
+  auto take = [&](std::span<const double> all, std::vector<double>& out) {
+    out.resize(n_);
+    for (std::size_t i = 0; i < n_; ++i) out[i] = all[row(i)];
+  };
+  const std::size_t n = n_;
+  if (needs.gaussian || needs.benchmark) gauss_table_ = GaussianTable::of(n);
+
+  // Targets. numerai_corr centers over everything it is given (the whole era) before filtering
+  // to the model's ids; correlation_contribution filters first and centers on the ids.
+  const std::span<const double> full_target =
+      N > 0 ? era.target(target_index) : std::span<const double>{};
+  take(full_target, target_);
+  const double era_mean = mean(full_target);
+  std::vector<double> centered(n);
+  corr_target_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    centered[i] = full_target[row(i)] - era_mean;
+    corr_target_[i] = signed_pow(centered[i], 1.5);
+  }
+  corr_target_ok_ = power_ok(corr_target_, centered);
+  const bool unit =
+      std::all_of(target_.begin(), target_.end(), [](double t) { return t >= 0 && t <= 1; });
+  mmc_target_ = target_;
+  if (unit) {
+    for (double& t : mmc_target_) t = t * 4;
+  }
+  const double mmc_mean = mean(mmc_target_);
+  for (double& t : mmc_target_) t = t - mmc_mean;
+
+  StableSorter sorter;
+  std::vector<std::uint32_t> order(n);
+  if (needs.meta_model) {
+    if (era.meta_model.size() != N) {
+      throw std::invalid_argument("EraContext: era " + era.name + " has no meta-model");
+    }
+    take(era.meta_model, meta_raw_);
+    sorter.sort(meta_raw_, order);
+    if (needs.gaussian) {  // mmc
+      meta_gauss_.resize(n);
+      tie_kept_gaussian(meta_raw_, order, &gauss_table_, meta_gauss_);
+      meta_norm2_ = dot(meta_gauss_, meta_gauss_);
+    }
+    meta_first_.resize(n);
+    tie_broken_percentiles(order, meta_first_);
+    meta_corr_v1_ = pearson(target_, meta_first_);
+    // example-scripts' neutralize_series: exposures [by, mean(series)]. The constant's value
+    // (the mean of uniform ranks, 0.5 up to rounding) does not change the spanned space.
+    std::vector<double> exposures(2 * n, 0.5);
+    std::copy(meta_first_.begin(), meta_first_.end(), exposures.begin());
+    const double rcond_none = DBL_EPSILON * static_cast<double>(std::max<std::size_t>(n, 2));
+    mmc2_proj_ = LeastSquaresProjector(exposures, n, 2, rcond_none);
+  }
+  if (needs.benchmark) {
+    if (N > 0 && (benchmark_index + 1) * N > era.benchmarks.size()) {
+      throw std::invalid_argument("EraContext: era " + era.name + " has no benchmark " +
+                                  std::to_string(benchmark_index));
+    }
+    std::vector<double> raw;
+    take(N > 0 ? era.benchmark(benchmark_index) : std::span<const double>{}, raw);
+    sorter.sort(raw, order);
+    bench_gauss_.resize(n);
+    tie_kept_gaussian(raw, order, &gauss_table_, bench_gauss_);
+    bench_norm2_ = dot(bench_gauss_, bench_gauss_);
+  }
+  if (needs.features) {
+    // numerai-tools' neutralize: lstsq([features, 1], x, rcond=1e-6).
+    const std::size_t k = N > 0 ? era.features.size() / N : 0;
+    std::vector<double> exposures((k + 1) * n, 1.0);
+    for (std::size_t f = 0; f < k; ++f) {
+      const std::span<const double> col = era.feature(f);
+      for (std::size_t i = 0; i < n; ++i) exposures[f * n + i] = col[row(i)];
+    }
+    fnc_proj_ = LeastSquaresProjector(exposures, n, k + 1, 1e-6);
+  }
+}
+
+}  // namespace backscore

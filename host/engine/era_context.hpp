@@ -1,0 +1,81 @@
+// The model-independent stages of one era, computed once and shared read-only by every model
+// scored on it: the target variants of each formula, the meta-model's and the benchmark's ranks,
+// and the least-squares factorizations of the mmc2 exposures and of the features. A context is
+// built either on all the era's rows or on the subset of rows one model submitted, since
+// numerai-tools re-ranks the meta-model and re-centers mmc's target on the ids it scores.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "host/engine/formulas.hpp"
+#include "host/engine/least_squares.hpp"
+#include "host/engine/rank.hpp"
+#include "io/store.hpp"
+
+namespace backscore {
+
+class EraContext {
+ public:
+  // rows: ascending, unique row indices into the era (empty = every row). target_index indexes
+  // era.target(); benchmark_index era.benchmark(), used only when needs.benchmark. Throws
+  // std::invalid_argument when `needs` asks for something the era lacks (no meta-model, no such
+  // target or benchmark) or a row index is out of range.
+  EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
+             std::size_t target_index, std::size_t benchmark_index);
+
+  std::size_t size() const { return n_; }                  // rows scored
+  std::size_t universe_size() const { return universe_; }  // rows of the era
+  const ContextNeeds& needs() const { return needs_; }
+
+  // ndtri(percentile(r, size())) and its ^1.5 for r = 1..size(); empty unless needs.gaussian,
+  // meta_model or benchmark (the rankers then compute ndtri themselves, with the same result).
+  const GaussianTable& gaussian_table() const { return gauss_table_; }
+
+  // The raw target on the rows (corr_v1, mmc2).
+  std::span<const double> target() const { return target_; }
+  // numerai_corr's target: centered over ALL the era's rows, then on the rows, signed ^1.5.
+  std::span<const double> corr_target() const { return corr_target_; }
+  // numerai-tools' power() assertion on that target (std == 0 or corr(t^1.5, t) >= 0.9); when it
+  // fails numerai_corr raises, and corr and fnc are NaN.
+  bool corr_target_ok() const { return corr_target_ok_; }
+  // correlation_contribution's target on the rows: x4 when every value is in [0, 1], centered.
+  std::span<const double> mmc_target() const { return mmc_target_; }
+
+  // Meta-model stages (needs.meta_model).
+  bool has_meta_model() const { return needs_.meta_model; }
+  std::span<const double> meta_model() const { return meta_raw_; }
+  // Tie-kept ranks gaussianized (also needs.gaussian, else empty).
+  std::span<const double> meta_gaussian() const { return meta_gauss_; }
+  double meta_norm2() const { return meta_norm2_; }                     // m . m
+  std::span<const double> meta_uniform() const { return meta_first_; }  // tie-broken pct
+  double meta_corr_v1() const { return meta_corr_v1_; }                 // corr_v1 of the meta-model
+  // Projector onto span{uniform meta-model, constant} (mmc2, lstsq rcond=None).
+  const LeastSquaresProjector& mmc2_projector() const { return mmc2_proj_; }
+
+  // Benchmark stages (needs.benchmark).
+  bool has_benchmark() const { return needs_.benchmark; }
+  std::span<const double> benchmark_gaussian() const { return bench_gauss_; }
+  double benchmark_norm2() const { return bench_norm2_; }
+
+  // Projector onto span{features, 1} (fnc, lstsq rcond=1e-6) (needs.features).
+  bool has_features() const { return needs_.features; }
+  const LeastSquaresProjector& fnc_projector() const { return fnc_proj_; }
+
+ private:
+  ContextNeeds needs_;
+  std::size_t n_ = 0, universe_ = 0;
+  GaussianTable gauss_table_;
+  std::vector<double> target_, corr_target_, mmc_target_;
+  bool corr_target_ok_ = true;
+  std::vector<double> meta_raw_, meta_gauss_, meta_first_;
+  double meta_norm2_ = 0, meta_corr_v1_ = 0;
+  LeastSquaresProjector mmc2_proj_;
+  std::vector<double> bench_gauss_;
+  double bench_norm2_ = 0;
+  LeastSquaresProjector fnc_proj_;
+};
+
+}  // namespace backscore

@@ -1,0 +1,327 @@
+// The built-in formulas and their per-model evaluation (see formulas.hpp, docs/FORMULAS.md).
+#include "host/engine/formulas.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "host/engine/era_context.hpp"
+#include "host/engine/stats.hpp"
+#include "kernels/hd/elementwise.hpp"
+
+namespace backscore {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// example-scripts' MMC2 divides the covariance by 0.29**2 (about the variance of U(0, 1)).
+constexpr double kMmc2Scale = 0.29 * 0.29;
+
+constexpr std::array<BuiltinInfo, 7> kBuiltins{{
+    {Builtin::corr_v1, "corr_v1",
+     "Pearson(target, tie-broken rank of the predictions); CORR v1 (2019-2023)", false, false,
+     false, false},
+    {Builtin::corr, "corr",
+     "numerai-tools numerai_corr: Pearson(era-centered target^1.5, gauss(tie-kept rank)^1.5)",
+     false, false, false, true},
+    {Builtin::mmc, "mmc",
+     "numerai-tools correlation_contribution: centered target . (gauss rank orthogonal to the "
+     "gauss-ranked meta-model) / n",
+     true, false, false, true},
+    {Builtin::bmc, "bmc", "correlation_contribution against the chosen benchmark model", false,
+     true, false, true},
+    {Builtin::mmc2, "mmc2",
+     "2020 MMC2: cov(uniform rank neutralized to the uniform meta-model, target) / 0.29^2", true,
+     false, false, false},
+    {Builtin::mmc2_burnflip, "mmc2_burnflip",
+     "2020 burn-era proposal: if the meta-model's corr_v1 < 0, max((1-xcorr)(corr_v1-mm_corr), "
+     "mmc2 with proportion -1, corr_v1), else mmc2",
+     true, false, false, false},
+    {Builtin::fnc, "fnc",
+     "numerai-tools feature_neutral_corr: numerai_corr of the gauss rank neutralized to "
+     "[features, 1]",
+     false, false, true, true},
+}};
+
+bool power_ok(std::span<const double> powered, std::span<const double> x) {
+  return zero_std(powered) || pearson(powered, x) >= 0.9;
+}
+
+// max of the burn-era proposal; NaN if any term is NaN (Python's max returns its first argument
+// when that is NaN, the only term that can be NaN alone here: see docs/FORMULAS.md).
+double nan_max3(double a, double b, double c) {
+  if (std::isnan(a) || std::isnan(b) || std::isnan(c)) return kNaN;
+  return std::max(a, std::max(b, c));
+}
+
+// Everything score_model computes for one model, each stage at most once and only if asked.
+class ModelEval {
+ public:
+  ModelEval(const EraContext& ctx, std::span<const double> pred, std::span<const FormulaSpec> specs,
+            ModelScratch& s)
+      : ctx_(ctx), pred_(pred), s_(s), n_(ctx.size()) {
+    // corr's P' = gauss^1.5 comes with the gaussianization (one lookup per rank).
+    for (const FormulaSpec& f : specs) want_powered_ |= f.builtin == Builtin::corr;
+  }
+
+  double score(const FormulaSpec& f) {
+    const std::size_t k = static_cast<std::size_t>(std::max(f.top_bottom, 0));
+    if (k > 0 && !builtin_info(f.builtin).has_top_bottom) return kNaN;
+    if (k > 0 && 2 * k > n_) return kNaN;  // outside numerai-tools' assumptions (2 tb <= n)
+    switch (f.builtin) {
+      case Builtin::corr_v1:
+        return corr_v1();
+      case Builtin::corr:
+        return corr(k);
+      case Builtin::mmc:
+        if (!ctx_.has_meta_model() || ctx_.meta_gaussian().empty()) return kNaN;
+        return contribution(perp(ctx_.meta_gaussian(), ctx_.meta_norm2(), s_.perp_meta, perp_meta_),
+                            k);
+      case Builtin::bmc:
+        if (!ctx_.has_benchmark()) return kNaN;
+        return contribution(
+            perp(ctx_.benchmark_gaussian(), ctx_.benchmark_norm2(), s_.perp_bench, perp_bench_), k);
+      case Builtin::mmc2:
+        if (!ctx_.has_meta_model()) return kNaN;
+        return mmc2_plain();
+      case Builtin::mmc2_burnflip:
+        if (!ctx_.has_meta_model()) return kNaN;
+        return mmc2_burnflip();
+      case Builtin::fnc:
+        if (!ctx_.has_features()) return kNaN;
+        return fnc(k);
+    }
+    return kNaN;
+  }
+
+ private:
+  void sorted() {
+    if (sorted_) return;
+    s_.sorter.sort(pred_, s_.order);
+    sorted_ = true;
+  }
+  std::span<const double> first() {
+    if (!first_) {
+      sorted();
+      tie_broken_percentiles(s_.order, s_.first);
+      first_ = true;
+    }
+    return s_.first;
+  }
+  std::span<const double> gauss() {
+    if (!gauss_) {
+      sorted();
+      tie_kept_gaussian(pred_, s_.order, &ctx_.gaussian_table(), s_.gauss,
+                        want_powered_ ? std::span<double>(s_.powered) : std::span<double>{});
+      gauss_ = true;
+    }
+    return s_.gauss;
+  }
+
+  // Pearson of the rows whose kept flag is set, in row order.
+  double pearson_kept(std::span<const double> a, std::span<const double> b) {
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (s_.kept[i]) {
+        s_.gather_a[m] = a[i];
+        s_.gather_b[m] = b[i];
+        ++m;
+      }
+    }
+    return pearson({s_.gather_a.data(), m}, {s_.gather_b.data(), m});
+  }
+  // Marks the k lowest and k highest positions of `order` (a stable ascending order).
+  void keep_ends(std::span<const std::uint32_t> order, std::size_t k) {
+    std::fill(s_.kept.begin(), s_.kept.end(), 0);
+    for (std::size_t j = 0; j < k; ++j) {
+      s_.kept[order[j]] = 1;
+      s_.kept[order[n_ - 1 - j]] = 1;
+    }
+  }
+
+  double corr_v1() {
+    if (!have_corr_v1_) {
+      corr_v1_ = pearson(ctx_.target(), first());
+      have_corr_v1_ = true;
+    }
+    return corr_v1_;
+  }
+
+  // numerai_corr on P' = gauss^1.5 of these predictions. The stable argsort of P' that
+  // numerai-tools' top/bottom uses equals the predictions' stable order: P' is a strictly
+  // increasing function of the tie-kept rank, so equal P' <=> equal predictions.
+  double corr(std::size_t k) {
+    if (!powered_) {
+      const std::span<const double> g = gauss();  // fills s_.powered too
+      powered_ok_ = power_ok(s_.powered, g);
+      powered_ = true;
+    }
+    if (!powered_ok_ || !ctx_.corr_target_ok()) return kNaN;  // numerai-tools raises
+    if (k == 0) return pearson(ctx_.corr_target(), s_.powered);
+    keep_ends(s_.order, k);
+    return pearson_kept(ctx_.corr_target(), s_.powered);
+  }
+
+  // numerai-tools orthogonalize(p, m) = p - m (p.m)/(m.m).
+  std::span<const double> perp(std::span<const double> m, double m_norm2, std::vector<double>& out,
+                               bool& done) {
+    if (!done) {
+      std::span<const double> p = gauss();
+      const double coef = dot(p, m) / m_norm2;
+      for (std::size_t i = 0; i < n_; ++i) out[i] = p[i] - m[i] * coef;
+      done = true;
+    }
+    return out;
+  }
+
+  // contribution_scores: t . p_perp / n, or over the k lowest and k highest p_perp (stable
+  // argsort: ties at the low end go to the earliest rows, at the high end to the latest) / 2k.
+  double contribution(std::span<const double> p, std::size_t k) {
+    std::span<const double> t = ctx_.mmc_target();
+    if (!std::all_of(p.begin(), p.end(), [](double v) { return std::isfinite(v); })) return kNaN;
+    if (k == 0) return dot(t, p) / static_cast<double>(n_);
+    mark_top_bottom(p, k, s_.kept, s_.keys);
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (s_.kept[i]) {
+        s_.gather_a[m] = t[i];
+        s_.gather_b[m] = p[i];
+        ++m;
+      }
+    }
+    return dot({s_.gather_a.data(), m}, {s_.gather_b.data(), m}) / static_cast<double>(2 * k);
+  }
+
+  // example-scripts MMC2: cov(u - proportion * P u, target) / 0.29^2, u the uniform ranks.
+  double mmc2(double proportion) {
+    s_.work.resize(ctx_.mmc2_projector().rank());
+    ctx_.mmc2_projector().residual(first().data(), proportion, s_.resid.data(), s_.work.data());
+    return covariance(s_.resid, ctx_.target()) / kMmc2Scale;
+  }
+  double mmc2_plain() {
+    if (!have_mmc2_) {
+      mmc2_ = mmc2(1.0);
+      have_mmc2_ = true;
+    }
+    return mmc2_;
+  }
+  double mmc2_burnflip() {
+    const double mm_corr = ctx_.meta_corr_v1();
+    if (!(mm_corr < 0)) return mmc2_plain();
+    const double c = corr_v1();
+    const double xcorr = pearson(ctx_.meta_model(), first());
+    return nan_max3((1 - xcorr) * (c - mm_corr), mmc2(-1.0), c);
+  }
+
+  // feature_neutral_corr: variance_normalize(neutralize(gauss, [features, 1])), then
+  // numerai_corr of that (re-ranked, re-gaussianized, ^1.5) with the era-centered target.
+  double fnc(std::size_t k) {
+    if (!neutral_) {
+      neutral_ = true;
+      std::span<const double> g = gauss();
+      // neutralize() turns a zero-std column into NaN; numerai_corr then raises.
+      if (zero_std(g)) return kNaN;
+      const LeastSquaresProjector& proj = ctx_.fnc_projector();
+      s_.work.resize(proj.rank());
+      proj.residual(g.data(), 1.0, s_.neutral.data(), s_.work.data());
+      const double sd = std_population(s_.neutral);
+      if (!(sd > 0) || !std::isfinite(sd)) return kNaN;  // 0/0: NaN column, numerai_corr raises
+      for (double& v : s_.neutral) v = v / sd;
+      s_.sorter.sort(s_.neutral, s_.order2);
+      // gaussianized ranks (into resid, free again) and their ^1.5
+      tie_kept_gaussian(s_.neutral, s_.order2, &ctx_.gaussian_table(), s_.resid, s_.neutral_gauss);
+      neutral_ok_ = power_ok(s_.neutral_gauss, s_.resid);
+    }
+    if (!neutral_ok_ || !ctx_.corr_target_ok()) return kNaN;
+    if (k == 0) return pearson(ctx_.corr_target(), s_.neutral_gauss);
+    keep_ends(s_.order2, k);
+    return pearson_kept(ctx_.corr_target(), s_.neutral_gauss);
+  }
+
+  const EraContext& ctx_;
+  std::span<const double> pred_;
+  ModelScratch& s_;
+  std::size_t n_;
+  bool want_powered_ = false;
+  bool sorted_ = false, first_ = false, gauss_ = false, powered_ = false, powered_ok_ = false;
+  bool perp_meta_ = false, perp_bench_ = false, neutral_ = false, neutral_ok_ = false;
+  bool have_corr_v1_ = false, have_mmc2_ = false;
+  double corr_v1_ = kNaN, mmc2_ = kNaN;
+};
+
+}  // namespace
+
+std::string FormulaSpec::name() const {
+  std::string s = builtin_info(builtin).name;
+  if (top_bottom > 0) s += "_tb" + std::to_string(top_bottom);
+  return s;
+}
+
+std::string FormulaSpec::definition() const {
+  std::string s = builtin_info(builtin).definition;
+  if (top_bottom > 0) {
+    s += "; on the " + std::to_string(top_bottom) + " lowest and " + std::to_string(top_bottom) +
+         " highest predictions only";
+  }
+  return s;
+}
+
+std::span<const BuiltinInfo> builtin_formulas() { return kBuiltins; }
+
+const BuiltinInfo& builtin_info(Builtin b) {
+  for (const BuiltinInfo& info : kBuiltins) {
+    if (info.builtin == b) return info;
+  }
+  throw std::logic_error("builtin_info: unknown Builtin");
+}
+
+std::optional<Builtin> find_builtin(std::string_view name) {
+  for (const BuiltinInfo& info : kBuiltins) {
+    if (name == info.name) return info.builtin;
+  }
+  return std::nullopt;
+}
+
+bool enough_ids(std::size_t n_present, std::size_t n_universe) {
+  constexpr double kMaxFilteredRatio = 0.2;  // DEFAULT_MAX_FILTERED_INDEX_RATIO
+  if (n_universe == 0) return false;
+  return static_cast<double>(n_present) / static_cast<double>(n_universe) >=
+         (1 - kMaxFilteredRatio);
+}
+
+ContextNeeds ContextNeeds::of(std::span<const FormulaSpec> specs) {
+  ContextNeeds needs;
+  for (const FormulaSpec& f : specs) {
+    const BuiltinInfo& info = builtin_info(f.builtin);
+    needs.meta_model |= info.needs_meta_model;
+    needs.benchmark |= info.needs_benchmark;
+    needs.features |= info.needs_features;
+    needs.gaussian |= f.builtin == Builtin::corr || f.builtin == Builtin::mmc ||
+                      f.builtin == Builtin::bmc || f.builtin == Builtin::fnc;
+  }
+  return needs;
+}
+
+void ModelScratch::resize(std::size_t n) {
+  for (auto* v : {&order, &order2}) v->resize(n);
+  kept.resize(n);
+  for (auto* v : {&first, &gauss, &powered, &perp_meta, &perp_bench, &resid, &neutral,
+                  &neutral_gauss, &gather_a, &gather_b}) {
+    v->resize(n);
+  }
+}
+
+void score_model(const EraContext& ctx, std::span<const double> pred,
+                 std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch) {
+  if (pred.size() != ctx.size() || out.size() < specs.size()) {
+    throw std::invalid_argument("score_model: pred must hold ctx.size() values, out one per spec");
+  }
+  std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(specs.size()), kNaN);
+  if (ctx.size() == 0) return;
+  scratch.resize(ctx.size());
+  ModelEval eval(ctx, pred, specs, scratch);
+  for (std::size_t i = 0; i < specs.size(); ++i) out[i] = eval.score(specs[i]);
+}
+
+}  // namespace backscore

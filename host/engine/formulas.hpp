@@ -1,0 +1,88 @@
+// The built-in scoring formulas: their names and definitions, what each needs per era, and
+// score_model, which evaluates a run's formulas for one model on one era. Definitions and
+// sources of every formula: docs/FORMULAS.md. The reference for each is numerai-tools 0.7.2 (or
+// the 2020 example-scripts for mmc2) called with that one model's column, ids sorted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "host/engine/rank.hpp"
+
+namespace backscore {
+
+enum class Builtin { corr_v1, corr, mmc, bmc, mmc2, mmc2_burnflip, fnc };
+
+// One formula of a run: a built-in, optionally restricted to the top and bottom `top_bottom`
+// predictions (corr, mmc, bmc, fnc only; 0 = all rows).
+struct FormulaSpec {
+  Builtin builtin;
+  int top_bottom = 0;
+  std::string name() const;        // "corr", "mmc_tb200"
+  std::string definition() const;  // the built-in's definition, plus the top/bottom restriction
+  bool operator==(const FormulaSpec&) const = default;
+};
+
+struct BuiltinInfo {
+  Builtin builtin;
+  const char* name;
+  const char* definition;  // one line, for `backscore formulas`
+  bool needs_meta_model, needs_benchmark, needs_features;
+  bool has_top_bottom;
+};
+
+// Every built-in, in a fixed order (the order of Builtin).
+std::span<const BuiltinInfo> builtin_formulas();
+const BuiltinInfo& builtin_info(Builtin b);
+std::optional<Builtin> find_builtin(std::string_view name);
+
+// numerai-tools' filter_sort_index rule (DEFAULT_MAX_FILTERED_INDEX_RATIO = 0.2): a model is
+// scored on an era only when len(ids) / len(universe) >= 1 - 0.2, the same float expression.
+bool enough_ids(std::size_t n_present, std::size_t n_universe);
+
+// What the formulas of a run need prepared per era (EraContext builds only these).
+struct ContextNeeds {
+  bool meta_model = false;  // mmc, mmc2, mmc2_burnflip
+  bool benchmark = false;   // bmc
+  bool features = false;    // fnc
+  bool gaussian = false;    // the ndtri table of the ranks (corr, mmc, bmc, fnc)
+  static ContextNeeds of(std::span<const FormulaSpec> specs);
+};
+
+class EraContext;
+
+// Buffers score_model reuses from call to call; keep one per thread. After the first model of
+// the largest era nothing is allocated.
+class ModelScratch {
+ public:
+  void resize(std::size_t n);
+
+  StableSorter sorter;
+  std::vector<std::uint32_t> order;           // sort of the predictions
+  std::vector<std::uint32_t> order2;          // sort of the feature-neutral predictions (fnc)
+  std::vector<char> kept;                     // top/bottom membership per row
+  std::vector<double> first;                  // tie-broken percentile ranks
+  std::vector<double> gauss;                  // gaussianized tie-kept ranks
+  std::vector<double> powered;                // gauss^1.5 (corr)
+  std::vector<double> perp_meta, perp_bench;  // gauss orthogonalized to the meta-model/benchmark
+  std::vector<double> resid;                  // mmc2 residual
+  std::vector<double> neutral;                // fnc: gauss neutralized to the features, / std
+  std::vector<double> neutral_gauss;          // fnc: its gaussianized tie-kept ranks ^1.5
+  std::vector<double> gather_a, gather_b;     // top/bottom rows in row order
+  std::vector<double> work;                   // least-squares coefficients
+  std::vector<std::uint64_t> keys;            // top/bottom selection of p_perp
+};
+
+// Scores one model on ctx's rows: pred holds ctx.size() finite values in row order (ids
+// ascending). out[i] receives specs[i]'s score, NaN where numerai-tools returns NaN or raises
+// (see docs/FORMULAS.md) and where ctx was built without what the formula needs.
+// Reads ctx only, so one context serves any number of threads.
+void score_model(const EraContext& ctx, std::span<const double> pred,
+                 std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch);
+
+}  // namespace backscore

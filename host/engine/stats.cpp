@@ -1,0 +1,66 @@
+// FP64 reductions in numpy's summation order (see stats.hpp).
+#include "host/engine/stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace backscore {
+
+double pairwise_sum(std::span<const double> x) {
+  return pairwise_sum_of(x.size(), [&](std::size_t i) { return x[i]; });
+}
+
+double mean(std::span<const double> x) {
+  if (x.empty()) return std::numeric_limits<double>::quiet_NaN();
+  return pairwise_sum(x) / static_cast<double>(x.size());
+}
+
+double dot(std::span<const double> x, std::span<const double> y) {
+  return pairwise_sum_of(x.size(), [&](std::size_t i) { return x[i] * y[i]; });
+}
+
+double pearson(std::span<const double> x, std::span<const double> y) {
+  const std::size_t n = x.size();
+  if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+  const double mx = mean(x), my = mean(y);
+  const double sxx = pairwise_sum_of(n, [&](std::size_t i) {
+    const double d = x[i] - mx;
+    return d * d;
+  });
+  const double syy = pairwise_sum_of(n, [&](std::size_t i) {
+    const double d = y[i] - my;
+    return d * d;
+  });
+  if (sxx == 0 || syy == 0) return std::numeric_limits<double>::quiet_NaN();
+  const double sxy = pairwise_sum_of(n, [&](std::size_t i) { return (x[i] - mx) * (y[i] - my); });
+  const double inv = 1.0 / static_cast<double>(n - 1);
+  const double r = sxy * inv / std::sqrt(sxx * inv) / std::sqrt(syy * inv);
+  return std::clamp(r, -1.0, 1.0);
+}
+
+double covariance(std::span<const double> x, std::span<const double> y) {
+  const std::size_t n = x.size();
+  if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+  const double mx = mean(x), my = mean(y);
+  const double sxy = pairwise_sum_of(n, [&](std::size_t i) { return (x[i] - mx) * (y[i] - my); });
+  return sxy * (1.0 / static_cast<double>(n - 1));
+}
+
+double std_population(std::span<const double> x) {
+  if (x.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const double m = mean(x);
+  const double ss = pairwise_sum_of(x.size(), [&](std::size_t i) {
+    const double d = x[i] - m;
+    return d * d;
+  });
+  return std::sqrt(ss / static_cast<double>(x.size()));
+}
+
+bool zero_std(std::span<const double> x) {
+  if (x.size() < 2) return false;  // pandas std of one value is NaN, and NaN == 0 is false
+  const double m = mean(x);
+  return std::all_of(x.begin(), x.end(), [m](double v) { return v == m; });
+}
+
+}  // namespace backscore
