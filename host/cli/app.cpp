@@ -1,0 +1,46 @@
+// Top-level command line: subcommand registration and the error-to-exit-status contract.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "host/cli/commands.hpp"
+#include "io/hdf5.hpp"
+#include "io/input_error.hpp"
+#include "version.hpp"
+
+namespace backscore::cli {
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"backscore: rescore a whole tournament history under proposed scoring formulas.",
+               "backscore"};
+  app.set_version_flag("--version", std::string("backscore ") + kVersion);
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
+  add_synth(app);
+  add_import(app);
+  add_inspect(app);
+  add_run(app);
+  add_formulas(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::fprintf(stderr, "backscore: error: %s\n", e.what());
+    return 2;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "backscore: error: %s\n", e.what());
+    return 2;
+  } catch (const h5::Hdf5Error& e) {
+    std::fprintf(stderr, "backscore: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "backscore: error: out of memory\n");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "backscore: internal error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace backscore::cli

@@ -1,0 +1,312 @@
+// `backscore run`: score every model in every era of a store under the chosen formulas.
+#include <omp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <system_error>
+
+#include "host/cli/commands.hpp"
+#include "host/engine/formulas.hpp"
+#include "host/engine/journal.hpp"
+#include "host/engine/run.hpp"
+#include "host/engine/score_output.hpp"
+#include "io/input_error.hpp"
+#include "io/store.hpp"
+#include "version.hpp"
+#ifdef BACKSCORE_HAVE_CUDA
+#include "kernels/device.hpp"
+#endif
+
+namespace backscore::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunArgs {
+  std::string store;
+  std::string formulas = "all";
+  int top_bottom = 0;
+  std::string out_h5, out_csv, eras, models_file, target = "target", benchmark, backend = "auto";
+  int threads = 0;
+  std::size_t batch = 256;
+  bool resume = false;
+  bool quiet = false;
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) {
+    cur.erase(0, cur.find_first_not_of(" \t"));
+    cur.erase(cur.find_last_not_of(" \t") + 1);
+    if (!cur.empty()) out.push_back(cur);
+  }
+  return out;
+}
+
+// Which built-ins a store can support, and why not.
+std::string unsupported_reason(const BuiltinInfo& info, const StoreSchema& s) {
+  if (info.needs_meta_model && !s.has_meta_model) return "the store has no meta_model";
+  if (info.needs_benchmark && s.benchmarks.empty()) return "the store has no benchmark models";
+  if (info.needs_features && s.features.empty()) return "the store has no features";
+  return "";
+}
+
+std::vector<FormulaSpec> select_formulas(const RunArgs& a, const StoreSchema& schema) {
+  std::vector<FormulaSpec> specs;
+  auto add = [&](const BuiltinInfo& info) {
+    specs.push_back(FormulaSpec{info.builtin, 0});
+  };
+  if (a.formulas == "all") {
+    for (const BuiltinInfo& info : builtin_formulas()) {
+      if (unsupported_reason(info, schema).empty()) add(info);
+    }
+  } else {
+    for (const std::string& name : split(a.formulas, ',')) {
+      std::optional<Builtin> b = find_builtin(name);
+      if (!b) {
+        throw InputError("--formulas: unknown formula '" + name +
+                         "' (backscore formulas lists them)");
+      }
+      for (const BuiltinInfo& info : builtin_formulas()) {
+        if (info.builtin != *b) continue;
+        if (std::string why = unsupported_reason(info, schema); !why.empty()) {
+          throw InputError("--formulas: '" + name + "' needs data the store lacks: " + why);
+        }
+        if (std::none_of(specs.begin(), specs.end(),
+                         [&](const FormulaSpec& f) { return f.builtin == *b && f.top_bottom == 0; })) {
+          add(info);
+        }
+      }
+    }
+  }
+  if (specs.empty()) throw InputError("--formulas: no formula to run");
+  if (a.top_bottom > 0) {
+    const std::size_t plain = specs.size();
+    for (std::size_t i = 0; i < plain; ++i) {
+      for (const BuiltinInfo& info : builtin_formulas()) {
+        if (info.builtin == specs[i].builtin && info.has_top_bottom) {
+          specs.push_back(FormulaSpec{info.builtin, a.top_bottom});
+        }
+      }
+    }
+  }
+  return specs;
+}
+
+std::size_t find_era(const StoreReader& store, const std::string& text, const char* which) {
+  const auto& eras = store.eras();
+  if (auto it = std::find(eras.begin(), eras.end(), text); it != eras.end()) {
+    return static_cast<std::size_t>(it - eras.begin());
+  }
+  throw InputError("--eras: " + std::string(which) + " era '" + text + "' is not in " +
+                   store.path().string());
+}
+
+std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const RunOptions& o) {
+  std::error_code ec;
+  std::ostringstream f;
+  f << "backscore " << kVersion << "\nstore " << fs::absolute(store.path()).string() << " "
+    << fs::file_size(store.path(), ec) << " "
+    << fs::last_write_time(store.path(), ec).time_since_epoch().count() << "\nformulas";
+  for (const auto& s : o.formulas) f << " " << s.name();
+  f << "\ntarget " << a.target << "\nbenchmark " << o.benchmark << "\neras " << o.first_era << " "
+    << o.end_era << "\nmodels";
+  for (std::size_t i = 0; i < o.model_selected.size(); ++i) {
+    if (o.model_selected[i]) f << " " << i;
+  }
+  return f.str();
+}
+
+// Says why the CPU backend runs, or refuses --backend cuda with the reason.
+std::string choose_backend(const std::string& requested) {
+  if (requested == "cpu") return "requested";
+#ifdef BACKSCORE_HAVE_CUDA
+  const cuda::DeviceInfo devices = cuda::query_devices();
+  if (requested == "cuda") {
+    if (devices.count == 0) throw InputError("--backend cuda: no usable CUDA device (" + devices.why_none + ")");
+    throw InputError("--backend cuda: the CUDA scoring backend is not implemented in this version "
+                     "(device " + cuda::describe_device(0) + " found); use --backend cpu");
+  }
+  if (devices.count == 0) return "no CUDA device: " + devices.why_none;
+  return "the CUDA scoring backend is not implemented yet";
+#else
+  if (requested == "cuda") {
+    throw InputError("--backend cuda: this backscore was built without CUDA (BACKSCORE_CUDA=OFF)");
+  }
+  return "built without CUDA";
+#endif
+}
+
+void run(const RunArgs& a) {
+  const std::string backend_note = choose_backend(a.backend);
+  StoreReader store(a.store);
+  const StoreSchema& schema = store.schema();
+  RunOptions o;
+  o.formulas = select_formulas(a, schema);
+  o.threads = a.threads;
+  o.batch_models = a.batch;
+  o.progress = !a.quiet;
+
+  auto t = std::find(schema.targets.begin(), schema.targets.end(), a.target);
+  if (t == schema.targets.end()) {
+    throw InputError("--target: the store has no target '" + a.target + "'");
+  }
+  o.target = static_cast<std::size_t>(t - schema.targets.begin());
+  std::string benchmark_name;
+  if (!schema.benchmarks.empty()) {
+    benchmark_name = a.benchmark.empty() ? schema.benchmarks.front() : a.benchmark;
+    auto b = std::find(schema.benchmarks.begin(), schema.benchmarks.end(), benchmark_name);
+    if (b == schema.benchmarks.end()) {
+      throw InputError("--benchmark: the store has no benchmark '" + benchmark_name + "'");
+    }
+    o.benchmark = static_cast<std::size_t>(b - schema.benchmarks.begin());
+  } else if (!a.benchmark.empty()) {
+    throw InputError("--benchmark: the store has no benchmark models");
+  }
+
+  if (!a.eras.empty()) {
+    const auto colon = a.eras.find(':');
+    if (colon == std::string::npos) throw InputError("--eras: expected FIRST:LAST");
+    const std::string first = a.eras.substr(0, colon), last = a.eras.substr(colon + 1);
+    o.first_era = first.empty() ? 0 : find_era(store, first, "first");
+    o.end_era = last.empty() ? store.eras().size() : find_era(store, last, "last") + 1;
+    if (o.end_era <= o.first_era) throw InputError("--eras: the last era comes before the first");
+  } else {
+    o.end_era = store.eras().size();
+  }
+  if (!a.models_file.empty()) {
+    std::ifstream in(a.models_file);
+    if (!in) throw InputError("--models: cannot open " + a.models_file);
+    o.model_selected.assign(schema.models.size(), 0);
+    std::string line;
+    std::size_t lineno = 0;
+    while (std::getline(in, line)) {
+      ++lineno;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      auto it = std::find(schema.models.begin(), schema.models.end(), line);
+      if (it == schema.models.end()) {
+        throw InputError(a.models_file + ":" + std::to_string(lineno) + ": unknown model '" + line +
+                         "'");
+      }
+      o.model_selected[static_cast<std::size_t>(it - schema.models.begin())] = 1;
+    }
+  }
+
+  ScoreOutputSpec out;
+  if (!a.out_h5.empty()) out.h5 = fs::path(a.out_h5);
+  if (!a.out_csv.empty()) out.csv = fs::path(a.out_csv);
+  out.formulas = o.formulas;
+  for (std::size_t e = o.first_era; e < o.end_era; ++e) out.eras.push_back(e);
+  out.target = a.target;
+  out.benchmark = benchmark_name;
+
+  // The journal sits beside the first output; without outputs, in the temp directory.
+  fs::path journal;
+  if (out.h5) {
+    journal = fs::path(*out.h5).concat(".partial");
+  } else if (out.csv) {
+    journal = fs::path(*out.csv).concat(".partial");
+  } else {
+    if (a.resume) throw InputError("--resume needs --out or --csv (the run's journal sits beside it)");
+    journal = fs::temp_directory_path() / ("backscore-run-" + std::to_string(::getpid()) + ".partial");
+  }
+  const std::string fingerprint = fingerprint_of(a, store, o);
+  RunStats stats;
+  {
+    JournalWriter writer(journal, fingerprint, o.formulas.size(), a.resume);
+    std::fprintf(stderr, "backscore run: backend cpu (%s), %d threads, %zu formulas, %zu eras\n",
+                 backend_note.c_str(), a.threads > 0 ? a.threads : omp_get_max_threads(), o.formulas.size(),
+                 out.eras.size());
+
+    if (a.resume) {
+      std::fprintf(stderr, "backscore run: resuming, %zu eras already scored\n",
+                   writer.finished_eras().size());
+    }
+    // Test hook: die like a killed process once N eras are journaled (tests of --resume).
+    const char* kill_after = std::getenv("BACKSCORE_TEST_KILL_AFTER_ERAS");
+    const std::size_t kill_at = kill_after ? std::strtoull(kill_after, nullptr, 10) : 0;
+    std::size_t journaled = 0;
+    stats = run_cpu(store, o, writer.finished_eras(), [&](const EraScores& era) {
+      writer.append(era);
+      if (++journaled == kill_at) std::raise(SIGKILL);
+    });
+    writer.close();
+  }
+  std::vector<FormulaSummary> summary = write_score_outputs(store, out, journal, fingerprint);
+  std::error_code ec;
+  fs::remove(journal, ec);
+
+  std::printf("%-22s %10s %12s %12s %10s %9s\n", "formula", "scored", "mean", "std", "sharpe",
+              "positive");
+  for (const auto& s : summary) {
+    std::printf("%-22s %10zu %12.6f %12.6f %10.4f %8.1f%%\n", s.name.c_str(), s.scored, s.mean,
+                s.std, s.era_sharpe, 100.0 * s.positive);
+  }
+  const double rate = stats.seconds > 0 ? static_cast<double>(stats.predictions) / stats.seconds : 0;
+  std::fprintf(stderr,
+               "backscore run: %zu eras, %zu model-eras, %zu scores, %zu skipped (>20%% ids "
+               "missing), %zu on their own id subset, %.2f s, %.3g predictions/s\n",
+               stats.eras, stats.model_eras, (stats.model_eras - stats.skipped) * o.formulas.size(),
+               stats.skipped, stats.subset_models, stats.seconds, rate);
+}
+
+}  // namespace
+
+void add_run(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Score every model in every era of a store.");
+  cmd->footer(
+      "Example:\n  backscore run history.h5 --formulas corr,mmc,mmc2 --top-bottom 200 "
+      "--out scores.h5 --csv scores.csv --threads 8\n"
+      "A killed run continues with the same command plus --resume.");
+  cmd->add_option("store", a->store, "The tournament store (HDF5) to score, e.g. history.h5")
+      ->required();
+  cmd->add_option("--formulas", a->formulas,
+                  "Comma-separated built-in formulas, or 'all' for every one the store supports "
+                  "(see `backscore formulas`), e.g. --formulas corr,mmc")
+      ->capture_default_str();
+  cmd->add_option("--top-bottom", a->top_bottom,
+                  "Also score the top/bottom-N variants of corr, mmc, bmc and fnc, as "
+                  "<name>_tb<N>, e.g. --top-bottom 200")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--out", a->out_h5, "Scores file (HDF5): per formula a models x eras matrix, "
+                                      "e.g. --out scores.h5");
+  cmd->add_option("--csv", a->out_csv,
+                  "Scores as CSV: model,era,<formula>... one row per submitted (model, era), "
+                  "e.g. --csv scores.csv");
+  cmd->add_option("--eras", a->eras,
+                  "Only eras FIRST:LAST (names, inclusive; either side may be empty), "
+                  "e.g. --eras era0100:era0200");
+  cmd->add_option("--models", a->models_file,
+                  "Only the models named in FILE (one per line, # comments), e.g. --models top.txt");
+  cmd->add_option("--target", a->target, "Target to score against, e.g. --target target_b")
+      ->capture_default_str();
+  cmd->add_option("--benchmark", a->benchmark,
+                  "Benchmark model for bmc (default: the store's first), e.g. --benchmark lgbm");
+  cmd->add_option("--threads", a->threads, "CPU threads (default: all cores), e.g. --threads 8")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch", a->batch,
+                  "Model columns read and scored per batch (bounds memory), e.g. --batch 512")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--backend", a->backend, "cpu, cuda or auto (CUDA when a device is present)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_flag("--resume", a->resume,
+                "Continue a killed run with the same arguments without recomputing finished eras");
+  cmd->add_flag("--quiet", a->quiet, "No progress line on stderr");
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace backscore::cli

@@ -1,0 +1,18 @@
+// The subcommands of the `backscore` executable. Each add_* registers its options on `app` and a
+// callback that runs it; run_cli parses, dispatches and maps errors to exit statuses.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace backscore::cli {
+
+void add_synth(CLI::App& app);
+void add_import(CLI::App& app);
+void add_inspect(CLI::App& app);
+void add_run(CLI::App& app);
+void add_formulas(CLI::App& app);
+
+// 0 on success, 2 for bad input or usage (one line on stderr), 1 for internal errors.
+int run_cli(int argc, char** argv);
+
+}  // namespace backscore::cli

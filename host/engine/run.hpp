@@ -1,0 +1,45 @@
+// The CPU era loop: one I/O thread streams eras and batches of model columns out of the store
+// (HDF5 stays on that thread) while OpenMP threads score the previous batch. Memory is bounded
+// by two prediction batches plus one era's per-stock vectors, never by the history.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "host/engine/formulas.hpp"
+#include "host/engine/journal.hpp"
+#include "io/store.hpp"
+
+namespace backscore {
+
+struct RunOptions {
+  std::vector<FormulaSpec> formulas;
+  std::size_t target = 0;     // index into schema.targets
+  std::size_t benchmark = 0;  // index into schema.benchmarks (bmc)
+  std::size_t first_era = 0;  // eras [first_era, end_era) of the store
+  std::size_t end_era = std::numeric_limits<std::size_t>::max();
+  std::vector<char> model_selected;  // empty: every model; else one flag per schema model
+  int threads = 0;                   // 0: OpenMP's default
+  std::size_t batch_models = 256;    // prediction columns per read
+  bool progress = false;             // eras done, predictions/s and ETA on stderr
+};
+
+struct RunStats {
+  std::size_t eras = 0;          // eras scored in this run (not resumed ones)
+  std::size_t model_eras = 0;    // submitted (model, era) pairs scored or skipped
+  std::size_t skipped = 0;       // model-eras missing more than 20% of the era's ids
+  std::size_t subset_models = 0; // model-eras scored on their own subset of ids
+  std::size_t predictions = 0;   // prediction values read
+  double seconds = 0;
+};
+
+// Scores eras in order, skipping those in `done`; calls on_era on the calling thread for each.
+RunStats run_cpu(const StoreReader& store, const RunOptions& options,
+                 std::span<const std::uint64_t> done,
+                 const std::function<void(const EraScores&)>& on_era);
+
+}  // namespace backscore
