@@ -1,0 +1,40 @@
+// `backscore synth`: a realistic synthetic tournament history (crowd signal, burn eras, stakes,
+// a stake-weighted meta-model, ties, missing ids, models joining and leaving), deterministic by
+// seed and streamed era by era into a store. The model of the data is described in synth.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+
+namespace backscore {
+
+struct SynthOptions {
+  std::size_t models = 200;  // size of the model table; ~57% of it submits in an era
+  std::size_t eras = 50;
+  std::size_t stocks = 2000;    // mean stocks per era; each era draws stocks * U(0.8, 1.2)
+  std::size_t features = 0;     // integer features 0..4 correlated with the target
+  double burn_fraction = 0.25;  // probability that an era is a burn era (crowd anti-correlated)
+  std::uint64_t seed = 1;
+  std::filesystem::path out;  // the store to write
+  bool progress = true;       // a progress line on stderr, only when stderr is a terminal
+};
+
+// What synthesize wrote, for the one-line summary.
+struct SynthSummary {
+  std::size_t eras = 0;
+  std::size_t models = 0;
+  std::size_t model_eras = 0;     // submitted (model, era) pairs
+  std::size_t predictions = 0;    // cells of the prediction matrices, NaN included
+  std::size_t missing = 0;        // NaN cells (ids a model did not submit)
+  std::size_t unscorable = 0;     // model-eras missing more than 20% of the era's ids
+  std::size_t burn_eras = 0;      // eras drawn as burn eras
+  std::size_t negative_meta = 0;  // eras where Pearson(target, meta-model) < 0
+  double seconds = 0;
+};
+
+// Writes the history to options.out (through a temporary file, renamed when complete). Throws
+// InputError for options out of range or an unwritable path. Memory: one era at a time.
+SynthSummary synthesize(const SynthOptions& options);
+
+}  // namespace backscore
