@@ -32,6 +32,13 @@ Hid scalar_space() { return Hid(check_id(H5Screate(H5S_SCALAR), "H5Screate", "sc
 
 }  // namespace
 
+Hid dataset_creation_properties(const std::string& name) {
+  // No modification times in object headers: the same content gives the same bytes.
+  Hid dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", name));
+  check(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times", name);
+  return dcpl;
+}
+
 SilenceHdf5::SilenceHdf5() {
   H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
@@ -43,7 +50,9 @@ Hid create_file(const std::string& path) {
   // The newest format versions: compact groups, faster attribute and chunk indexing.
   check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_LATEST),
         "H5Pset_libver_bounds", path);
-  return Hid(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+  Hid fcpl(check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", path));
+  check(H5Pset_obj_track_times(fcpl.get(), false), "H5Pset_obj_track_times", path);  // root group
+  return Hid(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()),
                       "H5Fcreate", path));
 }
 
@@ -61,7 +70,10 @@ bool is_hdf5(const std::string& path) {
 }
 
 Hid create_group(hid_t loc, const std::string& name) {
-  return Hid(check_id(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  // No modification times in object headers: the same content gives the same bytes.
+  Hid gcpl(check_id(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate", name));
+  check(H5Pset_obj_track_times(gcpl.get(), false), "H5Pset_obj_track_times", name);
+  return Hid(check_id(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
                       "H5Gcreate2", name));
 }
 
@@ -83,7 +95,7 @@ Hid create_dataset(hid_t loc, const std::string& name, hid_t file_type,
                    std::span<const hsize_t> dims, std::span<const hsize_t> chunk) {
   Hid space(check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                      "H5Screate_simple", name));
-  Hid dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", name));
+  Hid dcpl = dataset_creation_properties(name);
   if (!chunk.empty()) {
     check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk",
           name);

@@ -69,7 +69,9 @@ Hid create_group(hid_t loc, const std::string& name);
 Hid open_group(hid_t loc, const std::string& name);
 bool exists(hid_t loc, const std::string& name);  // name may be a relative path a/b/c
 
-// Datasets. dims are row-major (last index fastest).
+// Datasets. dims are row-major (last index fastest). Every dataset and group is created without
+// modification times, so writing the same content twice gives identical files.
+Hid dataset_creation_properties(const std::string& name);
 Hid create_dataset(hid_t loc, const std::string& name, hid_t file_type,
                    std::span<const hsize_t> dims, std::span<const hsize_t> chunk = {});
 Hid open_dataset(hid_t loc, const std::string& name);

@@ -69,9 +69,9 @@ class ScoresH5 {
     const hsize_t chunk[2] = {std::clamp<hsize_t>(n_models_, 1, 4096),
                               std::clamp<hsize_t>(spec.eras.size(), 1, 16)};
     for (const auto& f : spec.formulas) {
-      h5::Hid dcpl(H5Pcreate(H5P_DATASET_CREATE));
+      h5::Hid dcpl = h5::dataset_creation_properties(f.name());
       const double nan = std::nan("");
-      if (!dcpl.valid() || H5Pset_chunk(dcpl.get(), 2, chunk) < 0 ||
+      if (H5Pset_chunk(dcpl.get(), 2, chunk) < 0 ||
           H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan) < 0 ||
           H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC) < 0) {
         throw h5::Hdf5Error("dataset creation properties failed for 'scores/" + f.name() + "'");

@@ -1,0 +1,294 @@
+// The HDF5 store: round trip, validation on write, every malformed-store error on read, and the
+// streaming reader's bounded memory.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "io/hdf5.hpp"
+#include "io/input_error.hpp"
+#include "io/store.hpp"
+#include "test_support.hpp"
+
+namespace backscore {
+namespace {
+
+using testing::run_backscore;
+using testing::TempDir;
+
+StoreSchema test_schema(std::size_t n_models = 3) {
+  StoreSchema s;
+  for (std::size_t i = 0; i < n_models; ++i) s.models.push_back("model_" + std::to_string(i));
+  s.targets = {"target", "target_x"};
+  s.benchmarks = {"bm"};
+  s.features = {"f0", "f1"};
+  s.has_meta_model = true;
+  s.has_stakes = true;
+  return s;
+}
+
+struct EraAndPredictions {
+  Era era;
+  std::vector<float> predictions;
+};
+
+// A valid era of n stocks where the given models submitted; some predictions missing.
+EraAndPredictions make_era(const StoreSchema& s, const std::string& name, std::size_t n,
+                           std::vector<std::int32_t> models, unsigned seed, bool int_features) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  EraAndPredictions r;
+  Era& e = r.era;
+  e.name = name;
+  for (std::size_t i = 0; i < n; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "n%05zu", i * 7 + seed % 3);
+    e.ids.push_back(id);
+  }
+  for (std::size_t k = 0; k < s.targets.size() * n; ++k) e.targets.push_back(std::floor(u(rng) * 5) / 4);
+  for (std::size_t i = 0; i < n; ++i) e.meta_model.push_back(u(rng));
+  for (std::size_t i = 0; i < n; ++i) e.benchmarks.push_back(u(rng));
+  for (std::size_t k = 0; k < s.features.size() * n; ++k) {
+    e.features.push_back(int_features ? std::floor(u(rng) * 5) : u(rng) - 0.5);
+  }
+  e.models = std::move(models);
+  for (std::size_t j = 0; j < e.models.size(); ++j) e.stakes.push_back(u(rng) * 100);
+  for (std::size_t k = 0; k < e.models.size() * n; ++k) {
+    r.predictions.push_back(u(rng) < 0.05 ? std::nanf("") : static_cast<float>(u(rng)));
+  }
+  return r;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(Store, RoundTripEqualsInput) {
+  TempDir dir;
+  const auto path = dir / "s.h5";
+  const StoreSchema schema = test_schema();
+  std::vector<EraAndPredictions> eras = {make_era(schema, "era1", 50, {0, 2}, 1, true),
+                                         make_era(schema, "era2", 70, {}, 2, true),
+                                         make_era(schema, "era3", 65, {0, 1, 2}, 3, false)};
+  {
+    StoreWriter w(path, schema);
+    for (const auto& e : eras) w.append_era(e.era, e.predictions);
+    EXPECT_FALSE(std::filesystem::exists(path)) << "the store must appear only when complete";
+    w.finish();
+  }
+  ASSERT_TRUE(std::filesystem::exists(path));
+  StoreReader r(path);
+  EXPECT_EQ(r.schema().models, schema.models);
+  EXPECT_EQ(r.schema().targets, schema.targets);
+  EXPECT_EQ(r.schema().benchmarks, schema.benchmarks);
+  EXPECT_EQ(r.schema().features, schema.features);
+  EXPECT_TRUE(r.schema().has_meta_model);
+  EXPECT_TRUE(r.schema().has_stakes);
+  ASSERT_EQ(r.eras(), (std::vector<std::string>{"era1", "era2", "era3"}));
+  for (std::size_t e = 0; e < eras.size(); ++e) {
+    const Era& want = eras[e].era;
+    const Era got = r.read_era(e);
+    EXPECT_EQ(got.name, want.name);
+    EXPECT_EQ(got.ids, want.ids);
+    EXPECT_EQ(got.targets, want.targets);
+    EXPECT_EQ(got.meta_model, want.meta_model);
+    EXPECT_EQ(got.benchmarks, want.benchmarks);
+    if (e == 2) {  // float features are stored as float32
+      ASSERT_EQ(got.features.size(), want.features.size());
+      for (std::size_t k = 0; k < want.features.size(); ++k) {
+        EXPECT_EQ(got.features[k], static_cast<double>(static_cast<float>(want.features[k])));
+      }
+    } else {
+      EXPECT_EQ(got.features, want.features);
+    }
+    EXPECT_EQ(got.models, want.models);
+    EXPECT_EQ(got.stakes, want.stakes);
+    EXPECT_EQ(r.n_stocks(e), want.n_stocks());
+    std::vector<float> all(want.n_submitted() * want.n_stocks());
+    r.read_predictions(e, 0, want.n_submitted(), all);
+    EXPECT_TRUE(same_bits(all, eras[e].predictions)) << "era " << e;
+  }
+  // A batch in the middle of an era is the matching slice.
+  const std::size_t n = eras[2].era.n_stocks();
+  std::vector<float> one(n);
+  r.read_predictions(2, 1, 1, one);
+  EXPECT_TRUE(same_bits(one, std::vector<float>(eras[2].predictions.begin() + n,
+                                                eras[2].predictions.begin() + 2 * n)));
+}
+
+// Every invalid era is refused with a message naming the era and what is wrong, and leaves no
+// file behind (neither the final name nor the temporary one).
+TEST(Store, WriterRefusesInvalidErasAndLeavesNoFile) {
+  const StoreSchema schema = test_schema();
+  struct Case {
+    const char* what;
+    void (*spoil)(EraAndPredictions&);
+  } cases[] = {
+      {"duplicate id", [](EraAndPredictions& e) { e.era.ids[3] = e.era.ids[2]; }},
+      {"not sorted", [](EraAndPredictions& e) { std::swap(e.era.ids[3], e.era.ids[4]); }},
+      {"target 'target_x' is not finite",
+       [](EraAndPredictions& e) { e.era.targets[e.era.n_stocks() + 1] = std::nan(""); }},
+      {"meta_model", [](EraAndPredictions& e) { e.era.meta_model[0] = INFINITY; }},
+      {"not ascending", [](EraAndPredictions& e) { std::swap(e.era.models[0], e.era.models[1]); }},
+      {"infinite", [](EraAndPredictions& e) { e.predictions[5] = INFINITY; }},
+      {"wrong size", [](EraAndPredictions& e) { e.predictions.pop_back(); }},
+      {"stake", [](EraAndPredictions& e) { e.era.stakes[0] = -1; }},
+  };
+  for (const Case& c : cases) {
+    TempDir dir;
+    const auto path = dir / "bad.h5";
+    try {
+      StoreWriter w(path, schema);
+      EraAndPredictions e = make_era(schema, "era7", 20, {0, 1}, 4, true);
+      c.spoil(e);
+      w.append_era(e.era, e.predictions);
+      w.finish();
+      ADD_FAILURE() << "accepted an era with " << c.what;
+    } catch (const InputError& ex) {
+      EXPECT_NE(std::string(ex.what()).find("era7"), std::string::npos) << ex.what();
+      EXPECT_NE(std::string(ex.what()).find(c.what), std::string::npos) << ex.what();
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << c.what;
+  }
+}
+
+class BadStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreWriter w(path, test_schema());
+    EraAndPredictions e = make_era(test_schema(), "era1", 30, {0, 1}, 5, true);
+    w.append_era(e.era, e.predictions);
+    w.finish();
+  }
+  // Opens the store for surgery with the raw C API.
+  h5::Hid open_rw() {
+    h5::SilenceHdf5 quiet;
+    return h5::open_file(path.string(), true);
+  }
+  // inspect must fail with status 2 and exactly one line naming the file and the problem.
+  void expect_refused(const std::string& fragment) {
+    const auto r = run_backscore({"inspect", path.string()});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(testing::line_count(r.err), 1u) << r.err;
+    EXPECT_NE(r.err.find(path.string()), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+    EXPECT_THROW(
+        {
+          StoreReader reader(path);
+          for (std::size_t e = 0; e < reader.eras().size(); ++e) reader.read_era(e);
+        },
+        InputError);
+  }
+  TempDir dir;
+  std::filesystem::path path = dir / "store.h5";
+};
+
+TEST_F(BadStore, ValidStoreInspects) {
+  const auto r = run_backscore({"inspect", path.string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("eras         1"), std::string::npos) << r.out;
+}
+
+TEST_F(BadStore, MissingFile) {
+  std::filesystem::remove(path);
+  expect_refused("no such file");
+}
+
+TEST_F(BadStore, NotHdf5) {
+  testing::write_file(path, "era,id,target\n");
+  expect_refused("not an HDF5 file");
+}
+
+TEST_F(BadStore, OtherFormatVersion) {
+  {
+    h5::Hid f = open_rw();
+    H5Adelete(f.get(), "version");
+    h5::write_attribute(f.get(), "version", std::int64_t{2});
+  }
+  expect_refused("version 2 is not supported");
+}
+
+TEST_F(BadStore, NotAStore) {
+  {
+    h5::Hid f = open_rw();
+    H5Adelete(f.get(), "format");
+    h5::write_attribute(f.get(), "format", std::string("something-else"));
+  }
+  expect_refused("not a backscore store");
+}
+
+TEST_F(BadStore, MissingDataset) {
+  {
+    h5::Hid f = open_rw();
+    H5Ldelete(f.get(), "/eras/000000/targets", H5P_DEFAULT);
+  }
+  expect_refused("missing dataset 'targets'");
+}
+
+TEST_F(BadStore, MisshapedDataset) {
+  {
+    h5::Hid f = open_rw();
+    H5Ldelete(f.get(), "/eras/000000/meta_model", H5P_DEFAULT);
+    std::vector<double> v(31, 0.5);
+    const hsize_t dims[1] = {31};
+    h5::write_dataset<double>(f.get(), "/eras/000000/meta_model", H5T_NATIVE_DOUBLE,
+                              H5T_IEEE_F64LE, v, dims);
+  }
+  expect_refused("'meta_model' has the wrong shape");
+}
+
+TEST_F(BadStore, NanTarget) {
+  {
+    h5::Hid f = open_rw();
+    h5::Hid ds = h5::open_dataset(f.get(), "/eras/000000/targets");
+    std::vector<double> t(2 * 30);
+    h5::read_all(ds.get(), H5T_NATIVE_DOUBLE, t.data(), "targets");
+    t[7] = std::nan("");
+    h5::write_all(ds.get(), H5T_NATIVE_DOUBLE, t.data(), "targets");
+  }
+  expect_refused("target 'target' is not finite");
+}
+
+TEST_F(BadStore, DuplicateIds) {
+  {
+    h5::Hid f = open_rw();
+    std::vector<std::string> ids = h5::read_strings(f.get(), "/eras/000000/ids");
+    ids[1] = ids[0];
+    H5Ldelete(f.get(), "/eras/000000/ids", H5P_DEFAULT);
+    h5::write_strings(f.get(), "/eras/000000/ids", ids);
+  }
+  expect_refused("duplicate id");
+}
+
+// Peak memory of a streaming pass is set by the largest era, not by the number of eras.
+TEST(Store, StreamingMemoryDoesNotGrowWithEras) {
+  TempDir dir;
+  const StoreSchema schema = test_schema(200);
+  std::vector<std::int32_t> all_models(200);
+  for (int i = 0; i < 200; ++i) all_models[static_cast<std::size_t>(i)] = i;
+  auto build = [&](const std::filesystem::path& p, int eras) {
+    StoreWriter w(p, schema);
+    // 200 models x 2,000 stocks: 1.6 MB of predictions per era, 160 MB for 100 eras.
+    EraAndPredictions e = make_era(schema, "", 2000, all_models, 9, true);
+    for (int k = 0; k < eras; ++k) {
+      e.era.name = "era" + std::to_string(k);
+      w.append_era(e.era, e.predictions);
+    }
+    w.finish();
+  };
+  build(dir / "10.h5", 10);
+  build(dir / "100.h5", 100);
+  const auto small = run_backscore({"inspect", (dir / "10.h5").string()});
+  const auto large = run_backscore({"inspect", (dir / "100.h5").string()});
+  ASSERT_EQ(small.status, 0) << small.err;
+  ASSERT_EQ(large.status, 0) << large.err;
+  // 90 more eras would add 144 MB if the history were held; allow 8 MB of noise.
+  EXPECT_LT(large.max_rss_kib, small.max_rss_kib + 8 * 1024)
+      << "10 eras: " << small.max_rss_kib << " KiB, 100 eras: " << large.max_rss_kib << " KiB";
+  RecordProperty("peak_rss_kib_10_eras", std::to_string(small.max_rss_kib));
+  RecordProperty("peak_rss_kib_100_eras", std::to_string(large.max_rss_kib));
+}
+
+}  // namespace
+}  // namespace backscore
