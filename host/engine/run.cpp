@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "host/engine/era_context.hpp"
+#include "host/engine/progress.hpp"
 
 namespace backscore {
 namespace {
@@ -77,28 +78,6 @@ class BatchQueue {
   std::exception_ptr error_;
 };
 
-class Progress {
- public:
-  Progress(bool enabled, std::size_t total_eras)
-      : enabled_(enabled && ::isatty(STDERR_FILENO)), total_(total_eras) {}
-  void update(std::size_t eras_done, std::size_t predictions, double seconds) const {
-    if (!enabled_) return;
-    const double rate = seconds > 0 ? static_cast<double>(predictions) / seconds : 0;
-    const double eta = eras_done > 0 ? seconds / static_cast<double>(eras_done) *
-                                           static_cast<double>(total_ - eras_done)
-                                     : 0;
-    std::fprintf(stderr, "\r  era %zu/%zu  %.3g predictions/s  ETA %.0fs   ", eras_done, total_,
-                 rate, eta);
-    std::fflush(stderr);
-  }
-  void end() const {
-    if (enabled_) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool enabled_;
-  std::size_t total_;
-};
 
 }  // namespace
 
@@ -153,7 +132,7 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
 
   if (options.threads > 0) omp_set_num_threads(options.threads);
   RunStats stats;
-  Progress progress(options.progress, todo.size());
+  EraProgress progress(options.progress, todo.size());
   std::unique_ptr<EraContext> full;  // the era's stages on all its ids, shared by all models
   EraScores out;
   std::size_t out_models = 0;

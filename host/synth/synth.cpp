@@ -66,6 +66,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "host/engine/progress.hpp"
 #include "host/engine/rank.hpp"
 #include "host/engine/stats.hpp"
 #include "host/synth/counter_rng.hpp"
@@ -487,27 +488,6 @@ StoreSchema make_schema(const SynthOptions& o) {
   return schema;
 }
 
-// The progress line: only on a terminal, so logs and tests stay clean.
-class Progress {
- public:
-  Progress(bool enabled, std::size_t total)
-      : enabled_(enabled && ::isatty(STDERR_FILENO)), total_(total) {}
-  void update(std::size_t done, std::size_t predictions, double seconds) const {
-    if (!enabled_) return;
-    const double rate = seconds > 0 ? static_cast<double>(predictions) / seconds : 0;
-    const double eta = seconds / static_cast<double>(done) * static_cast<double>(total_ - done);
-    std::fprintf(stderr, "\r  era %zu/%zu  %.3g predictions/s  ETA %.0fs   ", done, total_, rate,
-                 eta);
-    std::fflush(stderr);
-  }
-  void end() const {
-    if (enabled_) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool enabled_;
-  std::size_t total_;
-};
 
 }  // namespace
 
@@ -522,7 +502,7 @@ SynthSummary synthesize(const SynthOptions& o) {
   StoreWriter writer(o.out, make_schema(o));
   SynthSummary summary;
   summary.models = o.models;
-  Progress progress(o.progress, o.eras);
+  EraProgress progress(o.progress, o.eras);
   std::vector<float> block;
   std::vector<double> partials;
   const int era_width = std::max(4, digits(o.eras));
