@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# End-to-end oracle test: backscore's scores against numerai-tools 0.7.2 on random histories.
+#
+#   run_oracle.sh BACKSCORE_BINARY WORKDIR
+#
+# Creates (or reuses) WORKDIR/venv with numerai-tools==0.7.2, checks the oracle on the toy era,
+# then for each seed: generates a history, imports it with the binary, scores it with
+# `backscore run --formulas all --top-bottom K`, computes the expected scores with numerai-tools
+# and compares (tests/oracle/compare_scores.py, tolerance ORACLE_TOL, default 1e-9).
+# Also: --threads 1 and --threads 3 must write byte-identical CSVs; the batched numerai-tools
+# path of bench/nt_rescore.py must agree with the per-model oracle (and, when h5py installs,
+# nt_rescore.py reading the real store must too).
+# Exit 0 = pass, 77 = skipped (no Python >= 3.11 or PyPI unreachable), anything else = failure.
+# ORACLE_PYTHON=/path/to/python uses an existing interpreter that already has numerai-tools
+# 0.7.2 instead of the venv (offline development).
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 BACKSCORE_BINARY WORKDIR" >&2
+  exit 2
+fi
+BIN=$(realpath "$1")
+WORK=$(realpath -m "$2")
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH="$HERE/../../bench/nt_rescore.py"
+TOL=${ORACLE_TOL:-1e-9}
+NT_VERSION=0.7.2
+# seed:K pairs; K=50 leaves the small eras without top/bottom scores
+RUNS=(1:5 2:3 3:50)
+
+[[ -x "$BIN" ]] || { echo "oracle: $BIN is not an executable" >&2; exit 1; }
+mkdir -p "$WORK"
+
+skip() {
+  echo "oracle: SKIPPED: $*"
+  exit 77
+}
+
+has_nt() {
+  "$1" -c "import importlib.metadata as m, numerai_tools.scoring; \
+assert m.version('numerai-tools') == '$NT_VERSION'" 2>/dev/null
+}
+
+# --- the Python side ---------------------------------------------------------------------------
+if [[ -n "${ORACLE_PYTHON:-}" ]]; then
+  PY=$ORACLE_PYTHON
+  has_nt "$PY" || { echo "oracle: $PY lacks numerai-tools==$NT_VERSION" >&2; exit 1; }
+else
+  VENV="$WORK/venv"
+  PY="$VENV/bin/python"
+  if ! has_nt "$PY"; then
+    BASE=""
+    for cand in python3 python3.13 python3.12 python3.11; do
+      if command -v "$cand" >/dev/null &&
+         "$cand" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        BASE=$(command -v "$cand")
+        break
+      fi
+    done
+    [[ -n "$BASE" ]] || skip "numerai-tools $NT_VERSION needs Python >= 3.11 with the venv module; none found"
+    rm -rf "$VENV"
+    "$BASE" -m venv "$VENV" || skip "could not create a venv with $BASE"
+    LOG="$WORK/pip.log"
+    echo "oracle: installing numerai-tools==$NT_VERSION into $VENV (log: $LOG)"
+    if ! "$PY" -m pip install --disable-pip-version-check --quiet --timeout 30 \
+        "numerai-tools==$NT_VERSION" >"$LOG" 2>&1; then
+      tail -5 "$LOG" >&2
+      rm -rf "$VENV"
+      if grep -qiE "connection|resolve|network|timed out|temporary failure|proxy|ssl|no matching distribution|could not find a version" "$LOG"; then
+        skip "cannot install numerai-tools==$NT_VERSION: PyPI unreachable (see $LOG)"
+      fi
+      echo "oracle: pip install numerai-tools==$NT_VERSION failed (see $LOG)" >&2
+      exit 1
+    fi
+    # h5py only for the nt_rescore.py cross-check; optional
+    "$PY" -m pip install --disable-pip-version-check --quiet --timeout 30 h5py >>"$LOG" 2>&1 ||
+      echo "oracle: h5py did not install; the nt_rescore.py store check will be skipped"
+  fi
+fi
+echo "oracle: $("$PY" -c 'import sys, numpy, pandas, scipy; print("python", sys.version.split()[0], "numpy", numpy.__version__, "pandas", pandas.__version__, "scipy", scipy.__version__)'), numerai-tools $NT_VERSION"
+
+"$PY" "$HERE/oracle_scores.py" --self-test
+
+# --- the histories -----------------------------------------------------------------------------
+failures=0
+for run in "${RUNS[@]}"; do
+  seed=${run%%:*}
+  K=${run##*:}
+  dir="$WORK/seed$seed"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  echo "== seed $seed, --top-bottom $K"
+  "$PY" "$HERE/gen_random_history.py" --seed "$seed" --out "$dir"
+  pred_args=(--predictions "$dir/predictions.csv")
+  if [[ $seed == "${RUNS[1]%%:*}" ]]; then
+    # repeatable --predictions: the same history split into two files by model
+    awk -F, -v a="$dir/predictions_a.csv" -v b="$dir/predictions_b.csv" \
+      'NR == 1 { print > a; print > b; next } { print > ($1 < "m_m" ? a : b) }' \
+      "$dir/predictions.csv"
+    pred_args=(--predictions "$dir/predictions_a.csv" --predictions "$dir/predictions_b.csv")
+  fi
+  "$BIN" import --universe "$dir/universe.csv" "${pred_args[@]}" --out "$dir/store.h5"
+  "$BIN" run "$dir/store.h5" --formulas all --top-bottom "$K" --csv "$dir/actual.csv" --quiet
+  "$PY" "$HERE/oracle_scores.py" --universe "$dir/universe.csv" "${pred_args[@]}" \
+    --top-bottom "$K" --out "$dir/expected.csv"
+  if ! "$PY" "$HERE/compare_scores.py" "$dir/expected.csv" "$dir/actual.csv" --tol "$TOL"; then
+    echo "oracle: seed $seed: backscore disagrees with numerai-tools"
+    failures=$((failures + 1))
+  fi
+
+  if [[ $seed == "${RUNS[0]%%:*}" ]]; then
+    # determinism: the thread count must not change a single byte
+    "$BIN" run "$dir/store.h5" --formulas all --top-bottom "$K" --backend cpu --threads 1 \
+      --csv "$dir/threads1.csv" --quiet
+    "$BIN" run "$dir/store.h5" --formulas all --top-bottom "$K" --backend cpu --threads 3 \
+      --csv "$dir/threads3.csv" --quiet
+    if cmp "$dir/threads1.csv" "$dir/threads3.csv"; then
+      echo "oracle: --threads 1 and --threads 3 CSVs are byte-identical"
+    else
+      echo "oracle: --threads 1 and --threads 3 CSVs differ"
+      failures=$((failures + 1))
+    fi
+    # the benchmark baseline computes the same numbers as the oracle
+    "$PY" "$HERE/oracle_scores.py" --batched --universe "$dir/universe.csv" \
+      --predictions "$dir/predictions.csv" --top-bottom "$K" --out "$dir/batched.csv"
+    if ! "$PY" "$HERE/compare_scores.py" "$dir/expected.csv" "$dir/batched.csv" --tol 1e-12 >/dev/null; then
+      echo "oracle: the batched numerai-tools path (bench/nt_rescore.py) disagrees with the oracle"
+      failures=$((failures + 1))
+    fi
+    if "$PY" -c "import h5py" 2>/dev/null; then
+      "$PY" "$BENCH" "$dir/store.h5" --top-bottom "$K" --scores-csv "$dir/nt_rescore.csv"
+      if ! "$PY" "$HERE/compare_scores.py" "$dir/expected.csv" "$dir/nt_rescore.csv" --tol 1e-12 >/dev/null; then
+        echo "oracle: bench/nt_rescore.py on the imported store disagrees with the oracle"
+        failures=$((failures + 1))
+      fi
+    else
+      echo "oracle: (no h5py: bench/nt_rescore.py store check skipped)"
+    fi
+  fi
+done
+
+if ((failures > 0)); then
+  echo "oracle: FAILED ($failures check(s))"
+  exit 1
+fi
+echo "oracle: PASSED (${#RUNS[@]} histories, tolerance $TOL)"
