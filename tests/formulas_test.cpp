@@ -133,7 +133,7 @@ struct Fixture {
   Vec exposed, mixed, clean, f0, f1, f2, mm, target;
 };
 Fixture read_fixture() {
-  std::ifstream in(std::string(BACKSCORE_SHARED_DIR) + "/reference/neutral_fixture_rng0.csv");
+  std::ifstream in(std::string(BACKSCORE_SOURCE_DIR) + "/tests/data/neutral_fixture_rng0.csv");
   Fixture f;
   std::string line;
   std::getline(in, line);  // id,exposed,mixed,clean,f0,f1,f2,mm,target
