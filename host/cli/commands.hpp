@@ -13,6 +13,7 @@ void add_run(CLI::App& app);
 void add_formulas(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_audit(CLI::App& app);
+void add_report(CLI::App& app);
 
 // 0 on success, 2 for bad input or usage (one line on stderr), 1 for internal errors.
 int run_cli(int argc, char** argv);

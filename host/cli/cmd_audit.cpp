@@ -1,0 +1,179 @@
+// `backscore audit`: checks formulas' incentive properties (MOTIVATION.md) era by era on a scored
+// history: originality never punished, relative performance rewarded, and the slope of the score
+// on the correlation with the meta-model in burn and other eras. Several formulas share one pass
+// over the store; the first is the reference the others are judged against for the burn eras.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include "host/cli/commands.hpp"
+#include "host/report/audit.hpp"
+#include "host/report/compare.hpp"
+#include "io/input_error.hpp"
+#include "io/scores_file.hpp"
+#include "io/store.hpp"
+
+namespace backscore::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct AuditArgs {
+  std::string scores, store, formulas, out_dir;
+  AuditOptions o;
+};
+
+std::vector<std::string> split_names(const std::string& text, const char* option) {
+  std::vector<std::string> names;
+  std::stringstream in(text);
+  std::string name;
+  while (std::getline(in, name, ',')) {
+    if (name.empty()) throw InputError(std::string(option) + ": empty formula name in '" + text + "'");
+    names.push_back(name);
+  }
+  if (names.empty()) throw InputError(std::string(option) + ": no formula given");
+  return names;
+}
+
+ScoreMatrix load(const ScoresFileReader& f, const std::string& formula, const char* option) {
+  if (!f.has_formula(formula)) {
+    std::string have;
+    for (const std::string& g : f.formulas()) have += (have.empty() ? "" : ", ") + g;
+    throw InputError(std::string(option) + ": " + f.path().string() + " has no formula '" +
+                     formula + "' (it has: " + have + ")");
+  }
+  return ScoreMatrix{formula, f.models().size(), f.eras().size(), f.read_matrix(formula)};
+}
+
+void run(AuditArgs& a) {
+  if (!(a.o.corr_tol > 0) || !(a.o.xcorr_tol > 0)) {
+    throw InputError("--corr-tol and --xcorr-tol must be positive");
+  }
+  const std::vector<std::string> names = split_names(a.formulas, "--formula");
+  const ScoresFileReader file(a.scores);
+  // Every name is checked before the (long) pass over the store.
+  std::vector<ScoreMatrix> scores;
+  for (const std::string& name : names) scores.push_back(load(file, name, "--formula"));
+  const ScoreMatrix corr = load(file, a.o.corr_formula, "--corr-formula");
+  const StoreReader store(a.store);
+  const AuditQuantities q = audit_quantities(file, store, a.o);
+  std::vector<AuditResult> results;
+  for (const ScoreMatrix& s : scores) results.push_back(audit_formula(s, corr, q, a.o));
+  // Every input is read and checked: only now may the output directory appear.
+  if (!a.out_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(a.out_dir, ec);
+    if (ec) throw InputError("--out-dir: cannot create " + a.out_dir + ": " + ec.message());
+  }
+
+  std::printf("audit of %s: %zu eras, %zu burn eras (meta-model %s < 0), %zu submitted "
+              "model-eras\nxcorr = Spearman(predictions, meta-model) on the ids submitted; "
+              "pairs within one era\n",
+              file.path().c_str(), q.n_eras, q.burn_eras(), a.o.corr_formula.c_str(),
+              q.model_eras);
+  for (const AuditResult& r : results) {
+    std::printf("\n== %s (%zu model-eras with %s, %s and xcorr finite)\n", r.formula.c_str(),
+                r.observed, r.formula.c_str(), a.o.corr_formula.c_str());
+    std::printf("(a) originality is never punished (|%s diff| < %g; the one less correlated with "
+                "the meta-model should not score lower): %s\n",
+                a.o.corr_formula.c_str(), a.o.corr_tol, pair_verdict(r.originality).c_str());
+    std::printf("(b) relative performance is rewarded (|xcorr diff| < %g; the one with the higher "
+                "%s - meta-model %s should not score lower): %s\n",
+                a.o.xcorr_tol, a.o.corr_formula.c_str(), a.o.corr_formula.c_str(),
+                pair_verdict(r.relative).c_str());
+    std::printf("(c) slope of %s on xcorr, controlling for %s and the era (era fixed effects, "
+                "95%% CI clustered by era):\n  %s\n  %s\n",
+                r.formula.c_str(), a.o.corr_formula.c_str(),
+                slope_verdict(r.burn, "burn eras").c_str(),
+                slope_verdict(r.other, "other eras").c_str());
+    for (int p = 0; p < 2; ++p) {
+      const PairCheck& c = p == 0 ? r.originality : r.relative;
+      if (c.worst.empty()) continue;
+      std::printf("worst violations of (%c) (the first model should score at least the "
+                  "second's):\n",
+                  p == 0 ? 'a' : 'b');
+      violations_table(r, c, file.models(), file.eras(), false).print(stdout);
+    }
+  }
+  std::printf("\nsummary (rates: violating / comparable pairs; slopes: on xcorr, 95%% CI):\n");
+  audit_summary_table(results, false).print(stdout);
+  for (const std::string& line : burn_punishment_lines(results)) {
+    std::printf("%s\n", line.c_str());
+  }
+  if (!a.out_dir.empty()) {
+    audit_summary_table(results, true).write_csv(fs::path(a.out_dir) / "audit_summary.csv");
+    Table all{{"formula", "property"}, {}};
+    for (const AuditResult& r : results) {
+      for (int p = 0; p < 2; ++p) {
+        const Table t = violations_table(r, p == 0 ? r.originality : r.relative, file.models(),
+                                         file.eras(), true);
+        if (all.header.size() == 2) {
+          for (std::size_t c = 0; c < t.header.size(); ++c) {
+            // The score columns are named after the formula; in one file they are "score".
+            all.header.push_back(c == 4 ? "score" : c == 8 ? "vs_score" : t.header[c]);
+          }
+        }
+        for (const auto& row : t.rows) {
+          std::vector<std::string> line{r.formula, p == 0 ? "a" : "b"};
+          line.insert(line.end(), row.begin(), row.end());
+          all.rows.push_back(std::move(line));
+        }
+      }
+    }
+    all.write_csv(fs::path(a.out_dir) / "audit_violations.csv");
+    std::printf("\nCSV tables written to %s\n", a.out_dir.c_str());
+  }
+}
+
+}  // namespace
+
+void add_audit(CLI::App& app) {
+  auto a = std::make_shared<AuditArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "audit", "Check formulas' incentive properties era by era on a scored history.");
+  cmd->footer(
+      "Example:\n  backscore audit scores.h5 --store history.h5 --formula mmc2,mmc2_burnflip,mmc "
+      "--worst 5 --out-dir audit/\n"
+      "xcorr = Spearman correlation of a model's predictions with the meta-model on the ids it "
+      "submitted. Burn era: the meta-model's --corr-formula score < 0. (a) counts every same-era "
+      "pair within --corr-tol on corr whose xcorr differ; a violation is the less "
+      "meta-correlated one scoring strictly lower. (b) counts every same-era pair within "
+      "--xcorr-tol on xcorr whose corr differ; a violation is the higher-corr one scoring "
+      "strictly lower. (c) OLS of the score on corr and xcorr with era fixed effects, burn and "
+      "other eras apart, 95% intervals clustered by era. Definitions: docs/FORMULAS.md.");
+  cmd->add_option("scores", a->scores, "Scores file written by `backscore run --out`, e.g. scores.h5")
+      ->required();
+  cmd->add_option("--store", a->store,
+                  "The store that was scored (meta-model and predictions), e.g. --store history.h5")
+      ->required();
+  cmd->add_option("--formula", a->formulas,
+                  "Formulas to audit, comma-separated; the first is the reference for the "
+                  "burn-era verdicts, e.g. --formula mmc2,mmc2_burnflip,mmc")
+      ->required();
+  cmd->add_option("--corr-formula", a->o.corr_formula,
+                  "The CORR held fixed and scored for the meta-model (corr_v1 or corr, in the "
+                  "scores file), e.g. --corr-formula corr")
+      ->capture_default_str();
+  cmd->add_option("--corr-tol", a->o.corr_tol,
+                  "Models within this corr of each other count as equally correlated with the "
+                  "target, e.g. --corr-tol 0.001")
+      ->capture_default_str();
+  cmd->add_option("--xcorr-tol", a->o.xcorr_tol,
+                  "Models within this xcorr of each other count as equally correlated with the "
+                  "meta-model, e.g. --xcorr-tol 0.05")
+      ->capture_default_str();
+  cmd->add_option("--worst", a->o.worst, "Worst violations listed per property, e.g. --worst 20")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--out-dir", a->out_dir,
+                  "Also write audit_summary.csv and audit_violations.csv here (each written whole "
+                  "under a temporary name, then renamed), e.g. --out-dir audit/");
+  cmd->add_option("--batch", a->o.batch,
+                  "Prediction columns read per batch (bounds memory), e.g. --batch 512")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace backscore::cli

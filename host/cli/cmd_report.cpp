@@ -1,0 +1,97 @@
+// `backscore report`: one self-contained HTML page (inline SVG plots, no scripts, no network) with
+// the compare and audit results of a scored history.
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include "host/cli/commands.hpp"
+#include "host/report/report.hpp"
+#include "io/input_error.hpp"
+#include "io/scores_file.hpp"
+#include "io/store.hpp"
+
+namespace backscore::cli {
+namespace {
+
+struct ReportArgs {
+  std::string scores, store, out, formulas, models;
+  ReportOptions o;
+};
+
+std::vector<std::string> split_list(const std::string& text, const char* option) {
+  std::vector<std::string> names;
+  if (text.empty()) return names;
+  std::stringstream in(text);
+  std::string name;
+  while (std::getline(in, name, ',')) {
+    if (name.empty()) throw InputError(std::string(option) + ": empty name in '" + text + "'");
+    names.push_back(name);
+  }
+  return names;
+}
+
+void run(ReportArgs& a) {
+  if (!(a.o.audit.corr_tol > 0) || !(a.o.audit.xcorr_tol > 0)) {
+    throw InputError("--corr-tol and --xcorr-tol must be positive");
+  }
+  a.o.formulas = split_list(a.formulas, "--formulas");
+  a.o.models = split_list(a.models, "--models");
+  const ScoresFileReader file(a.scores);
+  const StoreReader store(a.store);
+  const ReportSummary s = write_report(file, store, a.o, a.out);
+  std::printf("backscore report: wrote %s: %zu formulas, %zu plots%s%s\n", a.out.c_str(),
+              s.formulas.size(), s.plot_ids.size(), s.payouts ? "" : "; ",
+              s.payouts ? "" : s.payout_note.c_str());
+}
+
+}  // namespace
+
+void add_report(CLI::App& app) {
+  auto a = std::make_shared<ReportArgs>();
+  a->o.audit.worst = 5;
+  CLI::App* cmd = app.add_subcommand(
+      "report", "Write one self-contained HTML report (plots, audit, payouts) of a scored history.");
+  cmd->footer(
+      "Example:\n  backscore report scores.h5 --store history.h5 --out report.html "
+      "--formulas mmc,mmc2,mmc2_burnflip --models model0001,model0002\n"
+      "The page holds: cumulative scores of selected models per formula, score vs correlation "
+      "with the meta-model in burn and other eras, per-era distributions, the formula-to-formula "
+      "Spearman matrix, the audit (as `backscore audit`) and the payout comparison (as "
+      "`backscore compare`, each formula in place of --baseline). Open it in any browser; it "
+      "needs no network.");
+  cmd->add_option("scores", a->scores, "Scores file written by `backscore run --out`, e.g. scores.h5")
+      ->required();
+  cmd->add_option("--store", a->store,
+                  "The store that was scored (meta-model, predictions, stakes), e.g. --store "
+                  "history.h5")
+      ->required();
+  cmd->add_option("--out", a->out, "The HTML file to write, e.g. --out report.html")->required();
+  cmd->add_option("--formulas", a->formulas,
+                  "Formulas shown, comma-separated (default: all in the scores file), e.g. "
+                  "--formulas mmc,mmc2,mmc2_burnflip");
+  cmd->add_option("--models", a->models,
+                  "Models in the cumulative-score plots, comma-separated (default: the 6 scored "
+                  "in the most eras), e.g. --models model0001,model0007");
+  cmd->add_option("--baseline", a->o.baseline,
+                  "The formula of the payout rule each formula replaces, e.g. --baseline mmc")
+      ->capture_default_str();
+  cmd->add_option("--payout", a->o.payout,
+                  "Payout rule or preset (numerai2024, numerai2020), or none, e.g. --payout "
+                  "'clip(corr + mmc, -0.25, 0.25)'")
+      ->capture_default_str();
+  cmd->add_option("--corr-formula", a->o.audit.corr_formula,
+                  "The CORR the audit holds fixed (corr_v1 or corr), e.g. --corr-formula corr")
+      ->capture_default_str();
+  cmd->add_option("--corr-tol", a->o.audit.corr_tol, "Audit (a) tolerance, e.g. --corr-tol 0.001")
+      ->capture_default_str();
+  cmd->add_option("--xcorr-tol", a->o.audit.xcorr_tol,
+                  "Audit (b) tolerance, e.g. --xcorr-tol 0.05")
+      ->capture_default_str();
+  cmd->add_option("--worst", a->o.audit.worst,
+                  "Worst violations listed per formula and property, e.g. --worst 10")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace backscore::cli

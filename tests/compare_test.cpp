@@ -1,0 +1,383 @@
+// `backscore compare`: the scores file reader, the payout-rule parser, and compare's statistics,
+// agreement, leaderboard and payouts, all against numbers computed by hand on tiny inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "host/cli/commands.hpp"
+#include "host/report/compare.hpp"
+#include "host/report/payout_rule.hpp"
+#include "io/hdf5.hpp"
+#include "io/input_error.hpp"
+#include "io/scores_file.hpp"
+#include "io/store.hpp"
+#include "test_support.hpp"
+
+namespace backscore {
+namespace {
+
+using testing::TempDir;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A scores file as `backscore run --out` writes it (docs/FORMAT.md), from formula -> M x E values.
+void write_scores(const std::filesystem::path& path, const std::vector<std::string>& models,
+                  const std::vector<std::string>& eras,
+                  const std::vector<std::pair<std::string, std::vector<double>>>& formulas,
+                  const std::string& format = "backscore-scores") {
+  h5::Hid f = h5::create_file(path.string());
+  const hid_t root = f.get();
+  h5::write_attribute(root, "format", format);
+  h5::write_attribute(root, "version", std::int64_t{1});
+  h5::write_attribute(root, "program", std::string("backscore test"));
+  h5::write_attribute(root, "store", std::string("/nowhere.h5"));
+  h5::write_attribute(root, "target", std::string("target"));
+  h5::write_attribute(root, "benchmark", std::string(""));
+  h5::write_strings(root, "models", models);
+  h5::write_strings(root, "eras", eras);
+  std::vector<std::string> names;
+  for (const auto& [name, v] : formulas) names.push_back(name);
+  h5::write_strings(root, "formulas", names);
+  h5::Hid g = h5::create_group(root, "scores");
+  const hsize_t dims[2] = {models.size(), eras.size()};
+  for (const auto& [name, v] : formulas) {
+    h5::write_dataset<double>(g.get(), name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, v, dims);
+    h5::Hid ds = h5::open_dataset(g.get(), name);
+    h5::write_attribute(ds.get(), "definition", "def of " + name);
+  }
+}
+
+// The hand-computed example: models A, B, C over eras e1..e3 (row-major M x E).
+const std::vector<std::string> kModels = {"A", "B", "C"};
+const std::vector<std::string> kEras = {"e1", "e2", "e3"};
+const std::vector<double> kCorr = {0.02, 0.01, kNaN, 0.00, -0.01, 0.03, 0.04, kNaN, kNaN};
+const std::vector<double> kMmc = {0.01, 0.03, kNaN, -0.01, kNaN, 0.00, 0.025, kNaN, kNaN};
+const std::vector<double> kMmc2x = {0.00, 0.01, kNaN, 0.02, 0.01, -0.04, -0.03, kNaN, kNaN};
+// NaN = not submitted. C submitted e3 but has no scores there: paid 0 and counted.
+const std::vector<double> kStakes = {100, 200, kNaN, 10, 10, 10, 50, kNaN, 50};
+
+ScoreMatrix matrix(const std::string& name, const std::vector<double>& v) {
+  return ScoreMatrix{name, 3, 3, v};
+}
+
+TEST(ScoresFile, ReadsTablesAttributesAndMatrices) {
+  TempDir dir;
+  write_scores(dir / "s.h5", kModels, kEras, {{"corr", kCorr}, {"mmc", kMmc}});
+  const ScoresFileReader f(dir / "s.h5");
+  EXPECT_EQ(f.models(), kModels);
+  EXPECT_EQ(f.eras(), kEras);
+  EXPECT_EQ(f.formulas(), (std::vector<std::string>{"corr", "mmc"}));
+  EXPECT_TRUE(f.has_formula("mmc"));
+  EXPECT_FALSE(f.has_formula("mmc2"));
+  EXPECT_EQ(f.attribute("target"), "target");
+  EXPECT_EQ(f.attribute("no_such"), "");
+  EXPECT_EQ(f.definition("mmc"), "def of mmc");
+  const std::vector<double> m = f.read_matrix("mmc");
+  ASSERT_EQ(m.size(), 9u);
+  EXPECT_EQ(m[6], 0.025);
+  EXPECT_TRUE(std::isnan(m[2]));
+  try {
+    f.read_matrix("mmc2");
+    FAIL() << "no error for a missing formula";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no formula 'mmc2' (the file has: corr, mmc)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ScoresFile, RefusesOtherFormatsNamingTheFile) {
+  TempDir dir;
+  write_scores(dir / "store.h5", kModels, kEras, {{"corr", kCorr}}, "backscore-store");
+  testing::write_file(dir / "text.h5", "not hdf5\n");
+  for (const char* name : {"store.h5", "text.h5", "missing.h5"}) {
+    try {
+      ScoresFileReader f(dir / name);
+      FAIL() << "accepted " << name;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find((dir / name).string()), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(CompareStats, ModelStatsByHand) {
+  const std::vector<double> s = {0.1, -0.2, kNaN, 0.3, -0.1};
+  const ModelStats m = model_stats(s);
+  EXPECT_EQ(m.n_eras, 4u);
+  EXPECT_NEAR(m.mean, 0.025, 1e-15);
+  EXPECT_NEAR(m.std, std::sqrt(0.1475 / 4), 1e-15);  // ddof 0
+  EXPECT_NEAR(m.sharpe, 0.025 / std::sqrt(0.1475 / 4), 1e-12);
+  EXPECT_NEAR(m.max_drawdown, 0.2, 1e-15);  // cum 0.1 -> -0.1
+  // The running peak starts at 0: an opening loss is a drawdown.
+  EXPECT_NEAR(model_stats(std::vector<double>{-0.3, 0.1}).max_drawdown, 0.3, 1e-15);
+  EXPECT_EQ(model_stats(std::vector<double>{0.1, 0.2}).max_drawdown, 0.0);
+  const ModelStats one = model_stats(std::vector<double>{0.02});
+  EXPECT_EQ(one.std, 0.0);
+  EXPECT_TRUE(std::isnan(one.sharpe));
+  EXPECT_EQ(model_stats(std::vector<double>{kNaN}).n_eras, 0u);
+}
+
+TEST(CompareStats, SpearmanWithTiesAndNaN) {
+  // Ranks x = 1, 2.5, 2.5, 4 and y = 1, 3, 2, 4: r = 4.5 / sqrt(4.5 * 5).
+  const std::vector<double> x = {1, 2, 2, 3, kNaN, 7};
+  const std::vector<double> y = {10, 30, 20, 40, 5, kNaN};
+  EXPECT_NEAR(spearman(x, y), 4.5 / std::sqrt(22.5), 1e-15);
+  EXPECT_NEAR(spearman(std::vector<double>{1, 2, 3}, std::vector<double>{9, 4, 1}), -1.0, 1e-15);
+  EXPECT_TRUE(std::isnan(spearman(std::vector<double>{1, kNaN}, std::vector<double>{1, 2})));
+  EXPECT_TRUE(std::isnan(spearman(std::vector<double>{1, 1, 1}, std::vector<double>{1, 2, 3})));
+}
+
+TEST(CompareStats, DistributionQuartilesLikeNumpy) {
+  const Distribution d = distribution(std::vector<double>{4, 1, kNaN, 3, 2});
+  EXPECT_EQ(d.n, 4u);
+  EXPECT_DOUBLE_EQ(d.mean, 2.5);
+  EXPECT_DOUBLE_EQ(d.min, 1);
+  EXPECT_DOUBLE_EQ(d.q1, 1.75);
+  EXPECT_DOUBLE_EQ(d.median, 2.5);
+  EXPECT_DOUBLE_EQ(d.q3, 3.25);
+  EXPECT_DOUBLE_EQ(d.max, 4);
+}
+
+TEST(PayoutRule, EvaluatesWithPrecedenceAndFunctions) {
+  const PayoutRule r = PayoutRule::parse("1 + 2*3 - -4/2 + corr*(mmc - 1)");
+  EXPECT_EQ(r.names(), (std::vector<std::string>{"corr", "mmc"}));
+  EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{2, 4}), 9 + 2 * 3);
+  EXPECT_DOUBLE_EQ(r.eval([](std::string_view n) { return n == "corr" ? 2.0 : 4.0; }), 15);
+  EXPECT_DOUBLE_EQ(PayoutRule::parse("min(3, x) + max(x, 3)").eval(std::vector<double>{5}), 8);
+  const PayoutRule clip = PayoutRule::parse("clip(x, -0.05, .05)");
+  EXPECT_DOUBLE_EQ(clip.eval(std::vector<double>{0.2}), 0.05);
+  EXPECT_DOUBLE_EQ(clip.eval(std::vector<double>{-0.2}), -0.05);
+  EXPECT_DOUBLE_EQ(clip.eval(std::vector<double>{0.01}), 0.01);
+  EXPECT_TRUE(std::isnan(clip.eval(std::vector<double>{kNaN})));
+  EXPECT_TRUE(std::isnan(PayoutRule::parse("max(x, 1)").eval(std::vector<double>{kNaN})));
+}
+
+TEST(PayoutRule, Presets) {
+  EXPECT_EQ(PayoutRule::parse("numerai2024").text(), "clip(0.5*corr + 2*mmc, -0.05, 0.05)");
+  EXPECT_EQ(PayoutRule::parse("numerai2020").text(), "clip(corr + mmc, -0.25, 0.25)");
+  const PayoutRule r = PayoutRule::parse("numerai2020");
+  EXPECT_EQ(r.names(), (std::vector<std::string>{"corr", "mmc"}));
+  EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{0.2, 0.1}), 0.25);
+}
+
+// The message is one line quoting the rule, naming the problem and its 1-based column.
+void expect_caret(const std::string& rule, std::size_t column, const std::string& what) {
+  try {
+    PayoutRule::parse(rule);
+    FAIL() << "parsed " << rule;
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_EQ(msg.rfind("payout rule '" + rule + "': ", 0), 0u) << msg;
+    EXPECT_NE(msg.find(what), std::string::npos) << msg;
+    EXPECT_NE(msg.find("at column " + std::to_string(column + 1)), std::string::npos) << msg;
+  }
+}
+
+TEST(PayoutRule, ParseErrorsPointAtTheColumn) {
+  expect_caret("clip(corr, 1", 12, "expected ','");
+  expect_caret("corr + * mmc", 7, "unexpected '*'");
+  expect_caret("corr mmc", 5, "unexpected 'm'");
+  expect_caret("foo(corr)", 0, "unknown function 'foo'");
+  expect_caret("min(corr, mmc, 1)", 13, "min() takes 2 arguments");
+  expect_caret("(corr + mmc", 11, "expected ')'");
+  expect_caret("", 0, "empty payout rule");
+  expect_caret("corr $ 2", 5, "unexpected '$'");
+}
+
+TEST(Compare, StatsRanksAgreementAndPayoutsByHand) {
+  const ScoreMatrix corr = matrix("corr", kCorr), mmc = matrix("mmc", kMmc),
+                    cand = matrix("mmc2x", kMmc2x);
+  PayoutInput p;
+  p.rule = PayoutRule::parse("numerai2024");  // names corr, mmc
+  p.baseline_scores = {&corr, &mmc};
+  p.stakes = kStakes;
+  const CompareResult r = compare(mmc, cand, &p);
+
+  EXPECT_NEAR(r.base_stats[0].mean, 0.02, 1e-15);
+  EXPECT_NEAR(r.base_stats[0].std, 0.01, 1e-15);
+  EXPECT_NEAR(r.base_stats[0].sharpe, 2.0, 1e-12);
+  EXPECT_EQ(r.base_stats[1].n_eras, 2u);
+  EXPECT_NEAR(r.cand_stats[1].mean, -0.01 / 3, 1e-15);
+  EXPECT_NEAR(r.cand_stats[1].max_drawdown, 0.04, 1e-15);  // 0.02, 0.03, -0.01
+
+  // Ranks by mean: baseline C 0.025, A 0.02, B -0.005; candidate A 0.005, B -0.0033, C -0.03.
+  EXPECT_EQ(r.base_rank, (std::vector<std::size_t>{2, 3, 1}));
+  EXPECT_EQ(r.cand_rank, (std::vector<std::size_t>{1, 2, 3}));
+  const std::vector<Mover> up = movers(r, true, 10), down = movers(r, false, 10);
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].model, 0u);
+  EXPECT_EQ(up[0].move, 1);
+  EXPECT_EQ(up[1].model, 1u);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].model, 2u);
+  EXPECT_EQ(down[0].move, -2);
+  EXPECT_EQ(movers(r, true, 1).size(), 1u);
+
+  // e1: ranks (2, 1, 3) against (2, 3, 1): -1; e2 and e3 have one pair each: NaN.
+  EXPECT_NEAR(r.era_spearman[0], -1.0, 1e-15);
+  EXPECT_TRUE(std::isnan(r.era_spearman[1]));
+  EXPECT_EQ(r.era_pairs, (std::vector<std::size_t>{3, 1, 1}));
+  EXPECT_EQ(r.era_spearman_dist.n, 1u);
+  // Over the 5 model-eras with both: ranks (3,1,4,5,2) vs (3,5,2,4,1): r = -1 / 10.
+  EXPECT_EQ(r.overall_pairs, 5u);
+  EXPECT_NEAR(r.overall_spearman, -0.1, 1e-15);
+
+  // Payouts: stake x clip(0.5 corr + 2 mmc, -0.05, 0.05), candidate with mmc2x for mmc.
+  ASSERT_TRUE(r.payouts);
+  const auto& pay = *r.payouts;
+  EXPECT_TRUE(r.rule_names_baseline);
+  EXPECT_NEAR(pay[0].baseline, 3.0 + 10.0, 1e-12);
+  EXPECT_NEAR(pay[0].candidate, 1.0 + 5.0, 1e-12);
+  EXPECT_NEAR(pay[1].baseline, -0.2 + 0.15, 1e-12);
+  EXPECT_EQ(pay[1].baseline_nan, 1u);  // e2 has no mmc
+  EXPECT_NEAR(pay[1].candidate, 0.4 + 0.15 - 0.5, 1e-12);
+  EXPECT_EQ(pay[1].candidate_nan, 0u);
+  EXPECT_NEAR(pay[2].baseline, 2.5, 1e-12);
+  EXPECT_NEAR(pay[2].candidate, -2.0, 1e-12);
+  EXPECT_EQ(pay[2].baseline_nan, 1u);  // e3: submitted, no scores
+  EXPECT_EQ(pay[2].staked_eras, 2u);
+  EXPECT_EQ(r.payout_total.staked_eras, 7u);
+  EXPECT_NEAR(r.payout_total.baseline, 15.45, 1e-12);
+  EXPECT_NEAR(r.payout_total.candidate, 4.05, 1e-12);
+  EXPECT_EQ(r.payout_total.baseline_nan, 2u);
+  EXPECT_EQ(r.payout_total.candidate_nan, 1u);
+
+  // A rule that does not name the baseline pays the candidate the same.
+  PayoutInput q;
+  q.rule = PayoutRule::parse("corr");
+  q.baseline_scores = {&corr};
+  q.stakes = kStakes;
+  const CompareResult s = compare(mmc, cand, &q);
+  EXPECT_FALSE(s.rule_names_baseline);
+  EXPECT_EQ(s.payout_total.baseline, s.payout_total.candidate);
+}
+
+// A store holding the example's submissions and stakes (scores come from the scores file).
+void write_store(const std::filesystem::path& path, bool stakes) {
+  StoreSchema schema;
+  schema.models = kModels;
+  schema.targets = {"target"};
+  schema.has_stakes = stakes;
+  StoreWriter w(path, schema);
+  const std::vector<std::vector<std::int32_t>> submitted = {{0, 1, 2}, {0, 1}, {1, 2}};
+  for (std::size_t j = 0; j < 3; ++j) {
+    Era e;
+    e.name = kEras[j];
+    e.ids = {"a", "b", "c", "d"};
+    e.targets = {0, 0.25, 0.75, 1};
+    e.models = submitted[j];
+    std::vector<float> preds;
+    for (std::int32_t m : e.models) {
+      if (stakes) e.stakes.push_back(kStakes[static_cast<std::size_t>(m) * 3 + j]);
+      for (int i = 0; i < 4; ++i) preds.push_back(static_cast<float>(i + m) / 8.0f);
+    }
+    w.append_era(e, preds);
+  }
+  w.finish();
+}
+
+struct CliRun {
+  std::string out;
+  std::string error;  // InputError's message, "" when none
+};
+
+// Runs `compare ARGS` in process through add_compare (independent of app.cpp's registration).
+CliRun run_compare(std::vector<std::string> args) {
+  CLI::App app{"test"};
+  cli::add_compare(app);
+  args.insert(args.begin(), "compare");
+  std::vector<const char*> argv{"backscore"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  CliRun r;
+  ::testing::internal::CaptureStdout();
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const InputError& e) {
+    r.error = e.what();
+  }
+  r.out = ::testing::internal::GetCapturedStdout();
+  return r;
+}
+
+TEST(CompareCli, WritesCsvTablesAndTotals) {
+  TempDir dir;
+  write_scores(dir / "s.h5", kModels, kEras, {{"corr", kCorr}, {"mmc", kMmc}, {"mmc2x", kMmc2x}});
+  write_store(dir / "store.h5", true);
+  const CliRun r = run_compare({(dir / "s.h5").string(), "--baseline", "mmc", "--candidate",
+                                "mmc2x", "--store", (dir / "store.h5").string(), "--out-dir",
+                                (dir / "rep").string()});
+  ASSERT_EQ(r.error, "");
+  EXPECT_NE(r.out.find("overall Spearman over 5 model-eras: -0.1000"), std::string::npos) << r.out;
+  const std::string payouts = testing::read_file(dir / "rep" / "payouts.csv");
+  EXPECT_EQ(payouts.substr(0, payouts.find('\n')),
+            "model,staked_eras,baseline,candidate,change,baseline_nan,candidate_nan");
+  const std::string total = payouts.substr(payouts.find("TOTAL,"));
+  EXPECT_EQ(total.substr(0, 9), "TOTAL,7,1");  // 15.45...
+  EXPECT_NE(total.find(",2,1\n"), std::string::npos) << total;
+  EXPECT_EQ(testing::line_count(testing::read_file(dir / "rep" / "models.csv")), 4u);
+  EXPECT_EQ(testing::read_file(dir / "rep" / "eras.csv"),
+            "era,models,spearman\ne1,3,-1\ne2,1,\ne3,1,\n");
+  const std::string lb = testing::read_file(dir / "rep" / "leaderboard.csv");
+  EXPECT_NE(lb.find("\nC,1,3,-2,0.025000000000000001,-0.029999999999999999\n"),
+            std::string::npos)
+      << lb;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "rep")) {
+    EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
+TEST(CompareCli, UserErrors) {
+  TempDir dir;
+  write_scores(dir / "s.h5", kModels, kEras, {{"corr", kCorr}, {"mmc", kMmc}, {"mmc2x", kMmc2x}});
+  write_store(dir / "nostakes.h5", false);
+  const std::string s = (dir / "s.h5").string();
+  CliRun r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x", "--store",
+                          (dir / "nostakes.h5").string()});
+  EXPECT_NE(r.error.find("the store has no stakes"), std::string::npos) << r.error;
+  r = run_compare({s, "--baseline", "mmc", "--candidate", "nope", "--out-dir",
+                   (dir / "never").string()});
+  EXPECT_FALSE(std::filesystem::exists(dir / "never"));  // no partial output
+  EXPECT_NE(r.error.find("--candidate: " + s + " has no formula 'nope'"), std::string::npos)
+      << r.error;
+  r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x", "--payout", "corr"});
+  EXPECT_NE(r.error.find("--payout needs --store"), std::string::npos) << r.error;
+  r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x", "--store", "x.h5", "--payout",
+                   "clip(corr,"});
+  EXPECT_NE(r.error.find("payout rule 'clip(corr,': expected a number, a formula name or '(', got "
+                         "the end at column 11"),
+            std::string::npos)
+      << r.error;
+  r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x", "--store", "x.h5", "--payout",
+                   "2*bmc"});
+  EXPECT_NE(r.error.find("uses 'bmc'"), std::string::npos) << r.error;
+  // Without --store: statistics but no payouts.
+  r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x"});
+  EXPECT_EQ(r.error, "");
+  EXPECT_NE(r.out.find("payouts: not computed"), std::string::npos) << r.out;
+}
+
+// The executable: exit status 2 and one line naming the problem.
+TEST(CompareCli, EndToEndParseErrorExitsTwo) {
+  TempDir dir;
+  write_scores(dir / "s.h5", kModels, kEras, {{"corr", kCorr}, {"mmc", kMmc}, {"mmc2x", kMmc2x}});
+  write_store(dir / "store.h5", true);
+  const auto r = testing::run_backscore({"compare", (dir / "s.h5").string(), "--baseline", "mmc"});
+  EXPECT_EQ(r.status, 2);
+  const auto bad = testing::run_backscore(
+      {"compare", (dir / "s.h5").string(), "--baseline", "mmc", "--candidate", "mmc2x", "--store",
+       (dir / "store.h5").string(), "--payout", "corr +"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.err,
+            "backscore: error: payout rule 'corr +': expected a number, a formula name or '(', "
+            "got the end at column 7\n");
+  const auto ok = testing::run_backscore({"compare", (dir / "s.h5").string(), "--baseline", "mmc",
+                                          "--candidate", "mmc2x", "--store",
+                                          (dir / "store.h5").string()});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+}
+
+}  // namespace
+}  // namespace backscore
