@@ -21,6 +21,7 @@ int run_cli(int argc, char** argv) {
   add_inspect(app);
   add_run(app);
   add_formulas(app);
+  add_explain(app);
   add_compare(app);
   add_audit(app);
   add_report(app);

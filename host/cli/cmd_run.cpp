@@ -18,6 +18,7 @@
 #include "host/engine/journal.hpp"
 #include "host/engine/run.hpp"
 #include "host/engine/score_output.hpp"
+#include "host/lang/select.hpp"
 #include "io/input_error.hpp"
 #include "io/store.hpp"
 #include "version.hpp"
@@ -32,76 +33,13 @@ namespace fs = std::filesystem;
 
 struct RunArgs {
   std::string store;
-  std::string formulas = "all";
-  int top_bottom = 0;
+  lang::FormulaArgs formulas;  // --formulas, --top-bottom, --formula, --formula-file
   std::string out_h5, out_csv, eras, models_file, target = "target", benchmark, backend = "auto";
   int threads = 0;
   std::size_t batch = 256;
   bool resume = false;
   bool quiet = false;
 };
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) {
-    cur.erase(0, cur.find_first_not_of(" \t"));
-    cur.erase(cur.find_last_not_of(" \t") + 1);
-    if (!cur.empty()) out.push_back(cur);
-  }
-  return out;
-}
-
-// Which built-ins a store can support, and why not.
-std::string unsupported_reason(const BuiltinInfo& info, const StoreSchema& s) {
-  if (info.needs_meta_model && !s.has_meta_model) return "the store has no meta_model";
-  if (info.needs_benchmark && s.benchmarks.empty()) return "the store has no benchmark models";
-  if (info.needs_features && s.features.empty()) return "the store has no features";
-  return "";
-}
-
-std::vector<FormulaSpec> select_formulas(const RunArgs& a, const StoreSchema& schema) {
-  std::vector<FormulaSpec> specs;
-  auto add = [&](const BuiltinInfo& info) {
-    specs.push_back(FormulaSpec{info.builtin, 0});
-  };
-  if (a.formulas == "all") {
-    for (const BuiltinInfo& info : builtin_formulas()) {
-      if (unsupported_reason(info, schema).empty()) add(info);
-    }
-  } else {
-    for (const std::string& name : split(a.formulas, ',')) {
-      std::optional<Builtin> b = find_builtin(name);
-      if (!b) {
-        throw InputError("--formulas: unknown formula '" + name +
-                         "' (backscore formulas lists them)");
-      }
-      for (const BuiltinInfo& info : builtin_formulas()) {
-        if (info.builtin != *b) continue;
-        if (std::string why = unsupported_reason(info, schema); !why.empty()) {
-          throw InputError("--formulas: '" + name + "' needs data the store lacks: " + why);
-        }
-        if (std::none_of(specs.begin(), specs.end(),
-                         [&](const FormulaSpec& f) { return f.builtin == *b && f.top_bottom == 0; })) {
-          add(info);
-        }
-      }
-    }
-  }
-  if (specs.empty()) throw InputError("--formulas: no formula to run");
-  if (a.top_bottom > 0) {
-    const std::size_t plain = specs.size();
-    for (std::size_t i = 0; i < plain; ++i) {
-      for (const BuiltinInfo& info : builtin_formulas()) {
-        if (info.builtin == specs[i].builtin && info.has_top_bottom) {
-          specs.push_back(FormulaSpec{info.builtin, a.top_bottom});
-        }
-      }
-    }
-  }
-  return specs;
-}
 
 std::size_t find_era(const StoreReader& store, const std::string& text, const char* which) {
   const auto& eras = store.eras();
@@ -119,6 +57,7 @@ std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const Run
     << fs::file_size(store.path(), ec) << " "
     << fs::last_write_time(store.path(), ec).time_since_epoch().count() << "\nformulas";
   for (const auto& s : o.formulas) f << " " << s.name();
+  if (o.plan) f << "\n" << o.plan->fingerprint();
   f << "\ntarget " << a.target << "\nbenchmark " << o.benchmark << "\neras " << o.first_era << " "
     << o.end_era << "\nmodels";
   for (std::size_t i = 0; i < o.model_selected.size(); ++i) {
@@ -149,10 +88,12 @@ std::string choose_backend(const std::string& requested) {
 
 void run(const RunArgs& a) {
   const std::string backend_note = choose_backend(a.backend);
+  // Language errors first, before the store is opened; then against the store's schema.
+  const std::vector<lang::Definition> definitions = lang::read_definitions(a.formulas);
+  if (!definitions.empty()) lang::compile(definitions, {}, lang::Binding{});
   StoreReader store(a.store);
   const StoreSchema& schema = store.schema();
   RunOptions o;
-  o.formulas = select_formulas(a, schema);
   o.threads = a.threads;
   o.batch_models = a.batch;
   o.progress = !a.quiet;
@@ -172,6 +113,12 @@ void run(const RunArgs& a) {
     o.benchmark = static_cast<std::size_t>(b - schema.benchmarks.begin());
   } else if (!a.benchmark.empty()) {
     throw InputError("--benchmark: the store has no benchmark models");
+  }
+  {
+    lang::FormulaSelection sel =
+        lang::select_formulas(a.formulas, definitions, lang::Binding{&schema, o.target, o.benchmark});
+    o.formulas = std::move(sel.specs);
+    o.plan = std::move(sel.plan);
   }
 
   if (!a.eras.empty()) {
@@ -253,6 +200,18 @@ void run(const RunArgs& a) {
     std::printf("%-22s %10zu %12.6f %12.6f %10.4f %8.1f%%\n", s.name.c_str(), s.scored, s.mean,
                 s.std, s.era_sharpe, 100.0 * s.positive);
   }
+  if (o.plan) {
+    std::string undefined;
+    for (std::size_t f = 0; f < o.formulas.size(); ++f) {
+      if (!o.formulas[f].is_defined()) continue;
+      undefined += (undefined.empty() ? "" : ", ") + o.formulas[f].name() + " " +
+                   std::to_string(stats.undefined[f]);
+    }
+    std::fprintf(stderr,
+                 "backscore run: undefined scores of defined formulas (NaN: division by zero, a "
+                 "reduction over too few values, a failed power check): %s\n",
+                 undefined.c_str());
+  }
   const double rate = stats.seconds > 0 ? static_cast<double>(stats.predictions) / stats.seconds : 0;
   std::fprintf(stderr,
                "backscore run: %zu eras, %zu model-eras, %zu scores, %zu skipped (>20%% ids "
@@ -269,14 +228,24 @@ void add_run(CLI::App& app) {
   cmd->footer(
       "Example:\n  backscore run history.h5 --formulas corr,mmc,mmc2 --top-bottom 200 "
       "--out scores.h5 --csv scores.csv --threads 8\n"
+      "  backscore run history.h5 --formula 'mmc_half = mmc - 0.5 * corr' --formulas mmc,mmc_half\n"
       "A killed run continues with the same command plus --resume.");
   cmd->add_option("store", a->store, "The tournament store (HDF5) to score, e.g. history.h5")
       ->required();
-  cmd->add_option("--formulas", a->formulas,
-                  "Comma-separated built-in formulas, or 'all' for every one the store supports "
-                  "(see `backscore formulas`), e.g. --formulas corr,mmc")
+  CLI::Option* formulas = cmd->add_option(
+      "--formulas", a->formulas.formulas,
+      "Comma-separated built-in formulas (see `backscore formulas`) and formulas defined with "
+      "--formula, or 'all' for every built-in the store supports and every defined formula "
+      "(default: all, or only the defined formulas when there are some), e.g. --formulas "
+      "corr,mmc,my_mmc")
       ->capture_default_str();
-  cmd->add_option("--top-bottom", a->top_bottom,
+  cmd->add_option("--formula", a->formulas.definitions,
+                  "Define a formula in the formula language (repeatable; see docs/FORMULAS.md), "
+                  "e.g. --formula 'mmc_half = mmc - 0.5 * corr'");
+  cmd->add_option("--formula-file", a->formulas.files,
+                  "Definitions from FILE, one a line, # comments (repeatable), "
+                  "e.g. --formula-file proposals.txt");
+  cmd->add_option("--top-bottom", a->formulas.top_bottom,
                   "Also score the top/bottom-N variants of corr, mmc, bmc and fnc, as "
                   "<name>_tb<N>, e.g. --top-bottom 200")
       ->check(CLI::NonNegativeNumber);
@@ -306,7 +275,10 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--resume", a->resume,
                 "Continue a killed run with the same arguments without recomputing finished eras");
   cmd->add_flag("--quiet", a->quiet, "No progress line on stderr");
-  cmd->callback([a] { run(*a); });
+  cmd->callback([a, formulas] {
+    a->formulas.formulas_given = formulas->count() > 0;
+    run(*a);
+  });
 }
 
 }  // namespace backscore::cli

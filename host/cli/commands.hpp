@@ -11,6 +11,7 @@ void add_import(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_run(CLI::App& app);
 void add_formulas(CLI::App& app);
+void add_explain(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_audit(CLI::App& app);
 void add_report(CLI::App& app);

@@ -62,10 +62,11 @@ class ModelEval {
             ModelScratch& s)
       : ctx_(ctx), pred_(pred), s_(s), n_(ctx.size()) {
     // corr's P' = gauss^1.5 comes with the gaussianization (one lookup per rank).
-    for (const FormulaSpec& f : specs) want_powered_ |= f.builtin == Builtin::corr;
+    for (const FormulaSpec& f : specs) want_powered_ |= !f.is_defined() && f.builtin == Builtin::corr;
   }
 
   double score(const FormulaSpec& f) {
+    if (f.is_defined()) return kNaN;
     const std::size_t k = static_cast<std::size_t>(std::max(f.top_bottom, 0));
     if (k > 0 && !builtin_info(f.builtin).has_top_bottom) return kNaN;
     if (k > 0 && 2 * k > n_) return kNaN;  // outside numerai-tools' assumptions (2 tb <= n)
@@ -253,12 +254,14 @@ class ModelEval {
 }  // namespace
 
 std::string FormulaSpec::name() const {
+  if (is_defined()) return defined_name;
   std::string s = builtin_info(builtin).name;
   if (top_bottom > 0) s += "_tb" + std::to_string(top_bottom);
   return s;
 }
 
 std::string FormulaSpec::definition() const {
+  if (is_defined()) return defined_text;
   std::string s = builtin_info(builtin).definition;
   if (top_bottom > 0) {
     s += "; on the " + std::to_string(top_bottom) + " lowest and " + std::to_string(top_bottom) +
@@ -293,6 +296,7 @@ bool enough_ids(std::size_t n_present, std::size_t n_universe) {
 ContextNeeds ContextNeeds::of(std::span<const FormulaSpec> specs) {
   ContextNeeds needs;
   for (const FormulaSpec& f : specs) {
+    if (f.is_defined()) continue;
     const BuiltinInfo& info = builtin_info(f.builtin);
     needs.meta_model |= info.needs_meta_model;
     needs.benchmark |= info.needs_benchmark;

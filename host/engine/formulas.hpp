@@ -19,11 +19,16 @@ namespace backscore {
 enum class Builtin { corr_v1, corr, mmc, bmc, mmc2, mmc2_burnflip, fnc };
 
 // One formula of a run: a built-in, optionally restricted to the top and bottom `top_bottom`
-// predictions (corr, mmc, bmc, fnc only; 0 = all rows).
+// predictions (corr, mmc, bmc, fnc only; 0 = all rows), or a formula defined in the formula
+// language (`--formula`, host/lang/), which the run's plan evaluates.
 struct FormulaSpec {
-  Builtin builtin;
+  Builtin builtin = Builtin::corr_v1;
   int top_bottom = 0;
-  std::string name() const;        // "corr", "mmc_tb200"
+  // A defined formula: its name and its definition text (builtin and top_bottom unused).
+  std::string defined_name = {};
+  std::string defined_text = {};
+  bool is_defined() const { return !defined_name.empty(); }
+  std::string name() const;        // "corr", "mmc_tb200", or the defined name
   std::string definition() const;  // the built-in's definition, plus the top/bottom restriction
   bool operator==(const FormulaSpec&) const = default;
 };
@@ -51,7 +56,7 @@ struct ContextNeeds {
   bool benchmark = false;   // bmc
   bool features = false;    // fnc
   bool gaussian = false;    // the ndtri table of the ranks (corr, mmc, bmc, fnc)
-  static ContextNeeds of(std::span<const FormulaSpec> specs);
+  static ContextNeeds of(std::span<const FormulaSpec> specs);  // defined formulas need nothing
 };
 
 class EraContext;
@@ -80,7 +85,8 @@ class ModelScratch {
 
 // Scores one model on ctx's rows: pred holds ctx.size() finite values in row order (ids
 // ascending). out[i] receives specs[i]'s score, NaN where numerai-tools returns NaN or raises
-// (see docs/FORMULAS.md) and where ctx was built without what the formula needs.
+// (see docs/FORMULAS.md) and where ctx was built without what the formula needs, and for defined
+// formulas (the plan evaluator scores those).
 // Reads ctx only, so one context serves any number of threads.
 void score_model(const EraContext& ctx, std::span<const double> pred,
                  std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch);

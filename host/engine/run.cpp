@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -14,10 +15,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "host/engine/era_context.hpp"
 #include "host/engine/progress.hpp"
+#include "host/lang/eval.hpp"
 
 namespace backscore {
 namespace {
@@ -91,7 +95,35 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
     if (std::find(done.begin(), done.end(), e) == done.end()) todo.push_back(e);
   }
   const std::size_t n_formulas = options.formulas.size();
-  const ContextNeeds needs = ContextNeeds::of(options.formulas);
+  // Built-ins scored by score_model: the requested ones, then those the plan's definitions use.
+  // Each output column takes its score from one of them or from the plan.
+  const lang::Plan* plan = options.plan.get();
+  std::vector<FormulaSpec> builtins;
+  std::vector<std::size_t> from_builtin(n_formulas, SIZE_MAX), from_plan(n_formulas, SIZE_MAX);
+  for (std::size_t f = 0; f < n_formulas; ++f) {
+    const FormulaSpec& spec = options.formulas[f];
+    if (spec.is_defined()) {
+      if (plan == nullptr) throw std::invalid_argument("run_cpu: a defined formula without a plan");
+      for (std::size_t p = 0; p < plan->formulas.size(); ++p) {
+        if (plan->formulas[p].name == spec.defined_name) from_plan[f] = p;
+      }
+      if (from_plan[f] == SIZE_MAX) {
+        throw std::invalid_argument("run_cpu: the plan has no formula " + spec.defined_name);
+      }
+    } else {
+      from_builtin[f] = builtins.size();
+      builtins.push_back(spec);
+    }
+  }
+  std::vector<std::size_t> plan_builtin;  // plan->builtins[i] is builtins[plan_builtin[i]]
+  if (plan != nullptr) {
+    for (const FormulaSpec& b : plan->builtins) {
+      auto it = std::find(builtins.begin(), builtins.end(), b);
+      if (it == builtins.end()) it = builtins.insert(builtins.end(), b);
+      plan_builtin.push_back(static_cast<std::size_t>(it - builtins.begin()));
+    }
+  }
+  const ContextNeeds needs = ContextNeeds::of(builtins);
   const std::size_t batch_models = std::max<std::size_t>(options.batch_models, 1);
   auto selected = [&](std::int32_t model) {
     return options.model_selected.empty() || options.model_selected[model] != 0;
@@ -133,11 +165,25 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
   if (options.threads > 0) omp_set_num_threads(options.threads);
   RunStats stats;
   EraProgress progress(options.progress, todo.size());
+  stats.undefined.assign(n_formulas, 0);
   std::unique_ptr<EraContext> full;  // the era's stages on all its ids, shared by all models
+  std::unique_ptr<lang::EraStages> full_stages;  // the plan's era stages, likewise
   EraScores out;
   std::size_t out_models = 0;
   const int max_threads = omp_get_max_threads();
   std::vector<ModelScratch> scratch(static_cast<std::size_t>(max_threads));
+  std::vector<std::unique_ptr<lang::ModelEvaluator>> evaluators(static_cast<std::size_t>(max_threads));
+  if (plan != nullptr) {
+    for (auto& e : evaluators) e = std::make_unique<lang::ModelEvaluator>(*plan);
+  }
+  // Per thread: the built-ins' scores, the plan's inputs (built-in scores) and outputs.
+  std::vector<std::vector<double>> builtin_scores(static_cast<std::size_t>(max_threads),
+                                                  std::vector<double>(builtins.size()));
+  std::vector<std::vector<double>> plan_in(static_cast<std::size_t>(max_threads),
+                                           std::vector<double>(plan_builtin.size()));
+  std::vector<std::vector<double>> plan_out(
+      static_cast<std::size_t>(max_threads),
+      std::vector<double>(plan != nullptr ? plan->formulas.size() : 0));
   std::vector<std::vector<double>> column(static_cast<std::size_t>(max_threads));
   std::vector<std::vector<std::uint32_t>> rows(static_cast<std::size_t>(max_threads));
 
@@ -145,8 +191,13 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
     const Era& era = *batch->era;
     const std::size_t n = era.n_stocks();
     if (batch->first == 0) {
-      full = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, needs,
-                                          options.target, options.benchmark);
+      if (!builtins.empty()) {
+        full = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, needs,
+                                            options.target, options.benchmark);
+      }
+      if (plan != nullptr) {
+        full_stages = std::make_unique<lang::EraStages>(*plan, era, std::span<const std::uint32_t>{});
+      }
       out = EraScores{};
       out.era = batch->era_index;
       for (std::int32_t model : era.models) {
@@ -162,6 +213,7 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
     }
     std::size_t skipped = 0, subset = 0;
     const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch->count);
+    std::vector<char> scored(batch->count, 1);
 #pragma omp parallel for schedule(dynamic, 4) reduction(+ : skipped, subset)
     for (std::ptrdiff_t j = 0; j < count; ++j) {
       if (slot[j] < 0) continue;
@@ -179,16 +231,43 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
       }
       std::span<double> dst(out.scores.data() + static_cast<std::size_t>(slot[j]) * n_formulas,
                             n_formulas);
+      std::vector<double>& bs = builtin_scores[t];
+      std::vector<double>& pin = plan_in[t];
+      std::vector<double>& pout = plan_out[t];
+      auto score = [&](const EraContext* ctx, const lang::EraStages* stages) {
+        if (ctx != nullptr) score_model(*ctx, pred, builtins, bs, scratch[t]);
+        if (stages != nullptr) {
+          for (std::size_t i = 0; i < plan_builtin.size(); ++i) pin[i] = bs[plan_builtin[i]];
+          evaluators[t]->evaluate(*stages, pred, pin, pout);
+        }
+        for (std::size_t f = 0; f < n_formulas; ++f) {
+          dst[f] = from_plan[f] != SIZE_MAX ? pout[from_plan[f]] : bs[from_builtin[f]];
+        }
+      };
       if (present.size() == n) {
-        score_model(*full, pred, options.formulas, dst, scratch[t]);
+        score(full.get(), full_stages.get());
       } else if (n > 0 && enough_ids(present.size(), n)) {
         // numerai-tools re-ranks the meta-model and re-centers the target on the ids the model
-        // submitted: this model gets the era's stages computed on its own subset.
-        EraContext own(era, present, needs, options.target, options.benchmark);
-        score_model(own, pred, options.formulas, dst, scratch[t]);
+        // submitted: this model gets the era's stages computed on its own subset (the plan's
+        // over=era stages come from the whole era's).
+        std::optional<EraContext> own;
+        std::optional<lang::EraStages> own_stages;
+        if (!builtins.empty()) own.emplace(era, present, needs, options.target, options.benchmark);
+        if (plan != nullptr) own_stages.emplace(*plan, era, present, full_stages.get());
+        score(own ? &*own : nullptr, own_stages ? &*own_stages : nullptr);
         ++subset;
       } else {
+        scored[j] = 0;
         ++skipped;
+      }
+    }
+    if (plan != nullptr) {  // undefined scores of defined formulas, in model order
+      for (std::size_t j = 0; j < batch->count; ++j) {
+        if (slot[j] < 0 || !scored[j]) continue;
+        const double* row = out.scores.data() + static_cast<std::size_t>(slot[j]) * n_formulas;
+        for (std::size_t f = 0; f < n_formulas; ++f) {
+          stats.undefined[f] += from_plan[f] != SIZE_MAX && std::isnan(row[f]);
+        }
       }
     }
     stats.skipped += skipped;

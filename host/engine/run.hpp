@@ -7,17 +7,22 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "host/engine/formulas.hpp"
 #include "host/engine/journal.hpp"
+#include "host/lang/plan.hpp"
 #include "io/store.hpp"
 
 namespace backscore {
 
 struct RunOptions {
+  // The output columns, in order: built-ins (scored by score_model) and defined formulas (scored
+  // by `plan`, which must then hold a formula of each defined name, bound to the store).
   std::vector<FormulaSpec> formulas;
+  std::shared_ptr<const lang::Plan> plan;
   std::size_t target = 0;     // index into schema.targets
   std::size_t benchmark = 0;  // index into schema.benchmarks (bmc)
   std::size_t first_era = 0;  // eras [first_era, end_era) of the store
@@ -34,6 +39,9 @@ struct RunStats {
   std::size_t skipped = 0;       // model-eras missing more than 20% of the era's ids
   std::size_t subset_models = 0; // model-eras scored on their own subset of ids
   std::size_t predictions = 0;   // prediction values read
+  // Per output formula: scored model-eras whose score is undefined (NaN). Counted for defined
+  // formulas only (division by zero, a reduction over too few values...); 0 for built-ins.
+  std::vector<std::size_t> undefined;
   double seconds = 0;
 };
 

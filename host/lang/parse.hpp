@@ -1,0 +1,71 @@
+// The formula language's syntax: one definition `name = expression` per line of text, parsed into
+// an expression tree that remembers the column of every token, so that compile errors can quote
+// the definition and point at the offending spot. Grammar and semantics: docs/FORMULAS.md, "The
+// formula language". Compilation into a plan: host/lang/plan.hpp.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/input_error.hpp"
+
+namespace backscore::lang {
+
+// A compile error in one definition. what() is one line (the CLI prints errors as one line):
+//   [WHERE: ]formula 'x = rank(foo)': column 10: unknown name 'foo'
+// caret() is the multi-line form (the definition with a ^ under the column), for `explain`.
+class FormulaError : public InputError {
+ public:
+  FormulaError(std::string definition, std::size_t column, std::string message,
+               std::string where = "");
+  const std::string& definition() const { return definition_; }
+  std::size_t column() const { return column_; }  // 1-based, in definition()
+  const std::string& message() const { return message_; }
+  const std::string& where() const { return where_; }
+  std::string caret() const;
+
+ private:
+  std::string definition_, message_, where_;
+  std::size_t column_;
+};
+
+struct Expr;
+
+// A keyword argument of a call: `ties=first`, `proportion=-1`.
+struct Kwarg {
+  std::string key;
+  std::size_t column = 0;
+  std::vector<Expr> value;  // exactly one element (a vector holds the incomplete type)
+};
+
+struct Expr {
+  enum class Kind { number, name, call, unary, binary };
+  Kind kind = Kind::number;
+  std::string text;        // name, function name, or operator ("+", "<=", "and", "-" unary...)
+  double number = 0;       // Kind::number
+  std::vector<Expr> args;  // call arguments, or the operands of an operator
+  std::vector<Kwarg> kwargs;
+  std::size_t column = 0;  // 1-based column of the token that starts it (operators: the operator)
+};
+
+struct Definition {
+  std::string name;
+  std::size_t name_column = 1;
+  std::string text;   // the whole definition as written (trimmed), quoted in errors
+  std::string where;  // "" for --formula, "FILE:LINE" for a formula file
+  Expr expr;
+};
+
+// Parses `name = expression`. Throws FormulaError.
+Definition parse_definition(std::string_view text, std::string where = "");
+// One definition per non-blank line; `#` starts a comment. Throws InputError when the file cannot
+// be read, FormulaError (with where = "FILE:LINE") for a bad line.
+std::vector<Definition> parse_formula_file(const std::filesystem::path& path);
+
+// The expression as canonical text (fully parenthesized where needed), for `explain`.
+std::string to_string(const Expr& e);
+
+}  // namespace backscore::lang
