@@ -172,19 +172,34 @@ void expect_caret(const std::string& rule, std::size_t column, const std::string
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
     EXPECT_EQ(msg.rfind("payout rule '" + rule + "': ", 0), 0u) << msg;
     EXPECT_NE(msg.find(what), std::string::npos) << msg;
-    EXPECT_NE(msg.find("at column " + std::to_string(column + 1)), std::string::npos) << msg;
+    EXPECT_NE(msg.find(": column " + std::to_string(column + 1) + ": "), std::string::npos) << msg;
   }
 }
 
 TEST(PayoutRule, ParseErrorsPointAtTheColumn) {
   expect_caret("clip(corr, 1", 12, "expected ','");
   expect_caret("corr + * mmc", 7, "unexpected '*'");
-  expect_caret("corr mmc", 5, "unexpected 'm'");
+  expect_caret("corr mmc", 5, "unexpected 'mmc'");
   expect_caret("foo(corr)", 0, "unknown function 'foo'");
-  expect_caret("min(corr, mmc, 1)", 13, "min() takes 2 arguments");
+  expect_caret("clip(corr, mmc)", 0, "clip");
+  expect_caret("rank(corr)", 5, "needs a vector, got a scalar");
   expect_caret("(corr + mmc", 11, "expected ')'");
-  expect_caret("", 0, "empty payout rule");
-  expect_caret("corr $ 2", 5, "unexpected '$'");
+  expect_caret("", 0, "empty rule");
+  expect_caret("  ", 0, "empty rule");
+  expect_caret("corr $ 2", 5, "unexpected character '$'");
+  expect_caret("target + 1", 0, "'target' is per-stock data");
+}
+
+// The rule is the formula language's scalar syntax: what a --formula definition can say.
+TEST(PayoutRule, SpeaksTheFormulaLanguage) {
+  const PayoutRule r = PayoutRule::parse("if(corr > 0, corr, 0) + abs(mmc) ^ 2 + max(corr, mmc, 1)");
+  EXPECT_EQ(r.names(), (std::vector<std::string>{"corr", "mmc"}));
+  EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{0.5, -3}), 0.5 + 9 + 1);
+  EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{-0.5, 2}), 0 + 4 + 2);
+  EXPECT_TRUE(std::isnan(PayoutRule::parse("corr / (mmc - mmc)").eval(std::vector<double>{1, 2})));
+  // Score names are any formula column, built-in names with a top/bottom suffix and defined ones.
+  EXPECT_EQ(PayoutRule::parse("corr_tb200 + my_formula").names(),
+            (std::vector<std::string>{"corr_tb200", "my_formula"}));
 }
 
 TEST(Compare, StatsRanksAgreementAndPayoutsByHand) {
@@ -346,8 +361,7 @@ TEST(CompareCli, UserErrors) {
   EXPECT_NE(r.error.find("--payout needs --store"), std::string::npos) << r.error;
   r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x", "--store", "x.h5", "--payout",
                    "clip(corr,"});
-  EXPECT_NE(r.error.find("payout rule 'clip(corr,': expected a number, a formula name or '(', got "
-                         "the end at column 11"),
+  EXPECT_NE(r.error.find("payout rule 'clip(corr,': column 11: the expression ends too early"),
             std::string::npos)
       << r.error;
   r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x", "--store", "x.h5", "--payout",
@@ -371,8 +385,7 @@ TEST(CompareCli, EndToEndParseErrorExitsTwo) {
        (dir / "store.h5").string(), "--payout", "corr +"});
   EXPECT_EQ(bad.status, 2);
   EXPECT_EQ(bad.err,
-            "backscore: error: payout rule 'corr +': expected a number, a formula name or '(', "
-            "got the end at column 7\n");
+            "backscore: error: payout rule 'corr +': column 7: the expression ends too early\n");
   const auto ok = testing::run_backscore({"compare", (dir / "s.h5").string(), "--baseline", "mmc",
                                           "--candidate", "mmc2x", "--store",
                                           (dir / "store.h5").string()});

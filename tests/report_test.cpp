@@ -174,7 +174,7 @@ TEST_F(ReportHistory, BadInputExitsTwoWithOneLineAndNoFile) {
   const std::vector<Case> cases = {
       {{"--formulas", "mmc,nope"}, "--formulas: " + scores + " has no formula 'nope'"},
       {{"--payout", "clip(corr +, 1, 2)"},
-       "payout rule 'clip(corr +, 1, 2)': unexpected ',' at column 12"},
+       "payout rule 'clip(corr +, 1, 2)': column 12: unexpected ','"},
       {{"--payout", "corr + fnc"}, "--payout: the rule 'corr + fnc' uses 'fnc'"},
       {{"--baseline", "mmc2"}, "--baseline: the payout rule"},
       {{"--models", "model0001,nobody"}, "--models: " + scores + " has no model 'nobody'"},

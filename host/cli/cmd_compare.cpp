@@ -238,8 +238,9 @@ void add_compare(CLI::App& app) {
   cmd->footer(
       "Example:\n  backscore compare scores.h5 --baseline mmc --candidate mmc2_burnflip "
       "--store history.h5 --payout numerai2024 --out-dir report/ --top 20\n"
-      "Payout rules: numbers, formula names, + - * /, parentheses, unary minus, clip(x, lo, hi), "
-      "min(a, b), max(a, b); presets numerai2024 = clip(0.5*corr + 2*mmc, -0.05, 0.05) and "
+      "Payout rules: one scalar expression of the formula language over the scores file's "
+      "formula names (numbers, + - * / ^, clip, min, max, abs, sign, if(cond, a, b), "
+      "comparisons, and/or/not; docs/FORMULAS.md); presets numerai2024 = clip(0.5*corr + 2*mmc, -0.05, 0.05) and "
       "numerai2020 = clip(corr + mmc, -0.25, 0.25). Under the candidate, the candidate formula "
       "replaces the baseline wherever the rule names it. A model-era with a NaN score in the "
       "rule pays 0 and is counted.");

@@ -153,7 +153,7 @@ class Compiler {
   // ---- node construction with common-subexpression elimination ----
   std::uint32_t add(Node n) {
     for (std::uint32_t a : n.args) n.per_model = n.per_model || plan_.nodes[a].per_model;
-    if (n.op == Op::pred || n.op == Op::builtin) n.per_model = true;
+    if (n.op == Op::pred || n.op == Op::builtin || n.op == Op::input) n.per_model = true;
     std::ostringstream key;
     key << static_cast<int>(n.op) << '|' << static_cast<int>(n.kind) << '|'
         << format_number(n.value) << '|' << n.name << '|' << n.index << '|' << n.era_wide;
@@ -236,6 +236,21 @@ class Compiler {
       return compile_definition(other);
     }
     const StoreSchema* schema = binding_.schema;
+    if (binding_.scores_as_inputs) {
+      if (s == "pred" || s == "target" || s == "meta_model" || s == "benchmark" ||
+          s == "features" || s.rfind("target_", 0) == 0 || s.rfind("benchmark_", 0) == 0) {
+        fail(d, e.column, "'" + s + "' is per-stock data; this expression combines scores by "
+                          "formula name");
+      }
+      for (const char* f : kFunctions) {
+        if (s == f) fail(d, e.column, "'" + s + "' is a function: call it as " + s + "(...)");
+      }
+      auto& in = plan_.inputs;
+      const auto it = std::find(in.begin(), in.end(), s);
+      const std::size_t index = static_cast<std::size_t>(it - in.begin());
+      if (it == in.end()) in.push_back(s);
+      return leaf(Op::input, Kind::scalar, s, index);
+    }
     if (s == "pred") return leaf(Op::pred, Kind::vector);
     if (s == "target") return leaf(Op::target, Kind::vector, s, binding_.target);
     if (s == "meta_model") {
@@ -653,6 +668,7 @@ std::string node_text(const Plan& plan, std::uint32_t id) {
     case Op::pred: return "pred";
     case Op::target: case Op::meta_model: case Op::benchmark: case Op::features: return n.name;
     case Op::builtin: return "built-in " + n.name;
+    case Op::input: return "score " + n.name;
     case Op::sort: return call("sort");
     case Op::rank_average: return "rank(" + ref(n.args[0]) + ", ties=average)";
     case Op::rank_first: return "rank(" + ref(plan.nodes[n.args[0]].args[0]) + ", ties=first)";
@@ -697,6 +713,7 @@ const char* op_name(Op op) {
     case Op::benchmark: return "benchmark";
     case Op::features: return "features";
     case Op::builtin: return "builtin";
+    case Op::input: return "input";
     case Op::sort: return "sort";
     case Op::rank_average: return "rank_average";
     case Op::rank_first: return "rank_first";

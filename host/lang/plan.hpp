@@ -34,6 +34,7 @@ enum class Kind : std::uint8_t {
 enum class Op : std::uint8_t {
   // leaves
   constant, pred, target, meta_model, benchmark, features, builtin,
+  input,  // a score read by name (Binding::scores_as_inputs: payout rules); index into inputs
   // vector stages
   sort, rank_average, rank_first, gaussian, power, center, neutralize, project, orthogonalize,
   top_bottom,
@@ -76,6 +77,9 @@ struct Plan {
   // Built-in formulas whose scores the definitions use (Op::builtin nodes index this); the
   // engine computes them with its compiled path and passes them in.
   std::vector<FormulaSpec> builtins;
+  // Binding::scores_as_inputs: the score names the definitions read, in order of first use
+  // (Op::input nodes index this); the caller supplies their values.
+  std::vector<std::string> inputs;
   std::vector<std::uint32_t> era_schedule;    // era nodes the outputs need, in order
   std::vector<std::uint32_t> model_schedule;  // model nodes the outputs need, in order
   // Every definition compiled (name = text), for the journal's fingerprint and `explain`.
@@ -95,6 +99,10 @@ struct Binding {
   const StoreSchema* schema = nullptr;
   std::size_t target = 0;     // what `target` means: index into schema->targets (--target)
   std::size_t benchmark = 0;  // what `benchmark` means: index into schema->benchmarks
+  // Scalar expressions over scores already computed (payout rules, host/report/payout_rule.hpp):
+  // every name that is not a definition or a per-stock variable of the language is a score
+  // column (Op::input), built-in names included; per-stock variables are refused.
+  bool scores_as_inputs = false;
 };
 
 // Compiles every definition (all are checked, used or not) and the outputs into one plan.
