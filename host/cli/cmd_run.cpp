@@ -37,6 +37,8 @@ struct RunArgs {
   std::string out_h5, out_csv, eras, models_file, target = "target", benchmark, backend = "auto";
   int threads = 0;
   std::size_t batch = 256;
+  int device = 0;
+  std::size_t gpu_memory_mib = 0;
   bool resume = false;
   bool quiet = false;
 };
@@ -58,6 +60,8 @@ std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const Run
     << fs::last_write_time(store.path(), ec).time_since_epoch().count() << "\nformulas";
   for (const auto& s : o.formulas) f << " " << s.name();
   if (o.plan) f << "\n" << o.plan->fingerprint();
+  // The backends agree to ~1e-12, not bit for bit: a journal continues only on the same one.
+  f << "\nbackend " << (o.backend == Backend::cuda ? "cuda" : "cpu");
   f << "\ntarget " << a.target << "\nbenchmark " << o.benchmark << "\neras " << o.first_era << " "
     << o.end_era << "\nmodels";
   for (std::size_t i = 0; i < o.model_selected.size(); ++i) {
@@ -66,28 +70,42 @@ std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const Run
   return f.str();
 }
 
-// Says why the CPU backend runs, or refuses --backend cuda with the reason.
-std::string choose_backend(const std::string& requested) {
-  if (requested == "cpu") return "requested";
+struct BackendChoice {
+  Backend backend = Backend::cpu;
+  std::string note;  // why, for the run's first line
+};
+
+// --backend auto takes CUDA when a device is there; --backend cuda without one is refused with
+// the reason (exit 2), as is a device index that does not exist.
+BackendChoice choose_backend(const std::string& requested, int device) {
+  if (requested == "cpu") return {Backend::cpu, "cpu (requested)"};
 #ifdef BACKSCORE_HAVE_CUDA
   const cuda::DeviceInfo devices = cuda::query_devices();
-  if (requested == "cuda") {
-    if (devices.count == 0) throw InputError("--backend cuda: no usable CUDA device (" + devices.why_none + ")");
-    throw InputError("--backend cuda: the CUDA scoring backend is not implemented in this version "
-                     "(device " + cuda::describe_device(0) + " found); use --backend cpu");
+  if (devices.count == 0) {
+    if (requested == "cuda") {
+      throw InputError("--backend cuda: no usable CUDA device (" + devices.why_none + ")");
+    }
+    return {Backend::cpu, "cpu (no CUDA device: " + devices.why_none + ")"};
   }
-  if (devices.count == 0) return "no CUDA device: " + devices.why_none;
-  return "the CUDA scoring backend is not implemented yet";
+  if (device < 0 || device >= devices.count) {
+    throw InputError("--device " + std::to_string(device) + ": this machine has " +
+                     std::to_string(devices.count) + " CUDA device(s), 0.." +
+                     std::to_string(devices.count - 1));
+  }
+  return {Backend::cuda, "cuda (" + std::string(requested == "cuda" ? "requested" : "auto") +
+                             ", device " + std::to_string(device) + ": " +
+                             cuda::describe_device(device) + ")"};
 #else
+  (void)device;
   if (requested == "cuda") {
     throw InputError("--backend cuda: this backscore was built without CUDA (BACKSCORE_CUDA=OFF)");
   }
-  return "built without CUDA";
+  return {Backend::cpu, "cpu (built without CUDA)"};
 #endif
 }
 
 void run(const RunArgs& a) {
-  const std::string backend_note = choose_backend(a.backend);
+  const BackendChoice backend = choose_backend(a.backend, a.device);
   // Language errors first, before the store is opened; then against the store's schema.
   const std::vector<lang::Definition> definitions = lang::read_definitions(a.formulas);
   if (!definitions.empty()) lang::compile(definitions, {}, lang::Binding{});
@@ -97,6 +115,9 @@ void run(const RunArgs& a) {
   o.threads = a.threads;
   o.batch_models = a.batch;
   o.progress = !a.quiet;
+  o.backend = backend.backend;
+  o.device = a.device;
+  o.gpu_memory = static_cast<std::size_t>(a.gpu_memory_mib) << 20;
 
   auto t = std::find(schema.targets.begin(), schema.targets.end(), a.target);
   if (t == schema.targets.end()) {
@@ -172,8 +193,8 @@ void run(const RunArgs& a) {
   RunStats stats;
   {
     JournalWriter writer(journal, fingerprint, o.formulas.size(), a.resume);
-    std::fprintf(stderr, "backscore run: backend cpu (%s), %d threads, %zu formulas, %zu eras\n",
-                 backend_note.c_str(), a.threads > 0 ? a.threads : omp_get_max_threads(), o.formulas.size(),
+    std::fprintf(stderr, "backscore run: backend %s, %d threads, %zu formulas, %zu eras\n",
+                 backend.note.c_str(), a.threads > 0 ? a.threads : omp_get_max_threads(), o.formulas.size(),
                  out.eras.size());
 
     if (a.resume) {
@@ -184,7 +205,7 @@ void run(const RunArgs& a) {
     const char* kill_after = std::getenv("BACKSCORE_TEST_KILL_AFTER_ERAS");
     const std::size_t kill_at = kill_after ? std::strtoull(kill_after, nullptr, 10) : 0;
     std::size_t journaled = 0;
-    stats = run_cpu(store, o, writer.finished_eras(), [&](const EraScores& era) {
+    stats = run_eras(store, o, writer.finished_eras(), [&](const EraScores& era) {
       writer.append(era);
       if (++journaled == kill_at) std::raise(SIGKILL);
     });
@@ -218,6 +239,15 @@ void run(const RunArgs& a) {
                "missing), %zu on their own id subset, %.2f s, %.3g predictions/s\n",
                stats.eras, stats.model_eras, (stats.model_eras - stats.skipped) * o.formulas.size(),
                stats.skipped, stats.subset_models, stats.seconds, rate);
+  if (o.backend == Backend::cuda) {
+    std::fprintf(stderr,
+                 "backscore run: GPU scored the built-ins of %zu model-eras (the rest on the CPU), "
+                 "device batches of up to %zu models, peak device memory %.1f MiB%s\n",
+                 stats.gpu_model_eras, stats.gpu_batch_models,
+                 static_cast<double>(stats.gpu_peak_bytes) / (1 << 20),
+                 o.gpu_memory ? (" (cap " + std::to_string(o.gpu_memory >> 20) + " MiB)").c_str()
+                              : "");
+  }
 }
 
 }  // namespace
@@ -269,8 +299,18 @@ void add_run(CLI::App& app) {
                   "Model columns read and scored per batch (bounds memory), e.g. --batch 512")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--backend", a->backend, "cpu, cuda or auto (CUDA when a device is present)")
+  cmd->add_option("--backend", a->backend,
+                  "cpu, cuda or auto (CUDA when a device is present, else the CPU; the first "
+                  "line on stderr says which), e.g. --backend cpu")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--device", a->device, "CUDA device index for the cuda backend, e.g. --device 1")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--gpu-memory", a->gpu_memory_mib,
+                  "Cap on the device memory the cuda backend allocates, in MiB (0 = 90% of the "
+                  "free memory); eras that do not fit are scored in model batches, e.g. "
+                  "--gpu-memory 8192")
       ->capture_default_str();
   cmd->add_flag("--resume", a->resume,
                 "Continue a killed run with the same arguments without recomputing finished eras");

@@ -1,4 +1,4 @@
-// CPU backend era loop (see run.hpp).
+// The era loop of both backends (see run.hpp).
 #include "host/engine/run.hpp"
 
 #include <omp.h>
@@ -22,6 +22,10 @@
 #include "host/engine/era_context.hpp"
 #include "host/engine/progress.hpp"
 #include "host/lang/eval.hpp"
+#include "io/input_error.hpp"
+#ifdef BACKSCORE_HAVE_CUDA
+#include "kernels/era_scorer.hpp"
+#endif
 
 namespace backscore {
 namespace {
@@ -85,7 +89,7 @@ class BatchQueue {
 
 }  // namespace
 
-RunStats run_cpu(const StoreReader& store, const RunOptions& options,
+RunStats run_eras(const StoreReader& store, const RunOptions& options,
                  std::span<const std::uint64_t> done,
                  const std::function<void(const EraScores&)>& on_era) {
   const auto start = std::chrono::steady_clock::now();
@@ -103,12 +107,12 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
   for (std::size_t f = 0; f < n_formulas; ++f) {
     const FormulaSpec& spec = options.formulas[f];
     if (spec.is_defined()) {
-      if (plan == nullptr) throw std::invalid_argument("run_cpu: a defined formula without a plan");
+      if (plan == nullptr) throw std::invalid_argument("run_eras: a defined formula without a plan");
       for (std::size_t p = 0; p < plan->formulas.size(); ++p) {
         if (plan->formulas[p].name == spec.defined_name) from_plan[f] = p;
       }
       if (from_plan[f] == SIZE_MAX) {
-        throw std::invalid_argument("run_cpu: the plan has no formula " + spec.defined_name);
+        throw std::invalid_argument("run_eras: the plan has no formula " + spec.defined_name);
       }
     } else {
       from_builtin[f] = builtins.size();
@@ -128,6 +132,20 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
   auto selected = [&](std::int32_t model) {
     return options.model_selected.empty() || options.model_selected[model] != 0;
   };
+
+  // The GPU scores the built-ins of complete columns; without built-ins it has nothing to do.
+#ifdef BACKSCORE_HAVE_CUDA
+  std::optional<cuda::CudaEraScorer> gpu;
+  if (options.backend == Backend::cuda && !builtins.empty()) {
+    gpu.emplace(options.device, builtins, options.gpu_memory);
+  }
+  std::vector<float> gpu_block;  // the batch's complete columns, when not all are
+  std::vector<double> gpu_scores;
+#else
+  if (options.backend == Backend::cuda) {
+    throw InputError("--backend cuda: this backscore was built without CUDA (BACKSCORE_CUDA=OFF)");
+  }
+#endif
 
   // The I/O thread: every HDF5 call of the run happens here.
   BatchQueue queue(2);
@@ -198,6 +216,9 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
       if (plan != nullptr) {
         full_stages = std::make_unique<lang::EraStages>(*plan, era, std::span<const std::uint32_t>{});
       }
+#ifdef BACKSCORE_HAVE_CUDA
+      if (gpu && n > 0) gpu->begin_era(era, *full);
+#endif
       out = EraScores{};
       out.era = batch->era_index;
       for (std::int32_t model : era.models) {
@@ -211,6 +232,34 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
     for (std::size_t j = 0; j < batch->count; ++j) {
       if (selected(era.models[batch->first + j])) slot[j] = static_cast<std::ptrdiff_t>(out_models++);
     }
+    // Row of each column's built-in scores in gpu_scores, for the columns the GPU scored.
+    std::vector<std::size_t> gpu_row(batch->count, SIZE_MAX);
+#ifdef BACKSCORE_HAVE_CUDA
+    if (gpu && n > 0) {
+      std::size_t complete = 0;
+      for (std::size_t j = 0; j < batch->count; ++j) {
+        const float* c = batch->predictions.data() + j * n;
+        if (slot[j] >= 0 && std::none_of(c, c + n, [](float v) { return std::isnan(v); })) {
+          gpu_row[j] = complete++;
+        }
+      }
+      if (complete > 0) {
+        std::span<const float> block = batch->predictions;
+        if (complete < batch->count) {  // gather: the scorer takes complete columns only
+          gpu_block.resize(complete * n);
+          for (std::size_t j = 0; j < batch->count; ++j) {
+            if (gpu_row[j] == SIZE_MAX) continue;
+            std::copy_n(batch->predictions.data() + j * n, n, gpu_block.data() + gpu_row[j] * n);
+          }
+          block = {gpu_block.data(), complete * n};
+        }
+        gpu_scores.resize(complete * builtins.size());
+        gpu->score_full_columns(block, complete, gpu_scores);
+        stats.gpu_model_eras += complete;
+        stats.gpu_batch_models = std::max(stats.gpu_batch_models, gpu->memory_plan().batch_models);
+      }
+    }
+#endif
     std::size_t skipped = 0, subset = 0;
     const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch->count);
     std::vector<char> scored(batch->count, 1);
@@ -244,7 +293,12 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
           dst[f] = from_plan[f] != SIZE_MAX ? pout[from_plan[f]] : bs[from_builtin[f]];
         }
       };
-      if (present.size() == n) {
+      if (gpu_row[j] != SIZE_MAX) {  // built-ins from the GPU; defined formulas here
+#ifdef BACKSCORE_HAVE_CUDA
+        std::copy_n(gpu_scores.data() + gpu_row[j] * builtins.size(), builtins.size(), bs.data());
+#endif
+        score(nullptr, full_stages.get());
+      } else if (present.size() == n) {
         score(full.get(), full_stages.get());
       } else if (n > 0 && enough_ids(present.size(), n)) {
         // numerai-tools re-ranks the meta-model and re-centers the target on the ids the model
@@ -284,6 +338,9 @@ RunStats run_cpu(const StoreReader& store, const RunOptions& options,
     }
   }
   progress.end();
+#ifdef BACKSCORE_HAVE_CUDA
+  if (gpu) stats.gpu_peak_bytes = gpu->peak_device_bytes();
+#endif
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

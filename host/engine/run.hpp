@@ -1,6 +1,8 @@
-// The CPU era loop: one I/O thread streams eras and batches of model columns out of the store
-// (HDF5 stays on that thread) while OpenMP threads score the previous batch. Memory is bounded
-// by two prediction batches plus one era's per-stock vectors, never by the history.
+// The era loop: one I/O thread streams eras and batches of model columns out of the store (HDF5
+// stays on that thread) while the previous batch is scored: on the GPU (Backend::cuda: the
+// built-ins of every column that has all the era's ids, in device batches) and by OpenMP threads
+// (everything else). Memory is bounded by two prediction batches plus one era's per-stock
+// vectors (and on the device by --gpu-memory), never by the history.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +20,12 @@
 
 namespace backscore {
 
+enum class Backend {
+  cpu,   // every model on the CPU (OpenMP)
+  cuda,  // built-ins of the models that submitted every id on the GPU (kernels/era_scorer.hpp);
+         // models with missing ids and defined formulas on the CPU, as with `cpu`
+};
+
 struct RunOptions {
   // The output columns, in order: built-ins (scored by score_model) and defined formulas (scored
   // by `plan`, which must then hold a formula of each defined name, bound to the store).
@@ -31,6 +39,9 @@ struct RunOptions {
   int threads = 0;                   // 0: OpenMP's default
   std::size_t batch_models = 256;    // prediction columns per read
   bool progress = false;             // eras done, predictions/s and ETA on stderr
+  Backend backend = Backend::cpu;
+  int device = 0;                    // cuda: the device index
+  std::size_t gpu_memory = 0;        // cuda: device memory cap in bytes (0 = 90% of what is free)
 };
 
 struct RunStats {
@@ -43,11 +54,15 @@ struct RunStats {
   // formulas only (division by zero, a reduction over too few values...); 0 for built-ins.
   std::vector<std::size_t> undefined;
   double seconds = 0;
+  std::size_t gpu_model_eras = 0;    // cuda: model-eras whose built-ins were scored on the GPU
+  std::size_t gpu_peak_bytes = 0;    // cuda: the most device memory held at once
+  std::size_t gpu_batch_models = 0;  // cuda: the largest device batch (models) of the run
 };
 
 // Scores eras in order, skipping those in `done`; calls on_era on the calling thread for each.
-RunStats run_cpu(const StoreReader& store, const RunOptions& options,
+RunStats run_eras(const StoreReader& store, const RunOptions& options,
                  std::span<const std::uint64_t> done,
                  const std::function<void(const EraScores&)>& on_era);
+// Throws InputError for a CUDA run on a build without CUDA or with a bad device index.
 
 }  // namespace backscore

@@ -1,0 +1,101 @@
+// Kernel-only throughput of CudaEraScorer and the host-to-device copy bandwidth, in predictions
+// per second, on synthetic eras (not a store: no HDF5 in the timing). Built as backscore_gpu_bench
+// with -DBACKSCORE_GPU_BENCH=ON; driven by bench/gpu_bench.sh.
+//   backscore_gpu_bench [stocks=5000] [models=2000] [eras=10] [features=20] [formulas=all|corr,...]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "host/engine/era_context.hpp"
+#include "host/engine/formulas.hpp"
+#include "io/store.hpp"
+#include "kernels/cuda_resources.hpp"
+#include "kernels/device.hpp"
+#include "kernels/era_scorer.hpp"
+
+using namespace backscore;
+
+int main(int argc, char** argv) {
+  const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 5000;
+  const std::size_t m = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 2000;
+  const std::size_t eras = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 10;
+  const std::size_t k = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 20;
+  const std::string which = argc > 5 ? argv[5] : "all";
+  const cuda::DeviceInfo info = cuda::query_devices();
+  if (info.count == 0) {
+    std::fprintf(stderr, "no CUDA device: %s\n", info.why_none.c_str());
+    return 77;
+  }
+  std::vector<FormulaSpec> specs;
+  for (const BuiltinInfo& b : builtin_formulas()) {
+    if (which == "all" || which.find(b.name) != std::string::npos) specs.push_back({b.builtin, 0});
+  }
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> z;
+  Era era;
+  era.name = "bench";
+  for (std::size_t i = 0; i < n; ++i) era.ids.push_back("id" + std::to_string(1000000 + i));
+  era.targets.resize(n);
+  era.meta_model.resize(n);
+  era.benchmarks.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    era.targets[i] = static_cast<double>(rng() % 5) * 0.25;
+    era.meta_model[i] = z(rng);
+    era.benchmarks[i] = z(rng);
+  }
+  for (std::size_t f = 0; f < k * n; ++f) era.features.push_back(static_cast<double>(rng() % 5) * 0.25);
+  for (std::size_t j = 0; j < m; ++j) era.models.push_back(static_cast<std::int32_t>(j));
+  cuda::PinnedBuffer<float> block(n * m);
+  for (std::size_t x = 0; x < n * m; ++x) block[x] = static_cast<float>(z(rng));
+  std::vector<double> out(m * specs.size());
+
+  cuda::CudaEraScorer scorer(0, specs, 0);
+  const EraContext ctx(era, {}, ContextNeeds::of(specs), 0, 0);
+  scorer.begin_era(era, ctx);
+  scorer.score_full_columns({block.data(), block.size()}, m, out);  // warm-up
+  using clock = std::chrono::steady_clock;
+  double t_begin = 0, t_score = 0;
+  for (std::size_t e = 0; e < eras; ++e) {
+    const auto t0 = clock::now();
+    scorer.begin_era(era, ctx);  // the CPU EraContext is not timed (the run loop builds it anyway)
+    const auto t1 = clock::now();
+    scorer.score_full_columns({block.data(), block.size()}, m, out);
+    const auto t2 = clock::now();
+    t_begin += std::chrono::duration<double>(t1 - t0).count();
+    t_score += std::chrono::duration<double>(t2 - t1).count();
+  }
+  const double preds = static_cast<double>(n * m * eras);
+
+  // Pinned host-to-device bandwidth of the same size of block.
+  cuda::DeviceBuffer<float> dev(n * m);
+  cuda::Stream s = cuda::Stream::create();
+  cuda::Event a = cuda::Event::create(true), b = cuda::Event::create(true);
+  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(dev.data(), block.data(), block.bytes(),
+                                       cudaMemcpyHostToDevice, s.get()));
+  a.record(s.get());
+  const int reps = 20;
+  for (int r = 0; r < reps; ++r) {
+    BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(dev.data(), block.data(), block.bytes(),
+                                         cudaMemcpyHostToDevice, s.get()));
+  }
+  b.record(s.get());
+  b.synchronize();
+  float ms = 0;
+  BACKSCORE_CUDA_CHECK(cudaEventElapsedTime(&ms, a.get(), b.get()));
+  const double copy_preds_per_s = static_cast<double>(n * m) * reps / (ms / 1000.0);
+
+  std::printf("device: %s\n", cuda::describe_device(0).c_str());
+  std::printf("era: %zu stocks x %zu models x %zu eras, %zu features, %zu formulas, batch %zu "
+              "models, peak device memory %.1f MiB\n",
+              n, m, eras, k, specs.size(), scorer.memory_plan().batch_models,
+              static_cast<double>(scorer.peak_device_bytes()) / (1 << 20));
+  std::printf("kernel-only (score_full_columns, pinned input): %.3g predictions/s\n",
+              preds / t_score);
+  std::printf("begin_era (uploads + QR): %.3f ms per era\n", 1000 * t_begin / static_cast<double>(eras));
+  std::printf("host-to-device pinned copy: %.3g predictions/s (%.1f GB/s)\n", copy_preds_per_s,
+              copy_preds_per_s * 4 / 1e9);
+  return 0;
+}

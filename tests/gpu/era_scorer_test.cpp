@@ -1,0 +1,287 @@
+// CudaEraScorer against the CPU engine (score_model on an EraContext of all rows): every formula,
+// random eras of several sizes (7, 500, 5000 on the block sort; 9000 and a forced segmented sort),
+// tied predictions and features, collinear features, burn and non-burn eras, degenerate models,
+// batch splits forced by a small memory cap and by max_batch_models, pinned input. Agreement to
+// 1e-9 absolute, NaN exactly where the CPU gives NaN. Every test skips without a CUDA device.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "host/engine/era_context.hpp"
+#include "host/engine/formulas.hpp"
+#include "io/store.hpp"
+#include "kernels/cuda_error.hpp"
+#include "kernels/cuda_resources.hpp"
+#include "kernels/device.hpp"
+#include "kernels/era_scorer.hpp"
+
+namespace backscore {
+namespace {
+
+#define SKIP_WITHOUT_DEVICE()                                                        \
+  do {                                                                               \
+    const cuda::DeviceInfo info_ = cuda::query_devices();                            \
+    if (info_.count == 0) GTEST_SKIP() << "no CUDA device: " << info_.why_none;      \
+  } while (0)
+
+constexpr double kTol = 1e-9;
+
+std::vector<FormulaSpec> all_specs(int tb_small, int tb_large) {
+  std::vector<FormulaSpec> v;
+  for (Builtin b : {Builtin::corr_v1, Builtin::corr, Builtin::mmc, Builtin::bmc, Builtin::mmc2,
+                    Builtin::mmc2_burnflip, Builtin::fnc}) {
+    v.push_back(FormulaSpec{b, 0});
+  }
+  for (Builtin b : {Builtin::corr, Builtin::mmc, Builtin::bmc, Builtin::fnc}) {
+    v.push_back(FormulaSpec{b, tb_small});
+    v.push_back(FormulaSpec{b, tb_large});
+  }
+  v.push_back(FormulaSpec{Builtin::mmc2, tb_small});  // no top/bottom variant: NaN
+  FormulaSpec defined;
+  defined.defined_name = "mine";
+  defined.defined_text = "corr + mmc";
+  v.push_back(defined);  // defined formulas: NaN from both
+  return v;
+}
+
+struct TestEra {
+  Era era;
+  std::vector<float> preds;  // n x m, column-major
+  std::size_t m = 0;
+};
+
+// kind: 0 plain, 1 collinear features (duplicate, sum, constant), 2 no features.
+TestEra make_era(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, int kind,
+                 bool unit_target = true) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> z;
+  std::uniform_int_distribution<int> q5(0, 4);
+  TestEra t;
+  Era& e = t.era;
+  e.name = "era" + std::to_string(seed);
+  for (std::size_t i = 0; i < n; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "id%07zu", i);
+    e.ids.emplace_back(buf);
+  }
+  std::vector<double> signal(n);
+  for (double& s : signal) s = z(rng);
+  e.targets.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = signal[i] + z(rng);
+    e.targets[i] = unit_target ? std::clamp(std::round((v / 3 + 0.5) * 4) / 4, 0.0, 1.0) : v;
+  }
+  e.meta_model.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    e.meta_model[i] = static_cast<float>((burn ? -1.0 : 1.0) * 0.3 * signal[i] + z(rng));
+  }
+  e.benchmarks.resize(n);
+  for (std::size_t i = 0; i < n; ++i) e.benchmarks[i] = 0.2 * signal[i] + z(rng);
+  std::size_t k = kind == 2 ? 0 : 5;
+  for (std::size_t f = 0; f < k; ++f) {
+    for (std::size_t i = 0; i < n; ++i) e.features.push_back(q5(rng) * 0.25);
+  }
+  if (kind == 1) {
+    const std::size_t base = e.features.size();
+    e.features.resize(base + 3 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+      e.features[base + i] = e.features[i];                                  // duplicate of f0
+      e.features[base + n + i] = e.features[i] + e.features[n + i];          // f0 + f1
+      e.features[base + 2 * n + i] = 0.5;                                    // constant
+    }
+  }
+  t.m = m;
+  t.preds.resize(n * m);
+  for (std::size_t j = 0; j < m; ++j) {
+    e.models.push_back(static_cast<std::int32_t>(j));
+    float* c = t.preds.data() + j * n;
+    const std::size_t type = j % 8;
+    for (std::size_t i = 0; i < n; ++i) {
+      double v = 0;
+      switch (type) {
+        case 0: v = 0.1 * signal[i] + z(rng); break;                         // continuous
+        case 1: v = std::round((0.2 * signal[i] + z(rng)) * 2) / 8 + 0.5; break;  // heavy ties
+        case 2: v = 0.5; break;                                               // constant
+        case 3: v = e.meta_model[i]; break;                                   // the meta-model
+        case 4: v = 1.0 - e.meta_model[i]; break;                             // its mirror
+        case 5: v = e.features[i] * 0.5 + 0.01 * z(rng); break;              // near features
+        case 6: v = std::round(z(rng)) == 0 ? -0.0 : 0.0 + z(rng); break;    // -0.0 and 0.0
+        default: v = static_cast<double>(i % 3) * 0.25 + (n > 100 ? 0.001 * z(rng) : 0.0); break;
+      }
+      if (kind == 2 && type == 5) v = z(rng);
+      c[i] = static_cast<float>(v);
+    }
+  }
+  return t;
+}
+
+// CPU reference: out[j * F + f].
+std::vector<double> cpu_scores(const TestEra& t, const EraContext& ctx,
+                               const std::vector<FormulaSpec>& specs) {
+  const std::size_t n = t.era.n_stocks(), F = specs.size();
+  std::vector<double> out(t.m * F), pred(n);
+  ModelScratch scratch;
+  for (std::size_t j = 0; j < t.m; ++j) {
+    for (std::size_t i = 0; i < n; ++i) pred[i] = t.preds[j * n + i];
+    score_model(ctx, pred, specs, std::span<double>(out.data() + j * F, F), scratch);
+  }
+  return out;
+}
+
+void expect_match(const std::vector<double>& gpu, const std::vector<double>& cpu,
+                  const std::vector<FormulaSpec>& specs, const std::string& what) {
+  ASSERT_EQ(gpu.size(), cpu.size());
+  const std::size_t F = specs.size();
+  int bad = 0;
+  for (std::size_t x = 0; x < gpu.size() && bad < 20; ++x) {
+    const std::size_t j = x / F, f = x % F;
+    const bool ok = (std::isnan(gpu[x]) && std::isnan(cpu[x])) ||
+                    (!std::isnan(gpu[x]) && !std::isnan(cpu[x]) &&
+                     std::fabs(gpu[x] - cpu[x]) <= kTol);
+    if (!ok) {
+      ++bad;
+      ADD_FAILURE() << what << ": model " << j << " (type " << j % 8 << ") formula "
+                    << specs[f].name() << ": gpu " << gpu[x] << " cpu " << cpu[x];
+    }
+  }
+}
+
+void run_case(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, int kind,
+              cuda::EraScorerOptions opt = {}, std::size_t cap = 0, bool unit_target = true) {
+  const int small = 3, large = static_cast<int>(n / 4 > 3 ? n / 4 : 4);
+  const std::vector<FormulaSpec> specs = all_specs(small, large);
+  const TestEra t = make_era(n, m, seed, burn, kind, unit_target);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  const std::vector<double> cpu = cpu_scores(t, ctx, specs);
+  cuda::CudaEraScorer scorer(0, specs, cap, opt);
+  scorer.begin_era(t.era, ctx);
+  std::vector<double> gpu(m * specs.size());
+  scorer.score_full_columns(t.preds, m, gpu);
+  expect_match(gpu, cpu, specs,
+               "n=" + std::to_string(n) + " seed=" + std::to_string(seed) +
+                   (burn ? " burn" : "") + " kind=" + std::to_string(kind));
+  EXPECT_LE(scorer.peak_device_bytes(), scorer.memory_cap());
+}
+
+TEST(CudaEraScorer, TinyEraOf7) {
+  SKIP_WITHOUT_DEVICE();
+  run_case(7, 16, 1, false, 0);
+  run_case(7, 16, 2, true, 1);
+}
+
+TEST(CudaEraScorer, Era500AllFormulas) {
+  SKIP_WITHOUT_DEVICE();
+  run_case(500, 40, 3, false, 0);
+  run_case(500, 40, 4, true, 0);
+  run_case(500, 40, 5, false, 1);
+  run_case(500, 40, 6, true, 2, {}, 0, false);  // real-valued target, no features
+}
+
+TEST(CudaEraScorer, Era5000BlockSort) {
+  SKIP_WITHOUT_DEVICE();
+  run_case(5000, 24, 7, false, 0);
+  run_case(5000, 24, 8, true, 1);
+}
+
+TEST(CudaEraScorer, Era9000SegmentedSort) {
+  SKIP_WITHOUT_DEVICE();
+  run_case(9000, 16, 9, true, 0);
+  run_case(9000, 16, 10, false, 1);
+}
+
+TEST(CudaEraScorer, ForcedSegmentedSortOnSmallEras) {
+  SKIP_WITHOUT_DEVICE();
+  cuda::EraScorerOptions opt;
+  opt.sort_path = cuda::SortPath::segmented;
+  run_case(7, 16, 11, false, 0, opt);
+  run_case(500, 24, 12, true, 1, opt);
+  run_case(5000, 16, 13, false, 0, opt);
+}
+
+TEST(CudaEraScorer, BatchSplitByMaxBatchModels) {
+  SKIP_WITHOUT_DEVICE();
+  cuda::EraScorerOptions opt;
+  opt.max_batch_models = 3;  // 40 models: 14 batches, the last one short
+  run_case(500, 40, 14, true, 0, opt);
+}
+
+TEST(CudaEraScorer, BatchSplitBySmallMemoryCap) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 100);
+  const TestEra t = make_era(2000, 40, 15, true, 1);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  std::size_t cap = 0;
+  {
+    cuda::CudaEraScorer probe(0, specs, 0);
+    probe.begin_era(t.era, ctx);
+    const cuda::MemoryPlan& p = probe.memory_plan();
+    EXPECT_EQ(p.batch_models, 40u);
+    cap = p.era_bytes + p.fixed_bytes + p.sort_temp_bytes + 7 * p.per_model_bytes + (128 << 10);
+  }
+  cuda::CudaEraScorer scorer(0, specs, cap);
+  scorer.begin_era(t.era, ctx);
+  EXPECT_GE(scorer.memory_plan().batch_models, 1u);
+  EXPECT_LT(scorer.memory_plan().batch_models, 40u);
+  EXPECT_LE(scorer.peak_device_bytes(), cap);
+  std::vector<double> gpu(40 * specs.size());
+  scorer.score_full_columns(t.preds, 40, gpu);
+  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "small cap");
+}
+
+TEST(CudaEraScorer, PinnedInputAndSeveralEras) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(5, 40);
+  cuda::EraScorerOptions opt;
+  opt.max_batch_models = 8;
+  cuda::CudaEraScorer scorer(0, specs, 0, opt);
+  for (std::uint32_t seed : {16u, 17u, 18u}) {  // eras of different sizes on one scorer
+    const std::size_t n = seed == 17 ? 3000 : 800;
+    const TestEra t = make_era(n, 20, seed, seed == 16, 0);
+    const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+    cuda::PinnedBuffer<float> pinned(t.preds.size());
+    std::copy(t.preds.begin(), t.preds.end(), pinned.data());
+    scorer.begin_era(t.era, ctx);
+    std::vector<double> gpu(20 * specs.size());
+    scorer.score_full_columns(std::span<const float>(pinned.data(), pinned.size()), 20, gpu);
+    expect_match(gpu, cpu_scores(t, ctx, specs), specs, "pinned seed " + std::to_string(seed));
+  }
+}
+
+TEST(CudaEraScorer, SubsetOfFormulas) {
+  SKIP_WITHOUT_DEVICE();
+  // Each formula alone, so every stage is also exercised without the others.
+  const TestEra t = make_era(300, 16, 19, true, 1);
+  for (const FormulaSpec& f : all_specs(2, 30)) {
+    const std::vector<FormulaSpec> specs{f};
+    const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+    cuda::CudaEraScorer scorer(0, specs, 0);
+    scorer.begin_era(t.era, ctx);
+    std::vector<double> gpu(16);
+    scorer.score_full_columns(t.preds, 16, gpu);
+    expect_match(gpu, cpu_scores(t, ctx, specs), specs, "alone: " + f.name());
+  }
+}
+
+TEST(CudaEraScorer, NaNColumnIsRefused) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 10);
+  TestEra t = make_era(100, 4, 20, false, 0);
+  t.preds[2 * 100 + 17] = std::nanf("");
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  cuda::CudaEraScorer scorer(0, specs, 0);
+  scorer.begin_era(t.era, ctx);
+  std::vector<double> gpu(4 * specs.size());
+  EXPECT_THROW(scorer.score_full_columns(t.preds, 4, gpu), std::invalid_argument);
+}
+
+TEST(CudaEraScorer, BadDeviceIndexThrows) {
+  SKIP_WITHOUT_DEVICE();
+  EXPECT_THROW(cuda::CudaEraScorer(1000, all_specs(3, 10), 0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace backscore
