@@ -36,16 +36,6 @@ std::vector<std::string> split_names(const std::string& text, const char* option
   return names;
 }
 
-ScoreMatrix load(const ScoresFileReader& f, const std::string& formula, const char* option) {
-  if (!f.has_formula(formula)) {
-    std::string have;
-    for (const std::string& g : f.formulas()) have += (have.empty() ? "" : ", ") + g;
-    throw InputError(std::string(option) + ": " + f.path().string() + " has no formula '" +
-                     formula + "' (it has: " + have + ")");
-  }
-  return ScoreMatrix{formula, f.models().size(), f.eras().size(), f.read_matrix(formula)};
-}
-
 void run(AuditArgs& a) {
   if (!(a.o.corr_tol > 0) || !(a.o.xcorr_tol > 0)) {
     throw InputError("--corr-tol and --xcorr-tol must be positive");
@@ -54,8 +44,8 @@ void run(AuditArgs& a) {
   const ScoresFileReader file(a.scores);
   // Every name is checked before the (long) pass over the store.
   std::vector<ScoreMatrix> scores;
-  for (const std::string& name : names) scores.push_back(load(file, name, "--formula"));
-  const ScoreMatrix corr = load(file, a.o.corr_formula, "--corr-formula");
+  for (const std::string& name : names) scores.push_back(load_scores(file, name, "--formula"));
+  const ScoreMatrix corr = load_scores(file, a.o.corr_formula, "--corr-formula");
   const StoreReader store(a.store);
   const AuditQuantities q = audit_quantities(file, store, a.o);
   std::vector<AuditResult> results;

@@ -26,20 +26,6 @@ struct CompareArgs {
   bool payout_given = false;
 };
 
-std::string formula_list(const ScoresFileReader& f) {
-  std::string s;
-  for (const std::string& name : f.formulas()) s += (s.empty() ? "" : ", ") + name;
-  return s;
-}
-
-ScoreMatrix load(const ScoresFileReader& f, const std::string& formula, const char* option) {
-  if (!f.has_formula(formula)) {
-    throw InputError(std::string(option) + ": " + f.path().string() + " has no formula '" +
-                     formula + "' (it has: " + formula_list(f) + ")");
-  }
-  return ScoreMatrix{formula, f.models().size(), f.eras().size(), f.read_matrix(formula)};
-}
-
 void run(const CompareArgs& a) {
   // Parse the rule first: a typo should not wait for the scores to load.
   std::optional<PayoutRule> rule;
@@ -49,8 +35,8 @@ void run(const CompareArgs& a) {
     throw InputError("--payout needs --store (the stakes live in the store)");
   }
   const ScoresFileReader file(a.scores);
-  const ScoreMatrix base = load(file, a.baseline, "--baseline");
-  const ScoreMatrix cand = load(file, a.candidate, "--candidate");
+  const ScoreMatrix base = load_scores(file, a.baseline, "--baseline");
+  const ScoreMatrix cand = load_scores(file, a.candidate, "--candidate");
 
   std::vector<ScoreMatrix> rule_scores;
   PayoutInput payout;
@@ -66,7 +52,7 @@ void run(const CompareArgs& a) {
     payout.stakes = read_stakes(store, file);
     rule_scores.reserve(rule->names().size());
     for (const std::string& name : rule->names()) {
-      rule_scores.push_back(name == base.formula ? base : load(file, name, "--payout"));
+      rule_scores.push_back(name == base.formula ? base : load_scores(file, name, "--payout"));
     }
     for (const ScoreMatrix& m : rule_scores) payout.baseline_scores.push_back(&m);
     payout.rule = *rule;

@@ -19,6 +19,22 @@
 
 namespace backscore {
 
+std::string formula_list(const ScoresFileReader& file) {
+  std::string s;
+  for (const std::string& name : file.formulas()) s += (s.empty() ? "" : ", ") + name;
+  return s;
+}
+
+ScoreMatrix load_scores(const ScoresFileReader& file, const std::string& formula,
+                        const std::string& option) {
+  if (!file.has_formula(formula)) {
+    throw InputError(option + ": " + file.path().string() + " has no formula '" + formula +
+                     "' (it has: " + formula_list(file) + ")");
+  }
+  return ScoreMatrix{formula, file.models().size(), file.eras().size(), file.read_matrix(formula)};
+}
+
+
 ModelStats model_stats(std::span<const double> scores) {
   std::vector<double> finite;
   finite.reserve(scores.size());

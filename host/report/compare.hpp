@@ -33,6 +33,14 @@ struct ScoreMatrix {
   }
 };
 
+// One formula's models x eras matrix from a scores file. A formula the file lacks is an
+// InputError naming `option` (the command-line option that asked for it), the file and the
+// formulas it has.
+ScoreMatrix load_scores(const ScoresFileReader& file, const std::string& formula,
+                        const std::string& option);
+// "corr, mmc, ...": the file's formulas, for messages.
+std::string formula_list(const ScoresFileReader& file);
+
 // One model's scores over its eras (NaN eras skipped, history order kept).
 struct ModelStats {
   std::size_t n_eras = 0;  // finite scores

@@ -399,16 +399,6 @@ std::string plot_payouts(const std::vector<std::pair<std::string, double>>& bars
   return s + "</svg>\n";
 }
 
-ScoreMatrix load(const ScoresFileReader& f, const std::string& formula, const char* option) {
-  if (!f.has_formula(formula)) {
-    std::string have;
-    for (const std::string& g : f.formulas()) have += (have.empty() ? "" : ", ") + g;
-    throw InputError(std::string(option) + ": " + f.path().string() + " has no formula '" +
-                     formula + "' (it has: " + have + ")");
-  }
-  return ScoreMatrix{formula, f.models().size(), f.eras().size(), f.read_matrix(formula)};
-}
-
 constexpr const char* kStyle = R"(<style>
 body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc}
@@ -443,8 +433,8 @@ ReportSummary write_report(const ScoresFileReader& file, const StoreReader& stor
   sum.formulas = o.formulas.empty() ? file.formulas() : o.formulas;
   if (sum.formulas.empty()) throw InputError(file.path().string() + ": the file has no formulas");
   std::vector<ScoreMatrix> m;
-  for (const std::string& f : sum.formulas) m.push_back(load(file, f, "--formulas"));
-  const ScoreMatrix corr = load(file, o.audit.corr_formula, "--corr-formula");
+  for (const std::string& f : sum.formulas) m.push_back(load_scores(file, f, "--formulas"));
+  const ScoreMatrix corr = load_scores(file, o.audit.corr_formula, "--corr-formula");
   const std::vector<std::string>& models = file.models();
   const std::vector<std::string>& eras = file.eras();
 
@@ -495,7 +485,7 @@ ReportSummary write_report(const ScoresFileReader& file, const StoreReader& stor
     } else {
       payout.rule = *rule;
       payout.stakes = read_stakes(store, file);
-      for (const std::string& name : rule->names()) rule_scores.push_back(load(file, name, "--payout"));
+      for (const std::string& name : rule->names()) rule_scores.push_back(load_scores(file, name, "--payout"));
       for (const ScoreMatrix& s : rule_scores) payout.baseline_scores.push_back(&s);
     }
   }
