@@ -267,7 +267,7 @@ TEST_F(AuditHistory, BadInputExitsTwoWithOneLineAndNoOutput) {
         "--out-dir", out},
        "--corr-formula: 'mmc' is not corr_v1 or corr"},
       {{"audit", scores, "--store", hist, "--formula", "mmc2,,mmc", "--out-dir", out},
-       "--formula: empty formula name"},
+       "--formula: empty name in 'mmc2,,mmc'"},
   };
   for (const Case& c : cases) {
     const auto r = testing::run_backscore(c.args);

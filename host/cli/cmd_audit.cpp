@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "host/cli/commands.hpp"
+#include "io/name_list.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
 #include "io/input_error.hpp"
@@ -24,23 +25,12 @@ struct AuditArgs {
   AuditOptions o;
 };
 
-std::vector<std::string> split_names(const std::string& text, const char* option) {
-  std::vector<std::string> names;
-  std::stringstream in(text);
-  std::string name;
-  while (std::getline(in, name, ',')) {
-    if (name.empty()) throw InputError(std::string(option) + ": empty formula name in '" + text + "'");
-    names.push_back(name);
-  }
-  if (names.empty()) throw InputError(std::string(option) + ": no formula given");
-  return names;
-}
-
 void run(AuditArgs& a) {
   if (!(a.o.corr_tol > 0) || !(a.o.xcorr_tol > 0)) {
     throw InputError("--corr-tol and --xcorr-tol must be positive");
   }
   const std::vector<std::string> names = split_names(a.formulas, "--formula");
+  if (names.empty()) throw InputError("--formula: no formula given");
   const ScoresFileReader file(a.scores);
   // Every name is checked before the (long) pass over the store.
   std::vector<ScoreMatrix> scores;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "host/cli/commands.hpp"
+#include "io/name_list.hpp"
 #include "host/report/report.hpp"
 #include "io/input_error.hpp"
 #include "io/scores_file.hpp"
@@ -18,24 +19,12 @@ struct ReportArgs {
   ReportOptions o;
 };
 
-std::vector<std::string> split_list(const std::string& text, const char* option) {
-  std::vector<std::string> names;
-  if (text.empty()) return names;
-  std::stringstream in(text);
-  std::string name;
-  while (std::getline(in, name, ',')) {
-    if (name.empty()) throw InputError(std::string(option) + ": empty name in '" + text + "'");
-    names.push_back(name);
-  }
-  return names;
-}
-
 void run(ReportArgs& a) {
   if (!(a.o.audit.corr_tol > 0) || !(a.o.audit.xcorr_tol > 0)) {
     throw InputError("--corr-tol and --xcorr-tol must be positive");
   }
-  a.o.formulas = split_list(a.formulas, "--formulas");
-  a.o.models = split_list(a.models, "--models");
+  a.o.formulas = split_names(a.formulas, "--formulas");
+  a.o.models = split_names(a.models, "--models");
   const ScoresFileReader file(a.scores);
   const StoreReader store(a.store);
   const ReportSummary s = write_report(file, store, a.o, a.out);

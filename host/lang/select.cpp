@@ -5,21 +5,10 @@
 #include <sstream>
 
 #include "io/input_error.hpp"
+#include "io/name_list.hpp"
 
 namespace backscore::lang {
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) {
-    cur.erase(0, cur.find_first_not_of(" \t"));
-    cur.erase(cur.find_last_not_of(" \t") + 1);
-    if (!cur.empty()) out.push_back(cur);
-  }
-  return out;
-}
 
 // Why a store cannot support a built-in ("" when it can, or without a store).
 std::string unsupported_reason(const BuiltinInfo& info, const StoreSchema* s) {
@@ -54,7 +43,7 @@ FormulaSelection select_formulas(const FormulaArgs& a, const std::vector<Definit
     if (std::find(specs.begin(), specs.end(), f) == specs.end()) specs.push_back(f);
   };
   std::vector<std::string> names;
-  if (a.formulas_given || defs.empty()) names = split(a.formulas, ',');
+  if (a.formulas_given || defs.empty()) names = split_names(a.formulas, "--formulas");
   if (!a.formulas_given && !defs.empty()) all_defined = true;
   // Output order: the order of --formulas; defined formulas keep their place (filled in below).
   std::vector<std::string> order;
