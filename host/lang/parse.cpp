@@ -1,6 +1,7 @@
 // Lexer and recursive-descent parser of the formula language (see parse.hpp).
 #include "host/lang/parse.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -69,6 +70,12 @@ class Parser {
     while (i < n) {
       const char c = text_[i];
       const std::size_t col = i + 1;
+      if (c == '\n' || c == '\r') {
+        // Errors are one line: quote the definition with its line breaks as blanks.
+        std::replace(text_.begin(), text_.end(), '\n', ' ');
+        std::replace(text_.begin(), text_.end(), '\r', ' ');
+        fail(col, "line break inside a definition (one definition per line)");
+      }
       if (std::isspace(static_cast<unsigned char>(c))) {
         ++i;
       } else if (std::isdigit(static_cast<unsigned char>(c)) ||
@@ -128,17 +135,47 @@ class Parser {
     }
   }
 
-  static Expr binary(std::string op, std::size_t column, Expr a, Expr b) {
+  // Sets e.depth from its operands; a tree deeper than kMaxExprDepth is an error.
+  Expr deepen(Expr e) const {
+    std::size_t d = 0;
+    for (const Expr& a : e.args) d = std::max(d, a.depth);
+    for (const Kwarg& k : e.kwargs) {
+      for (const Expr& v : k.value) d = std::max(d, v.depth);
+    }
+    e.depth = d + 1;
+    if (e.depth > kMaxExprDepth) too_deep(e.column);
+    return e;
+  }
+  [[noreturn]] void too_deep(std::size_t column) const {
+    fail(column, "expression nested too deeply (more than " + std::to_string(kMaxExprDepth) +
+                     " levels of operators, calls and parentheses); split it into several "
+                     "definitions");
+  }
+  // Bounds the parser's own recursion (parentheses, call arguments, prefix operators).
+  struct Nesting {
+    Nesting(const Parser& p, std::size_t& depth) : depth_(depth) {
+      if (++depth_ > kMaxExprDepth) p.too_deep(p.peek().column);
+    }
+    ~Nesting() { --depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+    std::size_t& depth_;
+  };
+
+  Expr binary(std::string op, std::size_t column, Expr a, Expr b) const {
     Expr e;
     e.kind = Expr::Kind::binary;
     e.text = std::move(op);
     e.column = column;
     e.args.push_back(std::move(a));
     e.args.push_back(std::move(b));
-    return e;
+    return deepen(std::move(e));
   }
 
-  Expr expression() { return or_expr(); }
+  Expr expression() {
+    const Nesting guard(*this, nesting_);
+    return or_expr();
+  }
   Expr or_expr() {
     Expr e = and_expr();
     while (is_word("or")) {
@@ -159,13 +196,14 @@ class Parser {
   }
   Expr not_expr() {
     if (is_word("not")) {
+      const Nesting guard(*this, nesting_);
       Expr e;
       e.kind = Expr::Kind::unary;
       e.text = "not";
       e.column = peek().column;
       ++pos_;
       e.args.push_back(not_expr());
-      return e;
+      return deepen(std::move(e));
     }
     return comparison();
   }
@@ -204,6 +242,7 @@ class Parser {
   }
   Expr unary() {
     if (is_op("-") || is_op("+")) {
+      const Nesting guard(*this, nesting_);
       const Token t = peek();
       ++pos_;
       Expr operand = unary();
@@ -219,7 +258,7 @@ class Parser {
       e.text = "-";
       e.column = t.column;
       e.args.push_back(std::move(operand));
-      return e;
+      return deepen(std::move(e));
     }
     return power();
   }
@@ -280,7 +319,7 @@ class Parser {
         if (accept(")")) break;
         expect(",", "between arguments or ')' to close the call");
       }
-      return e;
+      return deepen(std::move(e));
     }
     if (t.kind == Token::Kind::op && t.text == "(") {
       ++pos_;
@@ -295,6 +334,7 @@ class Parser {
   std::string text_, where_;
   std::vector<Token> tokens_;
   std::size_t pos_ = 0;
+  std::size_t nesting_ = 0;
 };
 
 int precedence(const Expr& e) {

@@ -49,7 +49,12 @@ struct Expr {
   std::vector<Expr> args;  // call arguments, or the operands of an operator
   std::vector<Kwarg> kwargs;
   std::size_t column = 0;  // 1-based column of the token that starts it (operators: the operator)
+  std::size_t depth = 1;   // levels of the tree from here down (at most kMaxExprDepth)
 };
+
+// The deepest expression tree a definition may have: compiling, printing and destroying a tree
+// recurse over it, so a generated 20,000-term sum must be an error, not a stack overflow.
+inline constexpr std::size_t kMaxExprDepth = 256;
 
 struct Definition {
   std::string name;
