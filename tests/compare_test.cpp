@@ -197,6 +197,9 @@ TEST(PayoutRule, SpeaksTheFormulaLanguage) {
   EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{0.5, -3}), 0.5 + 9 + 1);
   EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{-0.5, 2}), 0 + 4 + 2);
   EXPECT_TRUE(std::isnan(PayoutRule::parse("corr / (mmc - mmc)").eval(std::vector<double>{1, 2})));
+  // min/max of many scores (beyond any fixed argument buffer).
+  const PayoutRule many = PayoutRule::parse("max(a, b, c, d, e, f, g, h, i, j, k)");
+  EXPECT_DOUBLE_EQ(many.eval(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}), 11);
   // Score names are any formula column, built-in names with a top/bottom suffix and defined ones.
   EXPECT_EQ(PayoutRule::parse("corr_tb200 + my_formula").names(),
             (std::vector<std::string>{"corr_tb200", "my_formula"}));

@@ -164,6 +164,21 @@ TEST_F(ReportHistory, SameInputSameBytesAndAgreesWithCompare) {
       << line;
 }
 
+// Scores that differ only in their last bits (three values 1 ulp apart) once made the tick loop
+// spin forever (v += step left v unchanged); the page must simply be drawn.
+TEST_F(ReportHistory, ScoresAFewUlpsApartAreDrawn) {
+  const auto run = testing::run_backscore(
+      {"run", (*dir_ / "hist.h5").string(), "--formulas", "corr_v1,corr,mmc,tiny", "--formula",
+       "tiny = 1 + corr * 1e-15", "--out", (*dir_ / "tiny.h5").string(), "--quiet"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  const std::string out = (*dir_ / "tiny.html").string();
+  const auto r = testing::run_backscore({"report", (*dir_ / "tiny.h5").string(), "--store",
+                                         (*dir_ / "hist.h5").string(), "--out", out,
+                                         "--formulas", "tiny,corr", "--payout", "none"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(out));
+}
+
 TEST_F(ReportHistory, BadInputExitsTwoWithOneLineAndNoFile) {
   const std::string out = (*dir_ / "bad.html").string();
   const std::string scores = (*dir_ / "scores.h5").string();

@@ -48,8 +48,7 @@ double PayoutRule::eval(std::span<const double> values) const {
     throw std::invalid_argument("PayoutRule::eval: one value per name expected");
   }
   // Nodes are in topological order and all scalar: one pass.
-  std::vector<double> v(plan_.nodes.size());
-  double args[8];
+  std::vector<double> v(plan_.nodes.size()), args;
   for (std::size_t i = 0; i < plan_.nodes.size(); ++i) {
     const lang::Node& n = plan_.nodes[i];
     if (n.op == lang::Op::constant) {
@@ -57,9 +56,9 @@ double PayoutRule::eval(std::span<const double> values) const {
     } else if (n.op == lang::Op::input) {
       v[i] = values[n.index];
     } else {
-      if (n.args.size() > std::size(args)) throw std::logic_error("payout rule: too many arguments");
+      args.resize(n.args.size());  // min/max take any number of arguments
       for (std::size_t k = 0; k < n.args.size(); ++k) args[k] = v[n.args[k]];
-      v[i] = lang::apply_scalar(n.op, args, n.args.size());
+      v[i] = lang::apply_scalar(n.op, args.data(), args.size());
     }
   }
   return v[plan_.formulas.at(0).root];

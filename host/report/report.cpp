@@ -56,7 +56,9 @@ struct Frame {
 // Widens [lo, hi] a little (and a degenerate or empty range to something drawable).
 void pad_range(double& lo, double& hi) {
   if (!std::isfinite(lo) || !std::isfinite(hi)) lo = -1, hi = 1;
-  if (hi - lo <= 0) {
+  // A range of a few ulps (scores that differ only in the last bits) is drawn as a flat one:
+  // ticks need a step that changes the value when added.
+  if (hi - lo <= std::max(std::fabs(lo), std::fabs(hi)) * 1e-9) {
     const double d = lo == 0 ? 1 : std::fabs(lo) * 0.1;
     lo -= d, hi += d;
   }
@@ -73,7 +75,11 @@ std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
     if (step >= raw) break;
   }
   std::vector<double> t;
-  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+  // Ticks by index, not by accumulation: v + step == v can never loop, and at most a few dozen.
+  const double first = std::ceil(lo / step);
+  for (int k = 0; k <= 4 * target; ++k) {
+    const double v = (first + k) * step;
+    if (v > hi + step * 1e-9) break;
     t.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
   }
   return t;
