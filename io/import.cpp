@@ -103,6 +103,7 @@ std::vector<Era> read_universe(const fs::path& path, StoreSchema& schema) {
   std::vector<std::size_t> columns = layout.targets;
   if (layout.meta_model) columns.push_back(*layout.meta_model);
   columns.insert(columns.end(), layout.benchmarks.begin(), layout.benchmarks.end());
+  const std::size_t first_feature = columns.size();
   columns.insert(columns.end(), layout.features.begin(), layout.features.end());
   std::size_t last = std::numeric_limits<std::size_t>::max();
   while (csv.next(f)) {
@@ -115,7 +116,15 @@ std::vector<Era> read_universe(const fs::path& path, StoreSchema& schema) {
     UniverseEra& e = rows[last];
     e.ids.emplace_back(csv.parse_name(f[layout.id], layout.id));
     e.lines.push_back(csv.line());
-    for (const std::size_t c : columns) e.values.push_back(csv.parse_finite(f[c], c));
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      const std::size_t c = columns[k];
+      const double v = csv.parse_finite(f[c], c);
+      // Features that are not small integers are stored as float32 (FORMAT.md).
+      if (k >= first_feature && std::fabs(v) > std::numeric_limits<float>::max()) {
+        csv.fail(c, std::string(f[c]) + " does not fit a 32-bit float");
+      }
+      e.values.push_back(v);
+    }
   }
   if (rows.empty()) throw InputError(path.string() + ": no rows after the header");
 
@@ -245,7 +254,6 @@ class Importer {
 
   void read_long(const fs::path& path) {
     CsvReader csv(path);
-    const std::size_t source = add_source(path);
     std::size_t col[4];
     const char* names[4] = {"model", "era", "id", "prediction"};
     for (int k = 0; k < 4; ++k) {
@@ -254,6 +262,7 @@ class Importer {
                                    "prediction (missing ") + names[k] + ")");
       col[k] = *c;
     }
+    const std::size_t source = add_source(path, col[2]);
     if (csv.header().size() != 4) {
       for (std::size_t c = 0; c < csv.header().size(); ++c) {
         if (std::find(col, col + 4, c) == col + 4) {
@@ -291,11 +300,11 @@ class Importer {
                            options_.universe.string());
         }
         CsvReader csv(file);
-        const std::size_t source = add_source(file);
         const auto id = csv.column("id");
         if (!id || csv.header().size() != 2) {
           csv.fail("header: a submission file needs two columns, id and the prediction");
         }
+        const std::size_t source = add_source(file, *id);
         const std::size_t value = 1 - *id;
         std::vector<std::string_view> f;
         while (csv.next(f)) add(csv, source, it->second, model, f[*id], *id, f[value], value);
@@ -367,7 +376,9 @@ class Importer {
         if (k == 0 || cells[k].model != cells[k - 1].model) {
           era.models.push_back(static_cast<std::int32_t>(cells[k].model));
         } else if (cells[k].row == cells[k - 1].row) {
-          throw InputError(where(cells[k]) + ": duplicate prediction for model '" +
+          throw InputError(where(cells[k]) + ": column 'id' (" +
+                           std::to_string(id_columns_[cells[k].source] + 1) +
+                           "): duplicate prediction for model '" +
                            model_names_[cells[k].model] + "', era '" + era.name + "', id '" +
                            era.ids[cells[k].row] + "' (first at " + where(cells[k - 1]) + ")");
         }
@@ -411,8 +422,9 @@ class Importer {
     return entries;
   }
 
-  std::size_t add_source(const fs::path& path) {
+  std::size_t add_source(const fs::path& path, std::size_t id_column) {
     sources_.push_back(path.string());
+    id_columns_.push_back(id_column);
     if (sources_.size() > std::numeric_limits<std::uint32_t>::max()) {
       throw InputError(path.string() + ": too many prediction files");
     }
@@ -478,6 +490,7 @@ class Importer {
   std::uint32_t last_model_ = 0;
   std::size_t last_era_ = std::numeric_limits<std::size_t>::max();
   std::vector<std::string> sources_;
+  std::vector<std::size_t> id_columns_;  // of each source, for messages
   std::unordered_map<std::uint64_t, std::pair<double, std::size_t>> stakes_;  // stake, line
   ImportSummary summary_;
 };

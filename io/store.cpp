@@ -92,6 +92,15 @@ struct StoreWriter::Impl {
     check_matrix(era.meta_model, schema.has_meta_model ? 1 : 0, {}, "meta_model");
     check_matrix(era.benchmarks, schema.benchmarks.size(), schema.benchmarks, "benchmark");
     check_matrix(era.features, schema.features.size(), schema.features, "feature");
+    // Features that are not all small integers are stored as float32: they must fit one.
+    if (!all_small_integers(era.features)) {
+      for (std::size_t i = 0; i < era.features.size(); ++i) {
+        if (std::fabs(era.features[i]) > std::numeric_limits<float>::max()) {
+          bad(era, "feature '" + schema.features[i / n] + "' does not fit a 32-bit float for id '" +
+                       era.ids[i % n] + "'");
+        }
+      }
+    }
     const std::size_t m = era.n_submitted();
     for (std::size_t j = 0; j < m; ++j) {
       if (era.models[j] < 0 || static_cast<std::size_t>(era.models[j]) >= schema.models.size()) {

@@ -353,6 +353,13 @@ TEST_F(BadImport, UniverseValues) {
   expect_error({}, path("u.csv") + ": no rows after the header");
 }
 
+TEST_F(BadImport, FeatureBeyondFloat32) {
+  // Non-integer features are stored as float32; 1e39 would become inf in the store.
+  write_file(dir / "u.csv", "era,id,target,feature_a\nr1,a,0,1e39\nr1,b,1,2\nr2,a,0.5,3\n");
+  write_file(dir / "p.csv", "model,era,id,prediction\nm,r1,a,0.5\n");
+  expect_error({}, path("u.csv") + ":2: column 'feature_a' (4): 1e39 does not fit a 32-bit float");
+}
+
 TEST_F(BadImport, DuplicateIdInUniverse) {
   write_file(dir / "u.csv", "era,id,target,meta_model\nr1,b,0,0.1\nr2,b,1,0.2\nr1,b,1,0.2\n");
   expect_error({}, path("u.csv") + ":4: column 'id' (2): duplicate id 'b' in era 'r1' (first on line 2)");
@@ -383,7 +390,8 @@ TEST_F(BadImport, PredictionProblems) {
 TEST_F(BadImport, DuplicatePredictionAcrossFiles) {
   write_file(dir / "p2.csv", "model,era,id,prediction\nq,r1,a,0.5\nm,r1,b,0.75\n");
   expect_error({"--predictions", path("p2.csv")},
-               path("p2.csv") + ":3: duplicate prediction for model 'm', era 'r1', id 'b' (first at " +
+               path("p2.csv") + ":3: column 'id' (3): duplicate prediction for model 'm', era 'r1', "
+                   "id 'b' (first at " +
                    path("p.csv") + ":3)");
 }
 

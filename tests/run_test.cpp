@@ -185,6 +185,9 @@ TEST(Run, BadArgumentsAreOneLineAndStatus2) {
       {{"--models", (dir / "models.txt").string()}, "models.txt:2: unknown model 'nobody'"},
       {{"--resume"}, "nothing to resume"},
       {{"--backend", "gpu"}, "--backend"},
+      // Unwritable outputs are refused before any era is scored.
+      {{"--out", (dir / "no_such_dir" / "s.h5").string()}, "--out: directory "},
+      {{"--out", dir.path().string()}, "is a directory"},
   };
   for (const BadRun& c : cases) {
     std::vector<std::string> args = {"run", (dir / "s.h5").string(), "--csv",

@@ -134,6 +134,7 @@ TEST(Store, WriterRefusesInvalidErasAndLeavesNoFile) {
       {"infinite", [](EraAndPredictions& e) { e.predictions[5] = INFINITY; }},
       {"wrong size", [](EraAndPredictions& e) { e.predictions.pop_back(); }},
       {"stake", [](EraAndPredictions& e) { e.era.stakes[0] = -1; }},
+      {"does not fit a 32-bit float", [](EraAndPredictions& e) { e.era.features[1] = 1e39; }},
   };
   for (const Case& c : cases) {
     TempDir dir;

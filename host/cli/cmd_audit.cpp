@@ -144,7 +144,7 @@ void add_audit(CLI::App& app) {
                   "meta-model, e.g. --xcorr-tol 0.05")
       ->capture_default_str();
   cmd->add_option("--worst", a->o.worst, "Worst violations listed per property, e.g. --worst 20")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
       ->capture_default_str();
   cmd->add_option("--out-dir", a->out_dir,
                   "Also write audit_summary.csv and audit_violations.csv here (each written whole "

@@ -78,7 +78,7 @@ void add_report(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--worst", a->o.audit.worst,
                   "Worst violations listed per formula and property, e.g. --worst 10")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
       ->capture_default_str();
   cmd->callback([a] { run(*a); });
 }

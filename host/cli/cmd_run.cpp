@@ -70,6 +70,22 @@ std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const Run
   return f.str();
 }
 
+// An output must be writable before hours of scoring, not after: its directory exists and
+// accepts files, and the path is not a directory.
+void check_output(const fs::path& path, const char* option) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    throw InputError(std::string(option) + ": " + path.string() + " is a directory");
+  }
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) {
+    throw InputError(std::string(option) + ": directory " + dir.string() + " does not exist");
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw InputError(std::string(option) + ": cannot write in " + dir.string());
+  }
+}
+
 struct BackendChoice {
   Backend backend = Backend::cpu;
   std::string note;  // why, for the run's first line
@@ -174,6 +190,8 @@ void run(const RunArgs& a) {
   ScoreOutputSpec out;
   if (!a.out_h5.empty()) out.h5 = fs::path(a.out_h5);
   if (!a.out_csv.empty()) out.csv = fs::path(a.out_csv);
+  if (out.h5) check_output(*out.h5, "--out");
+  if (out.csv) check_output(*out.csv, "--csv");
   out.formulas = o.formulas;
   for (std::size_t e = o.first_era; e < o.end_era; ++e) out.eras.push_back(e);
   out.target = a.target;

@@ -45,12 +45,14 @@ class BatchQueue {
  public:
   explicit BatchQueue(std::size_t capacity) : capacity_(capacity) {}
 
-  void push(Batch b) {
+  // False once the consumer has cancelled: the producer should stop reading.
+  bool push(Batch b) {
     std::unique_lock lock(mu_);
     not_full_.wait(lock, [&] { return items_.size() < capacity_ || cancelled_; });
-    if (cancelled_) return;
+    if (cancelled_) return false;
     items_.push_back(std::move(b));
     not_empty_.notify_one();
+    return true;
   }
   void finish(std::exception_ptr error) {
     std::lock_guard lock(mu_);
@@ -155,7 +157,7 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
         auto era = std::make_shared<const Era>(store.read_era(e));
         const std::size_t n = era->n_stocks(), m = era->n_submitted();
         if (m == 0) {
-          queue.push(Batch{era, e, 0, 0, {}, true});
+          if (!queue.push(Batch{era, e, 0, 0, {}, true})) return;
           continue;
         }
         for (std::size_t first = 0; first < m; first += batch_models) {
@@ -163,7 +165,7 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
           b.last_of_era = b.first + b.count == m;
           b.predictions.resize(b.count * n);
           store.read_predictions(e, b.first, b.count, b.predictions);
-          queue.push(std::move(b));
+          if (!queue.push(std::move(b))) return;  // the scoring side failed: stop reading
         }
       }
       queue.finish(nullptr);
