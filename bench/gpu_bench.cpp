@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
     era.meta_model[i] = z(rng);
     era.benchmarks[i] = z(rng);
   }
-  for (std::size_t f = 0; f < k * n; ++f) era.features.push_back(static_cast<double>(rng() % 5) * 0.25);
+  for (std::size_t f = 0; f < k * n; ++f)
+    era.features.push_back(static_cast<double>(rng() % 5) * 0.25);
   for (std::size_t j = 0; j < m; ++j) era.models.push_back(static_cast<std::int32_t>(j));
   cuda::PinnedBuffer<float> block(n * m);
   for (std::size_t x = 0; x < n * m; ++x) block[x] = static_cast<float>(z(rng));
@@ -73,13 +74,13 @@ int main(int argc, char** argv) {
   cuda::DeviceBuffer<float> dev(n * m);
   cuda::Stream s = cuda::Stream::create();
   cuda::Event a = cuda::Event::create(true), b = cuda::Event::create(true);
-  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(dev.data(), block.data(), block.bytes(),
-                                       cudaMemcpyHostToDevice, s.get()));
+  BACKSCORE_CUDA_CHECK(
+      cudaMemcpyAsync(dev.data(), block.data(), block.bytes(), cudaMemcpyHostToDevice, s.get()));
   a.record(s.get());
   const int reps = 20;
   for (int r = 0; r < reps; ++r) {
-    BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(dev.data(), block.data(), block.bytes(),
-                                         cudaMemcpyHostToDevice, s.get()));
+    BACKSCORE_CUDA_CHECK(
+        cudaMemcpyAsync(dev.data(), block.data(), block.bytes(), cudaMemcpyHostToDevice, s.get()));
   }
   b.record(s.get());
   b.synchronize();
@@ -88,13 +89,15 @@ int main(int argc, char** argv) {
   const double copy_preds_per_s = static_cast<double>(n * m) * reps / (ms / 1000.0);
 
   std::printf("device: %s\n", cuda::describe_device(0).c_str());
-  std::printf("era: %zu stocks x %zu models x %zu eras, %zu features, %zu formulas, batch %zu "
-              "models, peak device memory %.1f MiB\n",
-              n, m, eras, k, specs.size(), scorer.memory_plan().batch_models,
-              static_cast<double>(scorer.peak_device_bytes()) / (1 << 20));
+  std::printf(
+      "era: %zu stocks x %zu models x %zu eras, %zu features, %zu formulas, batch %zu "
+      "models, peak device memory %.1f MiB\n",
+      n, m, eras, k, specs.size(), scorer.memory_plan().batch_models,
+      static_cast<double>(scorer.peak_device_bytes()) / (1 << 20));
   std::printf("kernel-only (score_full_columns, pinned input): %.3g predictions/s\n",
               preds / t_score);
-  std::printf("begin_era (uploads + QR): %.3f ms per era\n", 1000 * t_begin / static_cast<double>(eras));
+  std::printf("begin_era (uploads + QR): %.3f ms per era\n",
+              1000 * t_begin / static_cast<double>(eras));
   std::printf("host-to-device pinned copy: %.3g predictions/s (%.1f GB/s)\n", copy_preds_per_s,
               copy_preds_per_s * 4 / 1e9);
   return 0;

@@ -140,8 +140,8 @@ bool CsvReader::read_record() {
 bool CsvReader::next(std::vector<std::string_view>& fields) {
   if (!read_record()) return false;
   if (ends_.size() != header_.size()) {
-    fail(std::to_string(ends_.size()) + (ends_.size() == 1 ? " field" : " fields") +
-         ", expected " + std::to_string(header_.size()) + " as in the header");
+    fail(std::to_string(ends_.size()) + (ends_.size() == 1 ? " field" : " fields") + ", expected " +
+         std::to_string(header_.size()) + " as in the header");
   }
   fields.resize(ends_.size());
   std::size_t begin = 0;

@@ -55,8 +55,8 @@ class CsvReader {
   std::vector<char> buffer_;
   std::size_t pos_ = 0, size_ = 0;
   std::size_t line_ = 1, record_line_ = 0;
-  std::string record_;            // the current record's field texts, back to back
-  std::vector<std::size_t> ends_; // end offset of each field in record_
+  std::string record_;             // the current record's field texts, back to back
+  std::vector<std::size_t> ends_;  // end offset of each field in record_
   std::vector<std::string> header_;
 };
 

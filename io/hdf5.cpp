@@ -52,8 +52,8 @@ Hid create_file(const std::string& path) {
         "H5Pset_libver_bounds", path);
   Hid fcpl(check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", path));
   check(H5Pset_obj_track_times(fcpl.get(), false), "H5Pset_obj_track_times", path);  // root group
-  return Hid(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()),
-                      "H5Fcreate", path));
+  return Hid(
+      check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", path));
 }
 
 // A small, fixed metadata cache: a store has ~14 metadata entries per era, and HDF5's adaptive
@@ -135,8 +135,9 @@ std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& what) {
   int rank = H5Sget_simple_extent_ndims(space.get());
   if (rank < 0) fail("H5Sget_simple_extent_ndims", what);
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  if (rank > 0) check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr),
-                      "H5Sget_simple_extent_dims", what);
+  if (rank > 0)
+    check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr), "H5Sget_simple_extent_dims",
+          what);
   return dims;
 }
 
@@ -175,8 +176,8 @@ void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void
   check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr),
         "H5Sselect_hyperslab", what);
   Hid mem_space(check_id(H5Screate_simple(2, extent, nullptr), "H5Screate_simple", what));
-  check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
-        "H5Dread", what);
+  check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data), "H5Dread",
+        what);
 }
 
 void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
@@ -217,9 +218,9 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& name) {
 void write_attribute(hid_t loc, const std::string& name, const std::string& value) {
   Hid type = string_type(value.size());
   Hid space = scalar_space();
-  Hid attr(check_id(H5Acreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
-                               H5P_DEFAULT),
-                    "H5Acreate2", name));
+  Hid attr(
+      check_id(H5Acreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+               "H5Acreate2", name));
   std::vector<char> buf(std::max<std::size_t>(value.size(), 1), '\0');
   std::memcpy(buf.data(), value.data(), value.size());
   check(H5Awrite(attr.get(), type.get(), buf.data()), "H5Awrite", name);
@@ -227,15 +228,13 @@ void write_attribute(hid_t loc, const std::string& name, const std::string& valu
 
 void write_attribute(hid_t loc, const std::string& name, std::int64_t value) {
   Hid space = scalar_space();
-  Hid attr(check_id(H5Acreate2(loc, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
-                               H5P_DEFAULT),
-                    "H5Acreate2", name));
+  Hid attr(
+      check_id(H5Acreate2(loc, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+               "H5Acreate2", name));
   check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), "H5Awrite", name);
 }
 
-bool has_attribute(hid_t loc, const std::string& name) {
-  return H5Aexists(loc, name.c_str()) > 0;
-}
+bool has_attribute(hid_t loc, const std::string& name) { return H5Aexists(loc, name.c_str()) > 0; }
 
 std::string read_string_attribute(hid_t loc, const std::string& name) {
   Hid attr(check_id(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "H5Aopen", name));

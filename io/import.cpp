@@ -30,7 +30,7 @@ namespace {
 
 struct UniverseLayout {
   std::size_t era = 0, id = 0;
-  std::vector<std::size_t> targets;     // CSV column of each schema target
+  std::vector<std::size_t> targets;  // CSV column of each schema target
   std::optional<std::size_t> meta_model;
   std::vector<std::size_t> benchmarks;  // CSV column of each schema benchmark
   std::vector<std::size_t> features;    // CSV column of each schema feature
@@ -67,14 +67,18 @@ UniverseLayout universe_layout(const CsvReader& csv, StoreSchema& schema) {
       schema.features.push_back(h.substr(8));
       layout.features.push_back(c);
     } else {
-      csv.fail(c, "not a universe column (era, id, target, target_<name>, meta_model, "
-                  "benchmark_<name>, feature_<name>)");
+      csv.fail(c,
+               "not a universe column (era, id, target, target_<name>, meta_model, "
+               "benchmark_<name>, feature_<name>)");
     }
   }
   if (!era || !id || !target) {
     csv.fail(std::string("header: the universe needs the columns era, id and target (has ") +
              std::to_string(header.size()) + " columns, missing " +
-             (!era ? "era" : !id ? "id" : "target") + ")");
+             (!era  ? "era"
+              : !id ? "id"
+                    : "target") +
+             ")");
   }
   layout.era = *era;
   layout.id = *id;
@@ -218,7 +222,6 @@ class EraSpill {
   }
 
  private:
-
   void flush() {
     if (::fseeko(file_, end_, SEEK_SET) != 0) fail();
     for (std::size_t e = 0; e < buffers_.size(); ++e) {
@@ -258,8 +261,10 @@ class Importer {
     const char* names[4] = {"model", "era", "id", "prediction"};
     for (int k = 0; k < 4; ++k) {
       const auto c = csv.column(names[k]);
-      if (!c) csv.fail(std::string("header: the predictions need the columns model, era, id, "
-                                   "prediction (missing ") + names[k] + ")");
+      if (!c)
+        csv.fail(std::string("header: the predictions need the columns model, era, id, "
+                             "prediction (missing ") +
+                 names[k] + ")");
       col[k] = *c;
     }
     const std::size_t source = add_source(path, col[2]);
@@ -282,8 +287,9 @@ class Importer {
   void read_dir(const fs::path& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
-      throw InputError(dir.string() + ": not a directory (--predictions-dir expects "
-                                      "DIR/<model>/<era>.csv)");
+      throw InputError(dir.string() +
+                       ": not a directory (--predictions-dir expects "
+                       "DIR/<model>/<era>.csv)");
     }
     std::size_t files = 0;
     for (const fs::path& model_dir : sorted_entries(dir)) {
@@ -323,8 +329,9 @@ class Importer {
     const char* names[3] = {"model", "era", "stake"};
     for (int k = 0; k < 3; ++k) {
       const auto c = csv.column(names[k]);
-      if (!c) csv.fail(std::string("header: the stakes need the columns model, era, stake (missing ") +
-                       names[k] + ")");
+      if (!c)
+        csv.fail(std::string("header: the stakes need the columns model, era, stake (missing ") +
+                 names[k] + ")");
       col[k] = *c;
     }
     std::vector<std::string_view> f;
@@ -378,9 +385,9 @@ class Importer {
         } else if (cells[k].row == cells[k - 1].row) {
           throw InputError(where(cells[k]) + ": column 'id' (" +
                            std::to_string(id_columns_[cells[k].source] + 1) +
-                           "): duplicate prediction for model '" +
-                           model_names_[cells[k].model] + "', era '" + era.name + "', id '" +
-                           era.ids[cells[k].row] + "' (first at " + where(cells[k - 1]) + ")");
+                           "): duplicate prediction for model '" + model_names_[cells[k].model] +
+                           "', era '" + era.name + "', id '" + era.ids[cells[k].row] +
+                           "' (first at " + where(cells[k - 1]) + ")");
         }
       }
       const std::size_t m = era.models.size();
@@ -393,8 +400,8 @@ class Importer {
       if (schema_.has_stakes) {
         era.stakes.assign(m, 0.0);
         for (std::size_t j = 0; j < m; ++j) {
-          const auto it = stakes_.find((std::uint64_t{e} << 32) |
-                                       static_cast<std::uint32_t>(era.models[j]));
+          const auto it =
+              stakes_.find((std::uint64_t{e} << 32) | static_cast<std::uint32_t>(era.models[j]));
           if (it == stakes_.end()) continue;
           era.stakes[j] = it->second.first;
           stakes_.erase(it);
@@ -437,8 +444,8 @@ class Importer {
 
   std::uint32_t intern_model(std::string_view name) {
     if (!model_names_.empty() && model_names_[last_model_] == name) return last_model_;
-    const auto [it, added] =
-        model_index_.try_emplace(std::string(name), static_cast<std::uint32_t>(model_names_.size()));
+    const auto [it, added] = model_index_.try_emplace(
+        std::string(name), static_cast<std::uint32_t>(model_names_.size()));
     if (added) model_names_.emplace_back(name);
     last_model_ = it->second;
     return last_model_;
@@ -460,8 +467,8 @@ class Importer {
            std::size_t value_column) {
     const std::vector<std::string>& ids = eras_[era].ids;
     const std::string_view id = csv.parse_name(id_field, id_column);
-    const auto it = std::lower_bound(ids.begin(), ids.end(), id,
-                                     [](const std::string& a, std::string_view b) { return a < b; });
+    const auto it = std::lower_bound(
+        ids.begin(), ids.end(), id, [](const std::string& a, std::string_view b) { return a < b; });
     if (it == ids.end() || *it != id) {
       csv.fail(id_column, "id '" + std::string(id) + "' is not in era '" + eras_[era].name +
                               "' of the universe " + options_.universe.string());
@@ -475,9 +482,10 @@ class Importer {
     if (csv.line() > std::numeric_limits<std::uint32_t>::max()) {
       csv.fail("more than 2^32 lines in one predictions file; split it");
     }
-    spill_.add(era, Cell{model, static_cast<std::uint32_t>(it - ids.begin()),
-                         v ? static_cast<float>(*v) : std::numeric_limits<float>::quiet_NaN(),
-                         static_cast<std::uint32_t>(source), static_cast<std::uint32_t>(csv.line())});
+    spill_.add(era,
+               Cell{model, static_cast<std::uint32_t>(it - ids.begin()),
+                    v ? static_cast<float>(*v) : std::numeric_limits<float>::quiet_NaN(),
+                    static_cast<std::uint32_t>(source), static_cast<std::uint32_t>(csv.line())});
   }
 
   const ImportOptions& options_;

@@ -12,10 +12,10 @@
 namespace backscore {
 
 struct ImportOptions {
-  std::filesystem::path universe;                       // era,id,target[,...]
-  std::vector<std::filesystem::path> predictions;       // model,era,id,prediction
-  std::vector<std::filesystem::path> prediction_dirs;   // DIR/<model>/<era>.csv with id,prediction
-  std::optional<std::filesystem::path> stakes;          // model,era,stake
+  std::filesystem::path universe;                      // era,id,target[,...]
+  std::vector<std::filesystem::path> predictions;      // model,era,id,prediction
+  std::vector<std::filesystem::path> prediction_dirs;  // DIR/<model>/<era>.csv with id,prediction
+  std::optional<std::filesystem::path> stakes;         // model,era,stake
   std::filesystem::path out;
 };
 

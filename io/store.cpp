@@ -42,9 +42,8 @@ std::size_t first_non_finite(std::span<const T> v) {
 }
 
 bool all_small_integers(std::span<const double> v) {
-  return std::all_of(v.begin(), v.end(), [](double x) {
-    return x >= -128.0 && x <= 127.0 && x == std::nearbyint(x);
-  });
+  return std::all_of(v.begin(), v.end(),
+                     [](double x) { return x >= -128.0 && x <= 127.0 && x == std::nearbyint(x); });
 }
 
 }  // namespace
@@ -74,7 +73,7 @@ struct StoreWriter::Impl {
     }
     if (std::size_t i = first_duplicate_or_unsorted(era.ids); i < n) {
       bad(era, era.ids[i - 1] == era.ids[i] ? "duplicate id '" + era.ids[i] + "'"
-                                             : "ids are not sorted at '" + era.ids[i] + "'");
+                                            : "ids are not sorted at '" + era.ids[i] + "'");
     }
     for (const auto& id : era.ids) {
       if (id.empty()) bad(era, "empty stock id");
@@ -84,8 +83,8 @@ struct StoreWriter::Impl {
       if (v.size() != rows * n) bad(era, std::string(field) + " has the wrong size");
       if (std::size_t i = first_non_finite(v); i < v.size()) {
         const std::string which = names.empty() ? std::string(field) : names[i / n];
-        bad(era, std::string(field) + " '" + which + "' is not finite for id '" + era.ids[i % n] +
-                     "'");
+        bad(era,
+            std::string(field) + " '" + which + "' is not finite for id '" + era.ids[i % n] + "'");
       }
     };
     check_matrix(era.targets, schema.targets.size(), schema.targets, "target");
@@ -112,7 +111,8 @@ struct StoreWriter::Impl {
       if (era.stakes.size() != m) bad(era, "stakes have the wrong size");
       for (std::size_t j = 0; j < m; ++j) {
         if (!std::isfinite(era.stakes[j]) || era.stakes[j] < 0) {
-          bad(era, "stake of model '" + schema.models[era.models[j]] + "' is not a finite value >= 0");
+          bad(era,
+              "stake of model '" + schema.models[era.models[j]] + "' is not a finite value >= 0");
         }
       }
     } else if (!era.stakes.empty()) {
@@ -179,13 +179,13 @@ void StoreWriter::append_era(const Era& era, std::span<const float> predictions)
                             target_dims);
   if (impl_->schema.has_meta_model) {
     const hsize_t dims[1] = {n};
-    h5::write_dataset<double>(gid, "meta_model", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
-                              era.meta_model, dims);
+    h5::write_dataset<double>(gid, "meta_model", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, era.meta_model,
+                              dims);
   }
   if (!impl_->schema.benchmarks.empty()) {
     const hsize_t dims[2] = {impl_->schema.benchmarks.size(), n};
-    h5::write_dataset<double>(gid, "benchmarks", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
-                              era.benchmarks, dims);
+    h5::write_dataset<double>(gid, "benchmarks", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, era.benchmarks,
+                              dims);
   }
   if (!impl_->schema.features.empty()) {
     // Numerai's features are small integers: int8 stores them exactly in a quarter of float32.
@@ -289,8 +289,8 @@ StoreReader::StoreReader(const fs::path& path) : impl_(std::make_unique<Impl>())
       impl_->bad("store format version " + std::to_string(version) + " is not supported (this is " +
                  "backscore " + std::to_string(kStoreVersion) + "; re-import the data)");
     }
-    for (const char* name : {"models/names", "schema/targets", "schema/benchmarks",
-                             "schema/features", "eras/names"}) {
+    for (const char* name :
+         {"models/names", "schema/targets", "schema/benchmarks", "schema/features", "eras/names"}) {
       if (!h5::exists(root, name)) {
         impl_->bad(std::string("missing dataset /") + name);
       }

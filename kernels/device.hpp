@@ -7,8 +7,8 @@
 namespace backscore::cuda {
 
 struct DeviceInfo {
-  int count = 0;            // usable devices; 0 when there is no driver or no device
-  std::string why_none;     // the CUDA error when count == 0
+  int count = 0;         // usable devices; 0 when there is no driver or no device
+  std::string why_none;  // the CUDA error when count == 0
 };
 
 // Never throws: a machine without a GPU or driver answers count 0 with the reason.

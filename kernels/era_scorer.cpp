@@ -146,8 +146,8 @@ struct CudaEraScorer::Impl {
   // Device memory: era buffers and batch buffers, each one allocation.
   DeviceBuffer<std::byte> era_mem, batch_mem;
   // Era pointers.
-  double *gtab = nullptr, *ptab = nullptr, *d_target = nullptr, *d_ct = nullptr,
-         *d_mmc_t = nullptr, *d_meta = nullptr, *d_vg = nullptr;
+  double *gtab = nullptr, *ptab = nullptr, *d_target = nullptr, *d_ct = nullptr, *d_mmc_t = nullptr,
+         *d_meta = nullptr, *d_vg = nullptr;
   double *d_x2 = nullptr, *d_q2 = nullptr, *d_xf = nullptr, *d_qf = nullptr, *d_rf = nullptr;
   // Batch pointers.
   float* d_pred[2] = {nullptr, nullptr};
@@ -167,8 +167,7 @@ struct CudaEraScorer::Impl {
   void carve_batch(std::size_t mb);
   void factorize(const double* d_x, std::size_t rows, std::size_t r, double tol, double* d_q,
                  double* d_r, const char* what);
-  void upload(std::span<const float> block, std::size_t j0, std::size_t mb, int slot,
-              bool pinned);
+  void upload(std::span<const float> block, std::size_t j0, std::size_t mb, int slot, bool pinned);
   void compute_batch(std::size_t mb, int slot);
   void finalize(std::size_t mb, std::span<double> out) const;
   double score(const FormulaSpec& f, const double* r) const;
@@ -210,8 +209,7 @@ CudaEraScorer::CudaEraScorer(int device, std::vector<FormulaSpec> specs,
   BACKSCORE_CUBLAS_CHECK(cublasSetStream(s.blas.get(), s.compute.get()));
   // After cublasSetStream, which resets the workspace: a fixed, accounted workspace.
   s.cublas_ws = DeviceBuffer<std::byte>(kCublasWorkspaceBytes);
-  BACKSCORE_CUBLAS_CHECK(
-      cublasSetWorkspace(s.blas.get(), s.cublas_ws.data(), s.cublas_ws.bytes()));
+  BACKSCORE_CUBLAS_CHECK(cublasSetWorkspace(s.blas.get(), s.cublas_ws.data(), s.cublas_ws.bytes()));
   BACKSCORE_CUSOLVER_CHECK(cusolverDnSetStream(s.solver.get(), s.compute.get()));
   s.block_rows_f = detail::block_sort_max_rows(false, device);
   s.block_rows_d = detail::block_sort_max_rows(true, device);
@@ -225,13 +223,31 @@ CudaEraScorer::CudaEraScorer(int device, std::vector<FormulaSpec> specs,
     const std::size_t k = static_cast<std::size_t>(std::max(f.top_bottom, 0));
     if (k > 0 && !has_top_bottom(f.builtin)) continue;  // NaN
     switch (f.builtin) {
-      case Builtin::corr_v1: s.ask_corr_v1 = true; break;
-      case Builtin::corr: s.ask_corr = true; if (k > 0) add_k(s.ks_corr, k); break;
-      case Builtin::mmc: s.ask_mmc = true; if (k > 0) add_k(s.ks_mmc, k); break;
-      case Builtin::bmc: s.ask_bmc = true; if (k > 0) add_k(s.ks_bmc, k); break;
-      case Builtin::mmc2: s.ask_mmc2 = true; break;
-      case Builtin::mmc2_burnflip: s.ask_burn = true; break;
-      case Builtin::fnc: s.ask_fnc = true; if (k > 0) add_k(s.ks_fnc, k); break;
+      case Builtin::corr_v1:
+        s.ask_corr_v1 = true;
+        break;
+      case Builtin::corr:
+        s.ask_corr = true;
+        if (k > 0) add_k(s.ks_corr, k);
+        break;
+      case Builtin::mmc:
+        s.ask_mmc = true;
+        if (k > 0) add_k(s.ks_mmc, k);
+        break;
+      case Builtin::bmc:
+        s.ask_bmc = true;
+        if (k > 0) add_k(s.ks_bmc, k);
+        break;
+      case Builtin::mmc2:
+        s.ask_mmc2 = true;
+        break;
+      case Builtin::mmc2_burnflip:
+        s.ask_burn = true;
+        break;
+      case Builtin::fnc:
+        s.ask_fnc = true;
+        if (k > 0) add_k(s.ks_fnc, k);
+        break;
     }
   }
 }
@@ -333,12 +349,11 @@ void CudaEraScorer::Impl::plan_era(const Era& era, const EraContext& ctx) {
   const bool any_double_sort = need_order2;
   if (opt.sort_path == SortPath::block) {
     if (n > block_rows_f || (any_double_sort && n > block_rows_d)) {
-      throw std::invalid_argument("CudaEraScorer: SortPath::block cannot sort " +
-                                  std::to_string(n) + " rows on this device (at most " +
-                                  std::to_string(any_double_sort ? std::min(block_rows_f,
-                                                                            block_rows_d)
-                                                                 : block_rows_f) +
-                                  ")");
+      throw std::invalid_argument(
+          "CudaEraScorer: SortPath::block cannot sort " + std::to_string(n) +
+          " rows on this device (at most " +
+          std::to_string(any_double_sort ? std::min(block_rows_f, block_rows_d) : block_rows_f) +
+          ")");
     }
   }
   block_f = opt.sort_path != SortPath::segmented && n <= block_rows_f;
@@ -347,9 +362,9 @@ void CudaEraScorer::Impl::plan_era(const Era& era, const EraContext& ctx) {
 
 std::size_t CudaEraScorer::Impl::per_model_bytes() const {
   const std::size_t d = 8 * n, u = 4 * n;
-  std::size_t b = 2 * u            // two prediction slots (float)
-                  + 2 * d + 2 * u  // sort keys in/out (64-bit), values, order
-                  + 8 + 8 * S      // segment offsets, results
+  std::size_t b = 2 * u                    // two prediction slots (float)
+                  + 2 * d + 2 * u          // sort keys in/out (64-bit), values, order
+                  + 8 + 8 * S              // segment offsets, results
                   + 8 * std::max(r2, rf);  // GEMM coefficients
   if (need_first) b += d;
   if (need_gauss) b += d;
@@ -403,10 +418,10 @@ void CudaEraScorer::Impl::factorize(const double* d_x, std::size_t rows, std::si
       cusolverDnDorgqr_bufferSize(solver.get(), in, ir, ir, d_q, in, tau.data(), &lw2));
   const int lwork = std::max({lw1, lw2, 1});
   DeviceBuffer<double> work(static_cast<std::size_t>(lwork));
-  note_bytes(era_mem.bytes() + batch_mem.bytes() + cublas_ws.bytes() + tau.bytes() +
-             info.bytes() + work.bytes());
-  BACKSCORE_CUSOLVER_CHECK(cusolverDnDgeqrf(solver.get(), in, ir, d_q, in, tau.data(), work.data(),
-                                            lwork, info.data()));
+  note_bytes(era_mem.bytes() + batch_mem.bytes() + cublas_ws.bytes() + tau.bytes() + info.bytes() +
+             work.bytes());
+  BACKSCORE_CUSOLVER_CHECK(
+      cusolverDnDgeqrf(solver.get(), in, ir, d_q, in, tau.data(), work.data(), lwork, info.data()));
   // R: the upper triangle of the top r x r block, before orgqr overwrites it with Q.
   BACKSCORE_CUDA_CHECK(cudaMemcpy2DAsync(d_r, r * sizeof(double), d_q, rows * sizeof(double),
                                          r * sizeof(double), r, cudaMemcpyDeviceToDevice, st));
@@ -467,9 +482,8 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
     }
   }
   // mmc2 exposures [u(meta), 0.5] and fnc's [features, 1], restricted to the CPU's kept columns.
-  auto kept_columns = [&](std::span<const std::size_t> kept, std::size_t k_all,
-                          const auto& column, double rcond, std::vector<double>& x,
-                          double& tol) {
+  auto kept_columns = [&](std::span<const std::size_t> kept, std::size_t k_all, const auto& column,
+                          double rcond, std::vector<double>& x, double& tol) {
     double max_norm = 0;
     for (std::size_t c = 0; c < k_all; ++c) {
       const std::vector<double> v = column(c);
@@ -539,11 +553,10 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
     mb = std::min(mb - 1, guess);
   }
   if (mb == 0) {
-    throw std::runtime_error(
-        "CudaEraScorer: era " + era.name + " (" + std::to_string(n) +
-        " stocks) needs at least " +
-        std::to_string(base + s.plan.per_model_bytes + sort_temp(1)) +
-        " bytes of device memory, the cap is " + std::to_string(s.cap));
+    throw std::runtime_error("CudaEraScorer: era " + era.name + " (" + std::to_string(n) +
+                             " stocks) needs at least " +
+                             std::to_string(base + s.plan.per_model_bytes + sort_temp(1)) +
+                             " bytes of device memory, the cap is " + std::to_string(s.cap));
   }
   s.plan.batch_models = mb;
   s.plan.sort_temp_bytes = sort_temp(mb);
@@ -583,8 +596,8 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   cudaStream_t st = s.compute.get();
   auto put = [&](double* dst, std::span<const double> src) {
     if (!src.empty()) {
-      BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(dst, src.data(), src.size_bytes(),
-                                           cudaMemcpyHostToDevice, st));
+      BACKSCORE_CUDA_CHECK(
+          cudaMemcpyAsync(dst, src.data(), src.size_bytes(), cudaMemcpyHostToDevice, st));
     }
   };
   put(s.gtab, gt);
@@ -631,8 +644,8 @@ void CudaEraScorer::Impl::compute_batch(std::size_t mb, int slot) {
   h2d_done[slot].wait_on(st);
   BACKSCORE_CUDA_CHECK(cudaMemsetAsync(d_res, 0, S * mb * sizeof(double), st));
   detail::sort_columns(d_pred[slot], n, mb, block_f, sort1, d_res, S, st);
-  detail::ranks_from_sorted(sort1.keys_out, false, sort1.order, n, mb, gtab, ptab, d_first,
-                            d_gauss, d_pow, d_res, S, detail::kConstSlot, st);
+  detail::ranks_from_sorted(sort1.keys_out, false, sort1.order, n, mb, gtab, ptab, d_first, d_gauss,
+                            d_pow, d_res, S, detail::kConstSlot, st);
   consumed[slot].record(st);
 
   if (w_cv1) detail::pair_stats(d_target, 0, d_first, n, nullptr, 0, n, mb, d_res, S, s_cv1, st);
@@ -649,8 +662,8 @@ void CudaEraScorer::Impl::compute_batch(std::size_t mb, int slot) {
       // C = Q^T u; r = u - proportion * Q C
       BACKSCORE_CUBLAS_CHECK(cublasDgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, ir, imb, in, &one, d_q2, in,
                                          d_first, in, &zero, d_cbuf, ir));
-      BACKSCORE_CUBLAS_CHECK(cublasDgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, in, imb, ir, &alpha, d_q2,
-                                         in, d_cbuf, ir, &one, d_work, in));
+      BACKSCORE_CUBLAS_CHECK(cublasDgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, in, imb, ir, &alpha, d_q2, in,
+                                         d_cbuf, ir, &one, d_work, in));
     }
     detail::pair_stats(d_target, 0, d_work, n, nullptr, 0, n, mb, d_res, S,
                        pass == 0 ? s_m2p : s_m2m, st);
@@ -694,16 +707,16 @@ void CudaEraScorer::Impl::compute_batch(std::size_t mb, int slot) {
     detail::pair_stats(d_work, n, d_work, n, nullptr, 0, n, mb, d_res, S, s_fsd, st);
     detail::divide_by_std(d_work, d_res, S, s_fsd + 2, n, mb, st);
     detail::sort_columns(static_cast<const double*>(d_work), n, mb, block_d, sort2, nullptr, S, st);
-    detail::ranks_from_sorted(sort2.keys_out, true, d_order2, n, mb, gtab, ptab, nullptr,
-                              d_gauss2, d_pow2, d_res, S, detail::kNoSlot, st);
+    detail::ranks_from_sorted(sort2.keys_out, true, d_order2, n, mb, gtab, ptab, nullptr, d_gauss2,
+                              d_pow2, d_res, S, detail::kNoSlot, st);
     detail::pair_stats(d_pow2, n, d_gauss2, n, nullptr, 0, n, mb, d_res, S, s_fpg, st);
     detail::pair_stats(d_ct, 0, d_pow2, n, nullptr, 0, n, mb, d_res, S, s_fnc, st);
     for (const auto& [k, slot_k] : s_fnc_tb) {
       detail::pair_stats(d_ct, 0, d_pow2, n, d_order2, k, n, mb, d_res, S, slot_k, st);
     }
   }
-  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(host_res.data(), d_res, S * mb * sizeof(double),
-                                       cudaMemcpyDeviceToHost, st));
+  BACKSCORE_CUDA_CHECK(
+      cudaMemcpyAsync(host_res.data(), d_res, S * mb * sizeof(double), cudaMemcpyDeviceToHost, st));
   batch_done.record(st);
 }
 

@@ -6,9 +6,8 @@
 //
 //   cuda::CudaEraScorer scorer(device, specs, memory_cap);     // once per run (per device)
 //   ...
-//   EraContext ctx(era, {}, ContextNeeds::of(specs), target_index, benchmark_index);  // CPU, all rows
-//   scorer.begin_era(era, ctx);
-//   for each batch of prediction columns read from the store:
+//   EraContext ctx(era, {}, ContextNeeds::of(specs), target_index, benchmark_index);  // CPU, all
+//   rows scorer.begin_era(era, ctx); for each batch of prediction columns read from the store:
 //     columns with every id present (no NaN) -> gathered into one column-major n x m float block
 //       scorer.score_full_columns(block, m, out);   // out[j * specs.size() + f], model-major
 //     columns with some ids missing -> the CPU path (enough_ids / own EraContext / score_model),

@@ -25,8 +25,7 @@ __global__ void rank_kernel(const Key* __restrict__ keys, const std::uint32_t* _
                             std::size_t n, std::size_t total, const double* __restrict__ gtab,
                             const double* __restrict__ ptab, double* __restrict__ first,
                             double* __restrict__ gauss, double* __restrict__ powered,
-                            double* __restrict__ res, std::size_t stride,
-                            std::size_t const_slot) {
+                            double* __restrict__ res, std::size_t stride, std::size_t const_slot) {
   const double dn = static_cast<double>(n);
   for (std::size_t idx = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
        idx < total; idx += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
@@ -34,7 +33,8 @@ __global__ void rank_kernel(const Key* __restrict__ keys, const std::uint32_t* _
     const Key* kc = keys + base;
     const std::uint32_t* oc = order + base;
     if (first != nullptr) first[base + oc[k]] = percentile(static_cast<double>(k + 1), dn);
-    if (k == 0 && const_slot != kNoSlot) res[j * stride + const_slot] = kc[0] == kc[n - 1] ? 1.0 : 0.0;
+    if (k == 0 && const_slot != kNoSlot)
+      res[j * stride + const_slot] = kc[0] == kc[n - 1] ? 1.0 : 0.0;
     if ((gauss == nullptr && powered == nullptr) || (k > 0 && kc[k] == kc[k - 1])) continue;
     // k starts a run of equal keys [k, b): its tie-kept rank is (k + 1 + b) / 2. The run's first
     // thread writes the whole run (O(n) per column in total, whatever the ties).
@@ -193,7 +193,7 @@ void residual_rows(const double* x, const double* cols, std::size_t r, const dou
   const std::size_t total = n * m;
   if (total == 0) return;
   residual_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, cols, r, beta, ldb,
-                                                                       proportion, n, total, out);
+                                                                      proportion, n, total, out);
   BACKSCORE_CUDA_LAUNCH_CHECK("residual_kernel");
 }
 

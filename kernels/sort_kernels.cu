@@ -151,8 +151,8 @@ void sort_impl(const Src* src, std::size_t n, std::size_t m, bool use_block, con
   std::size_t temp_bytes = s.temp_bytes;
   BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
       s.temp, temp_bytes, static_cast<const Key*>(s.keys_in), static_cast<Key*>(s.keys_out),
-      s.vals_in, s.order, static_cast<std::int64_t>(total), static_cast<std::int64_t>(m),
-      s.offsets, s.offsets + 1, stream));
+      s.vals_in, s.order, static_cast<std::int64_t>(total), static_cast<std::int64_t>(m), s.offsets,
+      s.offsets + 1, stream));
 }
 
 }  // namespace
@@ -176,13 +176,13 @@ std::size_t segmented_sort_temp_bytes(std::size_t n, std::size_t m) {
   const auto segs = static_cast<std::int64_t>(m);
   const std::int64_t* no_offsets = nullptr;
   BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
-      nullptr, b32, static_cast<const std::uint32_t*>(nullptr), static_cast<std::uint32_t*>(nullptr),
-      static_cast<const std::uint32_t*>(nullptr), static_cast<std::uint32_t*>(nullptr), total, segs,
-      no_offsets, no_offsets, cudaStream_t{}));
+      nullptr, b32, static_cast<const std::uint32_t*>(nullptr),
+      static_cast<std::uint32_t*>(nullptr), static_cast<const std::uint32_t*>(nullptr),
+      static_cast<std::uint32_t*>(nullptr), total, segs, no_offsets, no_offsets, cudaStream_t{}));
   BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
-      nullptr, b64, static_cast<const std::uint64_t*>(nullptr), static_cast<std::uint64_t*>(nullptr),
-      static_cast<const std::uint32_t*>(nullptr), static_cast<std::uint32_t*>(nullptr), total, segs,
-      no_offsets, no_offsets, cudaStream_t{}));
+      nullptr, b64, static_cast<const std::uint64_t*>(nullptr),
+      static_cast<std::uint64_t*>(nullptr), static_cast<const std::uint32_t*>(nullptr),
+      static_cast<std::uint32_t*>(nullptr), total, segs, no_offsets, no_offsets, cudaStream_t{}));
   return b32 > b64 ? b32 : b64;
 }
 

@@ -27,9 +27,9 @@ TEST(AuditPairs, HandCountedEra) {
   // (a) tol 0.002: pairs (0,1), (0,2), (1,2) violate (the lower-xcorr one scores less), (3,5)
   // and (4,5) hold, (3,4) has equal xcorr: not comparable. (b) tol 0.02: only (3,4), equal
   // xcorr, and the higher corr (4) scores less: a violation.
-  const std::vector<AuditObservation> obs = {
-      {5, 0.0215, 0.9, 0.01}, {0, 0.010, 0.1, 0.00}, {1, 0.011, 0.8, 0.02},
-      {2, 0.0115, 0.5, 0.01}, {3, 0.020, 0.3, 0.05}, {4, 0.0205, 0.3, 0.04}};
+  const std::vector<AuditObservation> obs = {{5, 0.0215, 0.9, 0.01}, {0, 0.010, 0.1, 0.00},
+                                             {1, 0.011, 0.8, 0.02},  {2, 0.0115, 0.5, 0.01},
+                                             {3, 0.020, 0.3, 0.05},  {4, 0.0205, 0.3, 0.04}};
   AuditOptions o;
   o.worst = 2;
   AuditResult r;
@@ -49,7 +49,8 @@ TEST(AuditPairs, HandCountedEra) {
   // Through audit_formula: one era, the same observations, worst first and trimmed.
   AuditQuantities q;
   q.n_models = 6, q.n_eras = 1, q.meta_corr = {0.1};
-  ScoreMatrix score{"f", 6, 1, std::vector<double>(6)}, corr{"corr_v1", 6, 1, std::vector<double>(6)};
+  ScoreMatrix score{"f", 6, 1, std::vector<double>(6)},
+      corr{"corr_v1", 6, 1, std::vector<double>(6)};
   q.xcorr.resize(6);
   for (const AuditObservation& ob : obs) {
     score.values[ob.model] = ob.score;
@@ -76,7 +77,10 @@ TEST(AuditSlope, FixedEffectsClusteredMatchesDummyRegression) {
   const std::vector<std::vector<AuditObservation>> eras = {
       {{0, 0.01, 0.2, 0.010}, {1, 0.02, 0.5, 0.030}, {2, 0.03, 0.1, 0.015}, {3, 0.00, 0.9, 0.020}},
       {{0, 0.05, 0.3, 0.02}, {1, -0.01, 0.6, 0.01}, {2, 0.02, 0.4, 0.03}},
-      {{0, 0.0, 0.0, 0.0}, {1, 0.01, 0.7, 0.02}, {2, 0.03, 0.2, -0.01}, {3, 0.02, 0.5, 0.005},
+      {{0, 0.0, 0.0, 0.0},
+       {1, 0.01, 0.7, 0.02},
+       {2, 0.03, 0.2, -0.01},
+       {3, 0.02, 0.5, 0.005},
        {4, 0.04, 0.8, 0.04}}};
   EraFixedEffectsOls ols;
   for (const auto& e : eras) ols.add_era(e);
@@ -148,9 +152,9 @@ void write_tiny_store(const std::filesystem::path& path) {
 TEST(AuditQuantitiesTest, FromAHandMadeStore) {
   TempDir dir;
   write_tiny_store(dir / "store.h5");
-  const auto run = testing::run_backscore({"run", (dir / "store.h5").string(), "--formulas",
-                                           "corr_v1,mmc", "--out", (dir / "s.h5").string(),
-                                           "--quiet"});
+  const auto run =
+      testing::run_backscore({"run", (dir / "store.h5").string(), "--formulas", "corr_v1,mmc",
+                              "--out", (dir / "s.h5").string(), "--quiet"});
   ASSERT_EQ(run.status, 0) << run.err;
   const ScoresFileReader file(dir / "s.h5");
   const StoreReader store(dir / "store.h5");
@@ -185,9 +189,9 @@ class AuditHistory : public ::testing::Test {
         {"synth", "--models", "150", "--eras", "40", "--stocks", "800", "--burn-fraction", "0.3",
          "--seed", "7", "--out", (*dir_ / "hist.h5").string(), "--quiet"});
     ASSERT_EQ(synth.status, 0) << synth.err;
-    const auto run = testing::run_backscore(
-        {"run", (*dir_ / "hist.h5").string(), "--formulas", "corr_v1,mmc,mmc2,mmc2_burnflip",
-         "--out", (*dir_ / "scores.h5").string(), "--quiet"});
+    const auto run = testing::run_backscore({"run", (*dir_ / "hist.h5").string(), "--formulas",
+                                             "corr_v1,mmc,mmc2,mmc2_burnflip", "--out",
+                                             (*dir_ / "scores.h5").string(), "--quiet"});
     ASSERT_EQ(run.status, 0) << run.err;
   }
   static void TearDownTestSuite() {
@@ -225,11 +229,11 @@ TEST_F(AuditHistory, Mmc2PunishesOriginalityInBurnErasAndBurnflipRemovesIt) {
   const std::string summary = testing::read_file(*dir_ / "audit" / "audit_summary.csv");
   EXPECT_EQ(testing::line_count(summary), 4u);
   EXPECT_EQ(summary.rfind("formula,observed,burn_eras,a_pairs,", 0), 0u) << summary;
-  EXPECT_NE(summary.find("\nmmc2," + std::to_string(a.observed) + "," +
-                         std::to_string(a.burn_eras) + "," +
-                         std::to_string(a.originality.comparable) + "," +
-                         std::to_string(a.originality.violations) + ","),
-            std::string::npos)
+  EXPECT_NE(
+      summary.find("\nmmc2," + std::to_string(a.observed) + "," + std::to_string(a.burn_eras) +
+                   "," + std::to_string(a.originality.comparable) + "," +
+                   std::to_string(a.originality.violations) + ","),
+      std::string::npos)
       << summary;
   EXPECT_TRUE(std::filesystem::exists(*dir_ / "audit" / "audit_violations.csv"));
   for (const auto& entry : std::filesystem::directory_iterator(*dir_ / "audit")) {
@@ -237,9 +241,9 @@ TEST_F(AuditHistory, Mmc2PunishesOriginalityInBurnErasAndBurnflipRemovesIt) {
   }
 
   // Same input, same bytes.
-  const auto again = testing::run_backscore(
-      {"audit", (*dir_ / "scores.h5").string(), "--store", (*dir_ / "hist.h5").string(),
-       "--formula", "mmc2,mmc2_burnflip,mmc"});
+  const auto again =
+      testing::run_backscore({"audit", (*dir_ / "scores.h5").string(), "--store",
+                              (*dir_ / "hist.h5").string(), "--formula", "mmc2,mmc2_burnflip,mmc"});
   EXPECT_EQ(again.out + "\nCSV tables written to " + (*dir_ / "audit").string() + "\n", r.out);
 }
 
@@ -252,19 +256,20 @@ TEST_F(AuditHistory, BadInputExitsTwoWithOneLineAndNoOutput) {
   };
   const std::vector<Case> cases = {
       {{"audit", scores, "--store", hist, "--formula", "mmc3", "--out-dir", out},
-       "--formula: " + scores + " has no formula 'mmc3' (it has: corr_v1, mmc, mmc2, "
-       "mmc2_burnflip)"},
-      {{"audit", (*dir_ / "missing.h5").string(), "--store", hist, "--formula", "mmc2",
-        "--out-dir", out},
+       "--formula: " + scores +
+           " has no formula 'mmc3' (it has: corr_v1, mmc, mmc2, "
+           "mmc2_burnflip)"},
+      {{"audit", (*dir_ / "missing.h5").string(), "--store", hist, "--formula", "mmc2", "--out-dir",
+        out},
        (*dir_ / "missing.h5").string() + ": no such file"},
       {{"audit", scores, "--store", (*dir_ / "nostore.h5").string(), "--formula", "mmc2",
         "--out-dir", out},
        (*dir_ / "nostore.h5").string()},
-      {{"audit", scores, "--store", hist, "--formula", "mmc2", "--corr-formula", "fnc",
-        "--out-dir", out},
+      {{"audit", scores, "--store", hist, "--formula", "mmc2", "--corr-formula", "fnc", "--out-dir",
+        out},
        "--corr-formula: " + scores + " has no formula 'fnc'"},
-      {{"audit", scores, "--store", hist, "--formula", "mmc2", "--corr-formula", "mmc",
-        "--out-dir", out},
+      {{"audit", scores, "--store", hist, "--formula", "mmc2", "--corr-formula", "mmc", "--out-dir",
+        out},
        "--corr-formula: 'mmc' is not corr_v1 or corr"},
       {{"audit", scores, "--store", hist, "--formula", "mmc2,,mmc", "--out-dir", out},
        "--formula: empty name in 'mmc2,,mmc'"},

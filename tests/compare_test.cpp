@@ -192,7 +192,8 @@ TEST(PayoutRule, ParseErrorsPointAtTheColumn) {
 
 // The rule is the formula language's scalar syntax: what a --formula definition can say.
 TEST(PayoutRule, SpeaksTheFormulaLanguage) {
-  const PayoutRule r = PayoutRule::parse("if(corr > 0, corr, 0) + abs(mmc) ^ 2 + max(corr, mmc, 1)");
+  const PayoutRule r =
+      PayoutRule::parse("if(corr > 0, corr, 0) + abs(mmc) ^ 2 + max(corr, mmc, 1)");
   EXPECT_EQ(r.names(), (std::vector<std::string>{"corr", "mmc"}));
   EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{0.5, -3}), 0.5 + 9 + 1);
   EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{-0.5, 2}), 0 + 4 + 2);
@@ -324,9 +325,9 @@ TEST(CompareCli, WritesCsvTablesAndTotals) {
   TempDir dir;
   write_scores(dir / "s.h5", kModels, kEras, {{"corr", kCorr}, {"mmc", kMmc}, {"mmc2x", kMmc2x}});
   write_store(dir / "store.h5", true);
-  const CliRun r = run_compare({(dir / "s.h5").string(), "--baseline", "mmc", "--candidate",
-                                "mmc2x", "--store", (dir / "store.h5").string(), "--out-dir",
-                                (dir / "rep").string()});
+  const CliRun r =
+      run_compare({(dir / "s.h5").string(), "--baseline", "mmc", "--candidate", "mmc2x", "--store",
+                   (dir / "store.h5").string(), "--out-dir", (dir / "rep").string()});
   ASSERT_EQ(r.error, "");
   EXPECT_NE(r.out.find("overall Spearman over 5 model-eras: -0.1000"), std::string::npos) << r.out;
   const std::string payouts = testing::read_file(dir / "rep" / "payouts.csv");
@@ -339,8 +340,7 @@ TEST(CompareCli, WritesCsvTablesAndTotals) {
   EXPECT_EQ(testing::read_file(dir / "rep" / "eras.csv"),
             "era,models,spearman\ne1,3,-1\ne2,1,\ne3,1,\n");
   const std::string lb = testing::read_file(dir / "rep" / "leaderboard.csv");
-  EXPECT_NE(lb.find("\nC,1,3,-2,0.025000000000000001,-0.029999999999999999\n"),
-            std::string::npos)
+  EXPECT_NE(lb.find("\nC,1,3,-2,0.025000000000000001,-0.029999999999999999\n"), std::string::npos)
       << lb;
   for (const auto& entry : std::filesystem::directory_iterator(dir / "rep")) {
     EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
@@ -352,11 +352,11 @@ TEST(CompareCli, UserErrors) {
   write_scores(dir / "s.h5", kModels, kEras, {{"corr", kCorr}, {"mmc", kMmc}, {"mmc2x", kMmc2x}});
   write_store(dir / "nostakes.h5", false);
   const std::string s = (dir / "s.h5").string();
-  CliRun r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x", "--store",
-                          (dir / "nostakes.h5").string()});
+  CliRun r = run_compare(
+      {s, "--baseline", "mmc", "--candidate", "mmc2x", "--store", (dir / "nostakes.h5").string()});
   EXPECT_NE(r.error.find("the store has no stakes"), std::string::npos) << r.error;
-  r = run_compare({s, "--baseline", "mmc", "--candidate", "nope", "--out-dir",
-                   (dir / "never").string()});
+  r = run_compare(
+      {s, "--baseline", "mmc", "--candidate", "nope", "--out-dir", (dir / "never").string()});
   EXPECT_FALSE(std::filesystem::exists(dir / "never"));  // no partial output
   EXPECT_NE(r.error.find("--candidate: " + s + " has no formula 'nope'"), std::string::npos)
       << r.error;
@@ -367,8 +367,8 @@ TEST(CompareCli, UserErrors) {
   EXPECT_NE(r.error.find("payout rule 'clip(corr,': column 11: the expression ends too early"),
             std::string::npos)
       << r.error;
-  r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x", "--store", "x.h5", "--payout",
-                   "2*bmc"});
+  r = run_compare(
+      {s, "--baseline", "mmc", "--candidate", "mmc2x", "--store", "x.h5", "--payout", "2*bmc"});
   EXPECT_NE(r.error.find("uses 'bmc'"), std::string::npos) << r.error;
   // Without --store: statistics but no payouts.
   r = run_compare({s, "--baseline", "mmc", "--candidate", "mmc2x"});
@@ -383,15 +383,15 @@ TEST(CompareCli, EndToEndParseErrorExitsTwo) {
   write_store(dir / "store.h5", true);
   const auto r = testing::run_backscore({"compare", (dir / "s.h5").string(), "--baseline", "mmc"});
   EXPECT_EQ(r.status, 2);
-  const auto bad = testing::run_backscore(
-      {"compare", (dir / "s.h5").string(), "--baseline", "mmc", "--candidate", "mmc2x", "--store",
-       (dir / "store.h5").string(), "--payout", "corr +"});
+  const auto bad = testing::run_backscore({"compare", (dir / "s.h5").string(), "--baseline", "mmc",
+                                           "--candidate", "mmc2x", "--store",
+                                           (dir / "store.h5").string(), "--payout", "corr +"});
   EXPECT_EQ(bad.status, 2);
   EXPECT_EQ(bad.err,
             "backscore: error: payout rule 'corr +': column 7: the expression ends too early\n");
-  const auto ok = testing::run_backscore({"compare", (dir / "s.h5").string(), "--baseline", "mmc",
-                                          "--candidate", "mmc2x", "--store",
-                                          (dir / "store.h5").string()});
+  const auto ok =
+      testing::run_backscore({"compare", (dir / "s.h5").string(), "--baseline", "mmc",
+                              "--candidate", "mmc2x", "--store", (dir / "store.h5").string()});
   EXPECT_EQ(ok.status, 0) << ok.err;
 }
 

@@ -62,7 +62,8 @@ TEST(Csv, LargerThanTheReadBuffer) {
   TempDir dir;
   std::string text = "id,value\n";
   const int n = 200000;  // ~2.5 MB: records straddle buffer refills
-  for (int i = 0; i < n; ++i) text += "\"id" + std::to_string(i) + "\"," + std::to_string(i) + "\r\n";
+  for (int i = 0; i < n; ++i)
+    text += "\"id" + std::to_string(i) + "\"," + std::to_string(i) + "\r\n";
   write_file(dir / "big.csv", text);
   CsvReader csv(dir / "big.csv");
   std::vector<std::string_view> f;
@@ -108,7 +109,8 @@ TEST(Csv, Errors) {
   EXPECT_EQ(err("a,b\n1,2\n3\n"), f + ":3: 1 field, expected 2 as in the header");
   EXPECT_EQ(err("a,b\n1,2,3\n"), f + ":2: 3 fields, expected 2 as in the header");
   EXPECT_EQ(err("a,b\n1,\"2\n"), f + ":2: quoted field is never closed");
-  EXPECT_EQ(err("a,b\n1,\"2\"x\n"), f + ":2: column 'b' (2): text after the closing quote of a quoted field");
+  EXPECT_EQ(err("a,b\n1,\"2\"x\n"),
+            f + ":2: column 'b' (2): text after the closing quote of a quoted field");
   EXPECT_EQ(err("a,a\n"), f + ":1: header: column 'a' appears twice");
   EXPECT_EQ(err("a,,b\n"), f + ":1: header: column 2 has no name");
   EXPECT_EQ(error_of([&] { CsvReader c(dir / "missing.csv"); }),

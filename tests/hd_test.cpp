@@ -18,8 +18,18 @@ namespace {
 
 TEST(HdOrderKey, FloatKeysOrderLikeValues) {
   const float inf = std::numeric_limits<float>::infinity();
-  std::vector<float> v{-inf, -3.5f, -1.0f, -std::numeric_limits<float>::denorm_min(), -0.0f, 0.0f,
-                       std::numeric_limits<float>::denorm_min(), 1e-30f, 0.25f, 1.0f, 3e38f, inf};
+  std::vector<float> v{-inf,
+                       -3.5f,
+                       -1.0f,
+                       -std::numeric_limits<float>::denorm_min(),
+                       -0.0f,
+                       0.0f,
+                       std::numeric_limits<float>::denorm_min(),
+                       1e-30f,
+                       0.25f,
+                       1.0f,
+                       3e38f,
+                       inf};
   for (std::size_t i = 0; i + 1 < v.size(); ++i) {
     if (v[i] == v[i + 1]) {
       EXPECT_EQ(order_key32(v[i]), order_key32(v[i + 1])) << i;  // -0.0 ties with 0.0

@@ -71,7 +71,7 @@ History random_history(std::mt19937_64& rng) {
   for (const auto& r : h.universe) {
     for (const auto& m : names) {
       if ((std::hash<std::string>{}(m + r.era) % 4) == 0) continue;  // model absent this era
-      if (u(rng) < 0.05) continue;                                      // id not submitted
+      if (u(rng) < 0.05) continue;                                   // id not submitted
       h.preds[{m, r.era}][r.id] = u(rng) < 0.05 ? std::nan("") : std::round(u(rng) * 1e6) / 1e6;
     }
   }
@@ -89,7 +89,9 @@ std::string quote(const std::string& s) {
 }
 
 void write_history(const History& h, const TempDir& dir, std::mt19937_64& rng, History& order) {
-  std::string u = "\xEF\xBB\xBF" "era,id,target,meta_model,feature_f1,target_b,benchmark_bench,feature_f2\r\n";
+  std::string u =
+      "\xEF\xBB\xBF"
+      "era,id,target,meta_model,feature_f1,target_b,benchmark_bench,feature_f2\r\n";
   for (const auto& r : h.universe) {
     u += r.era + "," + quote(r.id) + "," + num(r.target) + "," + num(r.meta) + "," +
          std::to_string(r.f1) + "," + num(r.target_b) + "," + num(r.bench) + "," +
@@ -153,9 +155,10 @@ void write_history(const History& h, const TempDir& dir, std::mt19937_64& rng, H
     }
   }
   std::string stakes = "model,era,stake\n";
-  for (const auto& [key, s] : h.stakes) stakes += quote(key.first) + "," + key.second + "," + num(s) + "\n";
-  stakes += "nobody,era0001,5\n";      // unknown model: ignored
-  stakes += "alpha,era_unknown,5\n";   // unknown era: ignored
+  for (const auto& [key, s] : h.stakes)
+    stakes += quote(key.first) + "," + key.second + "," + num(s) + "\n";
+  stakes += "nobody,era0001,5\n";     // unknown model: ignored
+  stakes += "alpha,era_unknown,5\n";  // unknown era: ignored
   write_file(dir / "stakes.csv", stakes);
 }
 
@@ -212,7 +215,8 @@ TEST(Import, RoundTripEqualsTheCsvInput) {
       std::vector<float> block(era.n_submitted() * n);
       store.read_predictions(e, 0, era.n_submitted(), block);
       for (std::size_t j = 0; j < era.n_submitted(); ++j) {
-        const auto key = std::make_pair(s.models[static_cast<std::size_t>(era.models[j])], h.eras[e]);
+        const auto key =
+            std::make_pair(s.models[static_cast<std::size_t>(era.models[j])], h.eras[e]);
         const auto& ids = h.preds.at(key);
         for (std::size_t i = 0; i < n; ++i) {
           const float got = block[j * n + i];
@@ -260,10 +264,16 @@ TEST(Import, SpillingToDiskGivesTheSameStore) {
   TempDir dir;
   History h = random_history(rng), order;
   write_history(h, dir, rng, order);
-  const std::vector<std::string> args = {
-      "import", "--universe", (dir / "universe.csv").string(), "--predictions",
-      (dir / "p1.csv").string(), "--predictions", (dir / "p2.csv").string(), "--stakes",
-      (dir / "stakes.csv").string(), "--out"};
+  const std::vector<std::string> args = {"import",
+                                         "--universe",
+                                         (dir / "universe.csv").string(),
+                                         "--predictions",
+                                         (dir / "p1.csv").string(),
+                                         "--predictions",
+                                         (dir / "p2.csv").string(),
+                                         "--stakes",
+                                         (dir / "stakes.csv").string(),
+                                         "--out"};
   auto with = [&](const std::string& out) {
     std::vector<std::string> a = args;
     a.push_back((dir / out).string());
@@ -362,16 +372,18 @@ TEST_F(BadImport, FeatureBeyondFloat32) {
 
 TEST_F(BadImport, DuplicateIdInUniverse) {
   write_file(dir / "u.csv", "era,id,target,meta_model\nr1,b,0,0.1\nr2,b,1,0.2\nr1,b,1,0.2\n");
-  expect_error({}, path("u.csv") + ":4: column 'id' (2): duplicate id 'b' in era 'r1' (first on line 2)");
+  expect_error(
+      {}, path("u.csv") + ":4: column 'id' (2): duplicate id 'b' in era 'r1' (first on line 2)");
 }
 
 TEST_F(BadImport, PredictionProblems) {
   write_file(dir / "p.csv", "model,era,id,prediction\nm,r1,a,0.5\nm,r1,zz,0.5\n");
-  expect_error({}, path("p.csv") + ":3: column 'id' (3): id 'zz' is not in era 'r1' of the universe " +
+  expect_error({}, path("p.csv") +
+                       ":3: column 'id' (3): id 'zz' is not in era 'r1' of the universe " +
                        path("u.csv"));
   write_file(dir / "p.csv", "model,era,id,prediction\nm,r9,a,0.5\n");
-  expect_error({}, path("p.csv") + ":2: column 'era' (2): era 'r9' is not in the universe " +
-                       path("u.csv"));
+  expect_error(
+      {}, path("p.csv") + ":2: column 'era' (2): era 'r9' is not in the universe " + path("u.csv"));
   write_file(dir / "p.csv", "model,era,id,prediction\nm,r1,a,high\n");
   expect_error({}, path("p.csv") + ":2: column 'prediction' (4): 'high' is not a number");
   write_file(dir / "p.csv", "model,era,id,prediction\nm,r1,a,1e39\n");
@@ -381,8 +393,9 @@ TEST_F(BadImport, PredictionProblems) {
                        ":1: header: the predictions need the columns model, era, id, prediction "
                        "(missing prediction)");
   write_file(dir / "p.csv", "model,era,id,prediction,extra\nm,r1,a,1,2\n");
-  expect_error({}, path("p.csv") +
-                       ":1: column 'extra' (5): not a predictions column (model, era, id, prediction)");
+  expect_error({},
+               path("p.csv") +
+                   ":1: column 'extra' (5): not a predictions column (model, era, id, prediction)");
   write_file(dir / "p.csv", "model,era,id,prediction\nm,r1,a,0.5\n\"m,r1,b,0.5\n");
   expect_error({}, path("p.csv") + ":3: quoted field is never closed");
 }
@@ -390,7 +403,8 @@ TEST_F(BadImport, PredictionProblems) {
 TEST_F(BadImport, DuplicatePredictionAcrossFiles) {
   write_file(dir / "p2.csv", "model,era,id,prediction\nq,r1,a,0.5\nm,r1,b,0.75\n");
   expect_error({"--predictions", path("p2.csv")},
-               path("p2.csv") + ":3: column 'id' (3): duplicate prediction for model 'm', era 'r1', "
+               path("p2.csv") +
+                   ":3: column 'id' (3): duplicate prediction for model 'm', era 'r1', "
                    "id 'b' (first at " +
                    path("p.csv") + ":3)");
 }
@@ -400,19 +414,21 @@ TEST_F(BadImport, Stakes) {
   expect_error({"--stakes", path("s.csv")},
                path("s.csv") + ":3: duplicate stake for model 'm' in era 'r1' (first on line 2)");
   write_file(dir / "s.csv", "model,era,stake\nm,r1,-1\n");
-  expect_error({"--stakes", path("s.csv")}, path("s.csv") + ":2: column 'stake' (3): stake -1 is negative");
-  write_file(dir / "s.csv", "model,stake\nm,1\n");
   expect_error({"--stakes", path("s.csv")},
-               path("s.csv") + ":1: header: the stakes need the columns model, era, stake (missing era)");
+               path("s.csv") + ":2: column 'stake' (3): stake -1 is negative");
+  write_file(dir / "s.csv", "model,stake\nm,1\n");
+  expect_error(
+      {"--stakes", path("s.csv")},
+      path("s.csv") + ":1: header: the stakes need the columns model, era, stake (missing era)");
 }
 
 TEST_F(BadImport, PredictionDirectory) {
   fs::create_directories(dir / "subs" / "m");
   write_file(dir / "subs" / "m" / "r7.csv", "id,prediction\na,1\n");
-  expect_error({"--predictions-dir", path("subs")},
-               path("subs/m/r7.csv") + ": era 'r7' (the file name) is not in the universe " +
-                   path("u.csv"),
-               false);
+  expect_error(
+      {"--predictions-dir", path("subs")},
+      path("subs/m/r7.csv") + ": era 'r7' (the file name) is not in the universe " + path("u.csv"),
+      false);
   fs::remove(dir / "subs" / "m" / "r7.csv");
   write_file(dir / "subs" / "m" / "r1.csv", "id,prediction,extra\na,1,2\n");
   expect_error({"--predictions-dir", path("subs")},
@@ -422,9 +438,9 @@ TEST_F(BadImport, PredictionDirectory) {
   fs::remove(dir / "subs" / "m" / "r1.csv");
   expect_error({"--predictions-dir", path("subs")}, path("subs") + ": no <model>/<era>.csv files",
                false);
-  expect_error({"--predictions-dir", path("u.csv")},
-               path("u.csv") + ": not a directory (--predictions-dir expects DIR/<model>/<era>.csv)",
-               false);
+  expect_error(
+      {"--predictions-dir", path("u.csv")},
+      path("u.csv") + ": not a directory (--predictions-dir expects DIR/<model>/<era>.csv)", false);
 }
 
 TEST_F(BadImport, Options) {
@@ -433,7 +449,8 @@ TEST_F(BadImport, Options) {
   auto r = run_backscore({"import", "--universe", path("u.csv"), "--predictions", path("p.csv"),
                           "--out", path("p.csv")});
   EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.err, "backscore: error: " + path("p.csv") + ": --out would overwrite an input file\n");
+  EXPECT_EQ(r.err,
+            "backscore: error: " + path("p.csv") + ": --out would overwrite an input file\n");
   EXPECT_TRUE(fs::exists(dir / "p.csv"));
 }
 

@@ -179,8 +179,8 @@ std::size_t expect_columns_agree(const Csv& csv, const std::string& a, const std
       EXPECT_EQ(r[ca].empty(), r[cb].empty()) << a << " vs " << b << " at " << r[0] << " " << r[1];
       continue;
     }
-    EXPECT_NEAR(std::stod(r[ca]), std::stod(r[cb]), tol) << a << " vs " << b << " at " << r[0]
-                                                        << " " << r[1];
+    EXPECT_NEAR(std::stod(r[ca]), std::stod(r[cb]), tol)
+        << a << " vs " << b << " at " << r[0] << " " << r[1];
     ++finite;
   }
   return finite;
@@ -201,19 +201,19 @@ TEST(LangBuiltins, EveryBuiltinInTheLanguageEqualsTheCompiledBuiltin) {
   TempDir dir;
   synth_store(dir / "s.h5");
   write_file(dir / "builtins.txt", defs);
-  const std::vector<std::string> builtins = {"corr_v1",    "corr",      "mmc",       "bmc",
-                                             "mmc2",       "mmc2_burnflip", "fnc", "corr_tb200",
-                                             "mmc_tb200",  "bmc_tb200", "fnc_tb200"};
+  const std::vector<std::string> builtins = {"corr_v1",   "corr",          "mmc",      "bmc",
+                                             "mmc2",      "mmc2_burnflip", "fnc",      "corr_tb200",
+                                             "mmc_tb200", "bmc_tb200",     "fnc_tb200"};
   std::string lang_names;
   for (const std::string& b : builtins) lang_names += (lang_names.empty() ? "" : ",") + b + "_lang";
   // The built-ins alone, and the language versions alone: two runs, no sharing between them.
-  const auto r1 = run_backscore({"run", (dir / "s.h5").string(), "--formulas", "all",
-                                 "--top-bottom", "200", "--csv", (dir / "b.csv").string(),
-                                 "--quiet"});
+  const auto r1 =
+      run_backscore({"run", (dir / "s.h5").string(), "--formulas", "all", "--top-bottom", "200",
+                     "--csv", (dir / "b.csv").string(), "--quiet"});
   ASSERT_EQ(r1.status, 0) << r1.err;
   const auto r2 = run_backscore({"run", (dir / "s.h5").string(), "--formula-file",
-                                 (dir / "builtins.txt").string(), "--formulas", lang_names,
-                                 "--csv", (dir / "l.csv").string(), "--quiet"});
+                                 (dir / "builtins.txt").string(), "--formulas", lang_names, "--csv",
+                                 (dir / "l.csv").string(), "--quiet"});
   ASSERT_EQ(r2.status, 0) << r2.err;
   EXPECT_NE(r2.err.find("on their own id subset"), std::string::npos);
   EXPECT_EQ(r2.err.find(" 0 on their own id subset"), std::string::npos)
@@ -239,8 +239,7 @@ TEST(LangBuiltins, Mmc2BurnflipInTheLanguageEqualsTheBuiltin) {
   TempDir dir;
   synth_store(dir / "s.h5", "5");
   const auto r = run_backscore(
-      {"run", (dir / "s.h5").string(), "--formulas", "mmc2_burnflip,mmc2,burnflip",
-       "--formula",
+      {"run", (dir / "s.h5").string(), "--formulas", "mmc2_burnflip,mmc2,burnflip", "--formula",
        "burnflip = if(mm_corr < 0, max((1 - pearson(meta_model, u)) * (c - mm_corr), "
        "cov(neutralize(u, rank(meta_model, ties=first), proportion=-1), target) / 0.29^2, c), "
        "cov(neutralize(u, rank(meta_model, ties=first)), target) / 0.29^2)",
@@ -249,7 +248,8 @@ TEST(LangBuiltins, Mmc2BurnflipInTheLanguageEqualsTheBuiltin) {
        "c = pearson(target, u)", "--csv", (dir / "o.csv").string(), "--quiet"});
   ASSERT_EQ(r.status, 0) << r.err;
   const Csv csv = read_csv(dir / "o.csv");
-  EXPECT_EQ(csv.header, (std::vector<std::string>{"model", "era", "mmc2_burnflip", "mmc2", "burnflip"}));
+  EXPECT_EQ(csv.header,
+            (std::vector<std::string>{"model", "era", "mmc2_burnflip", "mmc2", "burnflip"}));
   EXPECT_GT(expect_columns_agree(csv, "mmc2_burnflip", "burnflip", 1e-12), 100u);
   // burn eras took the other branch somewhere: the two built-ins differ there
   std::size_t differ = 0;
@@ -259,7 +259,8 @@ TEST(LangBuiltins, Mmc2BurnflipInTheLanguageEqualsTheBuiltin) {
 
 // ---- Compile errors: quoted definition, column, message ----
 
-std::string compile_error(const std::vector<std::string>& texts, const StoreSchema* schema = nullptr) {
+std::string compile_error(const std::vector<std::string>& texts,
+                          const StoreSchema* schema = nullptr) {
   try {
     compile(texts, schema);
   } catch (const lang::FormulaError& e) {
@@ -269,7 +270,8 @@ std::string compile_error(const std::vector<std::string>& texts, const StoreSche
 }
 
 TEST(LangErrors, UnknownName) {
-  EXPECT_EQ(compile_error({"x = rank(foo)"}), "formula 'x = rank(foo)': column 10: unknown name 'foo'");
+  EXPECT_EQ(compile_error({"x = rank(foo)"}),
+            "formula 'x = rank(foo)': column 10: unknown name 'foo'");
   EXPECT_EQ(compile_error({"x = pearson(target, rnk(pred))"}),
             "formula 'x = pearson(target, rnk(pred))': column 21: unknown function 'rnk'");
   EXPECT_EQ(compile_error({"x = mean(rank)"}),
@@ -326,7 +328,8 @@ TEST(LangErrors, NameClashes) {
   EXPECT_EQ(compile_error({"corr_tb200 = pearson(target, pred)"}),
             "formula 'corr_tb200 = pearson(target, pred)': column 1: name clash with the built-in "
             "formula 'corr_tb200' (choose another name)");
-  EXPECT_EQ(compile_error({"pred = 1"}), "formula 'pred = 1': column 1: 'pred' is a reserved name of the language");
+  EXPECT_EQ(compile_error({"pred = 1"}),
+            "formula 'pred = 1': column 1: 'pred' is a reserved name of the language");
   EXPECT_EQ(compile_error({"x = 1", "x = 2"}),
             "formula 'x = 2': column 1: 'x' is defined twice (first as 'x = 1')");
 }
@@ -337,7 +340,8 @@ TEST(LangErrors, Syntax) {
             "to close the call, got 'end of the definition'");
   EXPECT_EQ(compile_error({"x pearson(target, pred)"}),
             "formula 'x pearson(target, pred)': column 3: expected '=' after the formula's name");
-  EXPECT_EQ(compile_error({"x = 1 $ 2"}), "formula 'x = 1 $ 2': column 7: unexpected character '$'");
+  EXPECT_EQ(compile_error({"x = 1 $ 2"}),
+            "formula 'x = 1 $ 2': column 7: unexpected character '$'");
   EXPECT_EQ(compile_error({"x = 1 < 2 < 3"}),
             "formula 'x = 1 < 2 < 3': column 11: comparisons do not chain: use 'and'");
 }
@@ -345,9 +349,10 @@ TEST(LangErrors, Syntax) {
 // Compiling, printing and destroying a tree recurse over it: a too-deep tree is a clear error,
 // never a stack overflow (deep parentheses, a generated 20,000-term sum, 10,000 prefix minus).
 TEST(LangErrors, TooDeepIsAnErrorNotACrash) {
-  const std::string too_deep = "column %: expression nested too deeply (more than 256 levels of "
-                               "operators, calls and parentheses); split it into several "
-                               "definitions";
+  const std::string too_deep =
+      "column %: expression nested too deeply (more than 256 levels of "
+      "operators, calls and parentheses); split it into several "
+      "definitions";
   auto message_of = [](const std::string& text) {
     const std::string e = compile_error({text});
     return e.substr(e.find("': ") + 3);
@@ -393,8 +398,9 @@ TEST(LangErrors, CaretMarksTheColumn) {
     compile({"x = rank(foo)"});
     FAIL() << "no error";
   } catch (const lang::FormulaError& e) {
-    EXPECT_EQ(e.caret(),
-              "formula 'x = rank(foo)': column 10: unknown name 'foo'\n  x = rank(foo)\n           ^");
+    EXPECT_EQ(
+        e.caret(),
+        "formula 'x = rank(foo)': column 10: unknown name 'foo'\n  x = rank(foo)\n           ^");
   }
 }
 
@@ -405,7 +411,8 @@ TEST(LangErrors, CliReportsOneLineBeforeReadingTheStore) {
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err, "backscore: error: formula 'x = rank(foo)': column 10: unknown name 'foo'\n");
   write_file(dir / "f.txt", "# proposals\na = pearson(target, pred)  # fine\n\nb = a + c\n");
-  r = run_backscore({"run", (dir / "missing.h5").string(), "--formula-file", (dir / "f.txt").string()});
+  r = run_backscore(
+      {"run", (dir / "missing.h5").string(), "--formula-file", (dir / "f.txt").string()});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err, "backscore: error: " + (dir / "f.txt").string() +
                        ":4: formula 'b = a + c': column 9: unknown name 'c'\n");
@@ -413,8 +420,8 @@ TEST(LangErrors, CliReportsOneLineBeforeReadingTheStore) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("\n  x = rank(foo)\n           ^"), std::string::npos) << r.err;
   synth_store(dir / "s.h5");
-  r = run_backscore({"run", (dir / "s.h5").string(), "--formula", "g = rank(pred)", "--formulas",
-                     "g"});
+  r = run_backscore(
+      {"run", (dir / "s.h5").string(), "--formula", "g = rank(pred)", "--formulas", "g"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("'g' is a vector stage, not a formula"), std::string::npos) << r.err;
 }
@@ -431,9 +438,11 @@ std::size_t count_ops(const lang::Plan& p, lang::Op op) {
 TEST(LangPlan, CommonSubexpressionsAreComputedOnce) {
   const lang::Plan plan = compile({
       "a = pearson(target, gaussian(rank(pred, ties=average)))",
-      "b = dot(center(target), orthogonalize(gaussian(rank(pred)), gaussian(rank(meta_model)))) / count(pred)",
+      "b = dot(center(target), orthogonalize(gaussian(rank(pred)), gaussian(rank(meta_model)))) / "
+      "count(pred)",
       "c = pearson(rank(meta_model), rank(pred, ties=average))",
-      "d = std(power(gaussian(rank(pred)), 1.5)) + pearson(rank(meta_model, ties=first), rank(pred, ties=first))",
+      "d = std(power(gaussian(rank(pred)), 1.5)) + pearson(rank(meta_model, ties=first), "
+      "rank(pred, ties=first))",
   });
   ASSERT_EQ(plan.formulas.size(), 4u);
   // rank(pred, ties=average): one model stage used by all four formulas
@@ -462,7 +471,8 @@ TEST(LangPlan, CommonSubexpressionsAreComputedOnce) {
   EXPECT_EQ(meta_era_stages, 4u);  // sort, rank average, rank first, gaussian of meta_model
   // m.m of orthogonalize is a per-era scalar
   bool era_norm = false;
-  for (std::uint32_t id : plan.era_schedule) era_norm = era_norm || plan.nodes[id].op == lang::Op::dot;
+  for (std::uint32_t id : plan.era_schedule)
+    era_norm = era_norm || plan.nodes[id].op == lang::Op::dot;
   EXPECT_TRUE(era_norm);
   // the text plan names the sharing
   const std::string text = plan.describe();
@@ -486,15 +496,15 @@ TEST(LangPlan, SemanticsOfVectorsAndScalars) {
   schema.has_meta_model = true;
   const lang::Plan plan = compile(
       {
-          "tb = count(top_bottom(pred, 2))",             // 4 rows kept
-          "tbmean = mean(top_bottom(pred, 1))",          // (lowest + highest) / 2
-          "div0 = mean(pred) / 0",                       // undefined
-          "vdiv0 = mean(pred / (pred - pred))",          // 0/0 in a vector: undefined
+          "tb = count(top_bottom(pred, 2))",     // 4 rows kept
+          "tbmean = mean(top_bottom(pred, 1))",  // (lowest + highest) / 2
+          "div0 = mean(pred) / 0",               // undefined
+          "vdiv0 = mean(pred / (pred - pred))",  // 0/0 in a vector: undefined
           "cond = if(mean(pred) > 100, 1, 2) + clip(5, 0, 3) + abs(-1) + sign(-2)",
           "mx = max(pred) - min(pred)",
-          "ranks = sum(rank(pred))",                     // n/2 for percentile ranks
-          "nanif = if(mean(pred) / 0 < 0, 1, 2)",        // NaN compares false
-          "tbtoo = count(top_bottom(pred, 4))",          // 2n > rows: undefined -> 0 rows
+          "ranks = sum(rank(pred))",               // n/2 for percentile ranks
+          "nanif = if(mean(pred) / 0 < 0, 1, 2)",  // NaN compares false
+          "tbtoo = count(top_bottom(pred, 4))",    // 2n > rows: undefined -> 0 rows
       },
       &schema);
   Era era;
@@ -521,10 +531,10 @@ TEST(LangPlan, SubsetModelsSeeRestrictedEraVectors) {
   StoreSchema schema;
   schema.targets = {"target"};
   schema.has_meta_model = true;
-  const lang::Plan plan = compile({"n = count(target)", "m = mean(target)",
-                                   "mw = mean(center(target, over=era))",
-                                   "r = sum(rank(meta_model))"},
-                                  &schema);
+  const lang::Plan plan =
+      compile({"n = count(target)", "m = mean(target)", "mw = mean(center(target, over=era))",
+               "r = sum(rank(meta_model))"},
+              &schema);
   Era era;
   era.name = "e";
   era.ids = {"a", "b", "c", "d", "e"};
@@ -536,10 +546,10 @@ TEST(LangPlan, SubsetModelsSeeRestrictedEraVectors) {
   lang::ModelEvaluator eval(plan);
   Vec out(4);
   eval.evaluate(own, Vec{1, 2, 3, 4}, {}, out);
-  EXPECT_EQ(out[0], 4);       // the target restricted to the model's ids
-  EXPECT_EQ(out[1], 2.5);     // and centered there by center()
-  EXPECT_EQ(out[2], 2.5 - 4); // but over=era centers over the whole era (mean 4)
-  EXPECT_EQ(out[3], 2);       // ranks of the meta-model among the model's 4 ids: sum n/2
+  EXPECT_EQ(out[0], 4);        // the target restricted to the model's ids
+  EXPECT_EQ(out[1], 2.5);      // and centered there by center()
+  EXPECT_EQ(out[2], 2.5 - 4);  // but over=era centers over the whole era (mean 4)
+  EXPECT_EQ(out[3], 2);        // ranks of the meta-model among the model's 4 ids: sum n/2
 }
 
 // ---- Runs ----
@@ -547,9 +557,9 @@ TEST(LangPlan, SubsetModelsSeeRestrictedEraVectors) {
 TEST(LangRun, ReferencesToBuiltinsUseTheirExactScores) {
   TempDir dir;
   synth_store(dir / "s.h5");
-  const auto r = run_backscore({"run", (dir / "s.h5").string(), "--formula",
-                                "mix = 0.5 * corr + 2 * mmc", "--formulas", "corr,mmc,mix",
-                                "--csv", (dir / "o.csv").string(), "--quiet"});
+  const auto r =
+      run_backscore({"run", (dir / "s.h5").string(), "--formula", "mix = 0.5 * corr + 2 * mmc",
+                     "--formulas", "corr,mmc,mix", "--csv", (dir / "o.csv").string(), "--quiet"});
   ASSERT_EQ(r.status, 0) << r.err;
   const Csv csv = read_csv(dir / "o.csv");
   std::size_t checked = 0;
@@ -564,10 +574,9 @@ TEST(LangRun, ReferencesToBuiltinsUseTheirExactScores) {
 TEST(LangRun, UndefinedScoresAreNaNAndCounted) {
   TempDir dir;
   synth_store(dir / "s.h5");
-  const auto r = run_backscore({"run", (dir / "s.h5").string(), "--formula",
-                                "z = pearson(target, pred) / 0", "--formula",
-                                "ok = pearson(target, pred)", "--csv",
-                                (dir / "o.csv").string(), "--quiet"});
+  const auto r = run_backscore(
+      {"run", (dir / "s.h5").string(), "--formula", "z = pearson(target, pred) / 0", "--formula",
+       "ok = pearson(target, pred)", "--csv", (dir / "o.csv").string(), "--quiet"});
   ASSERT_EQ(r.status, 0) << r.err;
   const Csv csv = read_csv(dir / "o.csv");
   std::size_t scored = 0;
@@ -586,9 +595,9 @@ TEST(LangRun, SameBytesForAnyThreadCountAndTheJournalKnowsTheDefinitions) {
   const char* threads[2] = {"1", "3"};
   for (int i = 0; i < 2; ++i) {
     const auto csv = dir / ("t" + std::string(threads[i]) + ".csv");
-    const auto r = run_backscore({"run", (dir / "s.h5").string(), "--formula-file",
-                                  (dir / "f.txt").string(), "--threads", threads[i], "--batch",
-                                  "7", "--csv", csv.string(), "--quiet"});
+    const auto r =
+        run_backscore({"run", (dir / "s.h5").string(), "--formula-file", (dir / "f.txt").string(),
+                       "--threads", threads[i], "--batch", "7", "--csv", csv.string(), "--quiet"});
     ASSERT_EQ(r.status, 0) << r.err;
     outs[i] = read_file(csv);
   }
@@ -609,9 +618,9 @@ TEST(LangRun, SameBytesForAnyThreadCountAndTheJournalKnowsTheDefinitions) {
 }
 
 TEST(LangRun, ExplainPrintsThePlan) {
-  const auto r = run_backscore({"explain", "--formula", "a = pearson(target, rank(pred))",
-                                "--formula", "b = pearson(rank(meta_model), rank(pred)) - mmc",
-                                "--formulas", "corr,a,b"});
+  const auto r =
+      run_backscore({"explain", "--formula", "a = pearson(target, rank(pred))", "--formula",
+                     "b = pearson(rank(meta_model), rank(pred)) - mmc", "--formulas", "corr,a,b"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("columns: corr (built-in) a b"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("era stages"), std::string::npos) << r.out;

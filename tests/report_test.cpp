@@ -42,9 +42,9 @@ class ReportHistory : public ::testing::Test {
         {"synth", "--models", "80", "--eras", "24", "--stocks", "500", "--burn-fraction", "0.3",
          "--seed", "11", "--out", (*dir_ / "hist.h5").string(), "--quiet"});
     ASSERT_EQ(synth.status, 0) << synth.err;
-    const auto run = testing::run_backscore(
-        {"run", (*dir_ / "hist.h5").string(), "--formulas", "corr_v1,corr,mmc,mmc2,mmc2_burnflip",
-         "--out", (*dir_ / "scores.h5").string(), "--quiet"});
+    const auto run = testing::run_backscore({"run", (*dir_ / "hist.h5").string(), "--formulas",
+                                             "corr_v1,corr,mmc,mmc2,mmc2_burnflip", "--out",
+                                             (*dir_ / "scores.h5").string(), "--quiet"});
     ASSERT_EQ(run.status, 0) << run.err;
   }
   static void TearDownTestSuite() {
@@ -53,8 +53,9 @@ class ReportHistory : public ::testing::Test {
   }
   static testing::CommandResult report(const std::string& out,
                                        std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"report", (*dir_ / "scores.h5").string(), "--store",
-                                     (*dir_ / "hist.h5").string(), "--out", out};
+    std::vector<std::string> args = {"report",  (*dir_ / "scores.h5").string(),
+                                     "--store", (*dir_ / "hist.h5").string(),
+                                     "--out",   out};
     args.insert(args.end(), extra.begin(), extra.end());
     return testing::run_backscore(args);
   }
@@ -83,17 +84,18 @@ TEST_F(ReportHistory, RendersInHeadlessChromiumWithEveryPlot) {
   // The DOM chromium builds from the page (its parser, not ours), and a screenshot of it.
   const std::string dom = (*dir_ / "dom.html").string(), png = (*dir_ / "shot.png").string();
   const std::string flags = " --headless --disable-gpu --no-sandbox --no-first-run ";
-  ASSERT_EQ(std::system((chromium + flags + "--dump-dom file://" + html + " > " + dom +
-                         " 2> /dev/null")
-                            .c_str()),
-            0);
+  ASSERT_EQ(
+      std::system(
+          (chromium + flags + "--dump-dom file://" + html + " > " + dom + " 2> /dev/null").c_str()),
+      0);
   const std::string tree = testing::read_file(dom);
   ASSERT_NE(tree.find("<h1>backscore report</h1>"), std::string::npos) << tree.substr(0, 500);
   const std::vector<std::string> formulas = {"corr_v1", "corr", "mmc", "mmc2", "mmc2_burnflip"};
   const std::vector<std::string> ids = report_plot_ids(formulas, true);
   EXPECT_EQ(ids.size(), 3 * formulas.size() + 3);
   std::size_t svgs = 0;
-  for (std::size_t at = tree.find("<svg"); at != std::string::npos; at = tree.find("<svg", at + 1)) {
+  for (std::size_t at = tree.find("<svg"); at != std::string::npos;
+       at = tree.find("<svg", at + 1)) {
     ++svgs;
   }
   EXPECT_EQ(svgs, ids.size());
@@ -105,8 +107,7 @@ TEST_F(ReportHistory, RendersInHeadlessChromiumWithEveryPlot) {
     ASSERT_NE(end, std::string::npos) << id;
     const std::string svg = tree.substr(at, end - at);
     EXPECT_TRUE(svg.find("<polyline") != std::string::npos ||
-                svg.find("<rect") != std::string::npos ||
-                svg.find("<circle") != std::string::npos)
+                svg.find("<rect") != std::string::npos || svg.find("<circle") != std::string::npos)
         << id;
   }
   ASSERT_EQ(std::system((chromium + flags + "--window-size=1200,3000 --screenshot=" + png +
@@ -128,14 +129,15 @@ TEST_F(ReportHistory, SameInputSameBytesAndAgreesWithCompare) {
     EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
   }
   // The formula-to-formula table and the payout totals are compare's numbers.
-  const auto c = testing::run_backscore({"compare", (*dir_ / "scores.h5").string(), "--baseline",
-                                         "mmc", "--candidate", "mmc2", "--store",
-                                         (*dir_ / "hist.h5").string()});
+  const auto c =
+      testing::run_backscore({"compare", (*dir_ / "scores.h5").string(), "--baseline", "mmc",
+                              "--candidate", "mmc2", "--store", (*dir_ / "hist.h5").string()});
   ASSERT_EQ(c.status, 0) << c.err;
   const std::string key = "overall Spearman over ";
   const std::size_t at = c.out.find(key);
   ASSERT_NE(at, std::string::npos) << c.out;
-  const std::string pairs = c.out.substr(at + key.size(), c.out.find(' ', at + key.size()) - at - key.size());
+  const std::string pairs =
+      c.out.substr(at + key.size(), c.out.find(' ', at + key.size()) - at - key.size());
   const std::size_t rho_at = c.out.find(": ", at) + 2;
   const std::string rho = c.out.substr(rho_at, c.out.find('\n', rho_at) - rho_at);
   EXPECT_NE(page.find("<tr><td>mmc</td><td>mmc2</td><td>"), std::string::npos);
@@ -155,9 +157,9 @@ TEST_F(ReportHistory, SameInputSameBytesAndAgreesWithCompare) {
     }
   }
   ASSERT_GE(cells.size(), 4u) << line;
-  EXPECT_NE(page.find("<tr><td>mmc (as paid)</td><td>" + cells[1] + "</td><td>" + cells[2] +
-                      "</td>"),
-            std::string::npos)
+  EXPECT_NE(
+      page.find("<tr><td>mmc (as paid)</td><td>" + cells[1] + "</td><td>" + cells[2] + "</td>"),
+      std::string::npos)
       << line;
   EXPECT_NE(page.find("<tr><td>mmc2</td><td>" + cells[1] + "</td><td>" + cells[3] + "</td>"),
             std::string::npos)
@@ -173,8 +175,8 @@ TEST_F(ReportHistory, ScoresAFewUlpsApartAreDrawn) {
   ASSERT_EQ(run.status, 0) << run.err;
   const std::string out = (*dir_ / "tiny.html").string();
   const auto r = testing::run_backscore({"report", (*dir_ / "tiny.h5").string(), "--store",
-                                         (*dir_ / "hist.h5").string(), "--out", out,
-                                         "--formulas", "tiny,corr", "--payout", "none"});
+                                         (*dir_ / "hist.h5").string(), "--out", out, "--formulas",
+                                         "tiny,corr", "--payout", "none"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(out));
 }
@@ -205,8 +207,7 @@ TEST_F(ReportHistory, BadInputExitsTwoWithOneLineAndNoFile) {
   const auto missing = testing::run_backscore({"report", (*dir_ / "none.h5").string(), "--store",
                                                (*dir_ / "hist.h5").string(), "--out", out});
   EXPECT_EQ(missing.status, 2);
-  EXPECT_EQ(missing.err,
-            "backscore: error: " + (*dir_ / "none.h5").string() + ": no such file\n");
+  EXPECT_EQ(missing.err, "backscore: error: " + (*dir_ / "none.h5").string() + ": no such file\n");
   EXPECT_FALSE(std::filesystem::exists(out));
   for (const auto& entry : std::filesystem::directory_iterator(dir_->path())) {
     EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();

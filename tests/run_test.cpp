@@ -62,16 +62,18 @@ void write_random_store(const std::filesystem::path& path, int eras, unsigned se
 TEST(Run, CsvAndScoresFileAgreeAndCoverEverySubmission) {
   TempDir dir;
   write_random_store(dir / "s.h5", 6, 1);
-  const auto r = run_backscore({"run", (dir / "s.h5").string(), "--formulas", "all",
-                                "--top-bottom", "5", "--out", (dir / "o.h5").string(), "--csv",
+  const auto r = run_backscore({"run", (dir / "s.h5").string(), "--formulas", "all", "--top-bottom",
+                                "5", "--out", (dir / "o.h5").string(), "--csv",
                                 (dir / "o.csv").string(), "--quiet"});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::string csv = read_file(dir / "o.csv");
-  ASSERT_EQ(csv.substr(0, csv.find('\n')),
-            "model,era,corr_v1,corr,mmc,bmc,mmc2,mmc2_burnflip,fnc,corr_tb5,mmc_tb5,bmc_tb5,fnc_tb5");
+  ASSERT_EQ(
+      csv.substr(0, csv.find('\n')),
+      "model,era,corr_v1,corr,mmc,bmc,mmc2,mmc2_burnflip,fnc,corr_tb5,mmc_tb5,bmc_tb5,fnc_tb5");
   StoreReader store(dir / "s.h5");
   std::size_t submitted = 0;
-  for (std::size_t e = 0; e < store.eras().size(); ++e) submitted += store.read_era(e).n_submitted();
+  for (std::size_t e = 0; e < store.eras().size(); ++e)
+    submitted += store.read_era(e).n_submitted();
   EXPECT_EQ(testing::line_count(csv), submitted + 1);
   // Every CSV value equals the scores file's cell (17 significant digits round-trip doubles).
   h5::SilenceHdf5 quiet;
@@ -95,7 +97,8 @@ TEST(Run, CsvAndScoresFileAgreeAndCoverEverySubmission) {
     cells.resize(13);
     const auto m = std::find(models.begin(), models.end(), cells[0]) - models.begin();
     const auto e = std::find(eras.begin(), eras.end(), cells[1]) - eras.begin();
-    const double cell = mmc[static_cast<std::size_t>(m) * eras.size() + static_cast<std::size_t>(e)];
+    const double cell =
+        mmc[static_cast<std::size_t>(m) * eras.size() + static_cast<std::size_t>(e)];
     if (cells[4].empty()) {
       EXPECT_TRUE(std::isnan(cell));
       ++empty;
@@ -116,9 +119,9 @@ TEST(Run, SameBytesForAnyThreadCount) {
   const char* threads[3] = {"1", "2", "8"};
   for (int i = 0; i < 3; ++i) {
     const auto csv = dir / ("t" + std::string(threads[i]) + ".csv");
-    const auto r = run_backscore({"run", (dir / "s.h5").string(), "--formulas", "all",
-                                  "--top-bottom", "4", "--threads", threads[i], "--batch", "3",
-                                  "--csv", csv.string(), "--quiet"});
+    const auto r =
+        run_backscore({"run", (dir / "s.h5").string(), "--formulas", "all", "--top-bottom", "4",
+                       "--threads", threads[i], "--batch", "3", "--csv", csv.string(), "--quiet"});
     ASSERT_EQ(r.status, 0) << r.err;
     outputs[i] = read_file(csv);
   }
@@ -129,9 +132,9 @@ TEST(Run, SameBytesForAnyThreadCount) {
 TEST(Run, KilledRunResumesToTheSameBytes) {
   TempDir dir;
   write_random_store(dir / "s.h5", 8, 3);
-  const std::vector<std::string> args = {"run",   (dir / "s.h5").string(), "--formulas", "all",
-                                         "--csv", (dir / "o.csv").string(), "--out",
-                                         (dir / "o.h5").string(),           "--quiet"};
+  const std::vector<std::string> args = {
+      "run",   (dir / "s.h5").string(), "--formulas", "all", "--csv", (dir / "o.csv").string(),
+      "--out", (dir / "o.h5").string(), "--quiet"};
   auto clean = run_backscore({"run", (dir / "s.h5").string(), "--formulas", "all", "--csv",
                               (dir / "ref.csv").string(), "--quiet"});
   ASSERT_EQ(clean.status, 0) << clean.err;
@@ -219,16 +222,16 @@ namespace {
 TEST(Run, SameInputGivesIdenticalFiles) {
   TempDir dir;
   for (const char* name : {"a.h5", "b.h5"}) {
-    auto s = run_backscore({"synth", "--models", "30", "--eras", "4", "--stocks", "200",
-                            "--features", "3", "--seed", "11", "--out", (dir / name).string(),
-                            "--quiet"});
+    auto s =
+        run_backscore({"synth", "--models", "30", "--eras", "4", "--stocks", "200", "--features",
+                       "3", "--seed", "11", "--out", (dir / name).string(), "--quiet"});
     ASSERT_EQ(s.status, 0) << s.err;
   }
   EXPECT_EQ(read_file(dir / "a.h5"), read_file(dir / "b.h5"));
   for (const char* threads : {"1", "2"}) {
     auto r = run_backscore({"run", (dir / "a.h5").string(), "--formulas", "all", "--threads",
-                            threads, "--out", (dir / ("scores" + std::string(threads) + ".h5")).string(),
-                            "--quiet"});
+                            threads, "--out",
+                            (dir / ("scores" + std::string(threads) + ".h5")).string(), "--quiet"});
     ASSERT_EQ(r.status, 0) << r.err;
   }
   EXPECT_EQ(read_file(dir / "scores1.h5"), read_file(dir / "scores2.h5"));

@@ -46,7 +46,8 @@ EraAndPredictions make_era(const StoreSchema& s, const std::string& name, std::s
     std::snprintf(id, sizeof id, "n%05zu", i * 7 + seed % 3);
     e.ids.push_back(id);
   }
-  for (std::size_t k = 0; k < s.targets.size() * n; ++k) e.targets.push_back(std::floor(u(rng) * 5) / 4);
+  for (std::size_t k = 0; k < s.targets.size() * n; ++k)
+    e.targets.push_back(std::floor(u(rng) * 5) / 4);
   for (std::size_t i = 0; i < n; ++i) e.meta_model.push_back(u(rng));
   for (std::size_t i = 0; i < n; ++i) e.benchmarks.push_back(u(rng));
   for (std::size_t k = 0; k < s.features.size() * n; ++k) {
@@ -233,8 +234,8 @@ TEST_F(BadStore, MisshapedDataset) {
     H5Ldelete(f.get(), "/eras/000000/meta_model", H5P_DEFAULT);
     std::vector<double> v(31, 0.5);
     const hsize_t dims[1] = {31};
-    h5::write_dataset<double>(f.get(), "/eras/000000/meta_model", H5T_NATIVE_DOUBLE,
-                              H5T_IEEE_F64LE, v, dims);
+    h5::write_dataset<double>(f.get(), "/eras/000000/meta_model", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
+                              v, dims);
   }
   expect_refused("'meta_model' has the wrong shape");
 }

@@ -50,9 +50,9 @@ inline std::string read_file(const std::filesystem::path& p) {
 }
 
 struct CommandResult {
-  int status = -1;        // exit status, or 128 + signal
-  std::string out, err;   // stdout, stderr
-  long max_rss_kib = 0;   // peak resident memory of the child
+  int status = -1;       // exit status, or 128 + signal
+  std::string out, err;  // stdout, stderr
+  long max_rss_kib = 0;  // peak resident memory of the child
 };
 
 // Runs `backscore ARGS...` (no shell) and collects its outputs.

@@ -8,10 +8,10 @@
 #include <sstream>
 
 #include "host/cli/commands.hpp"
-#include "io/name_list.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
 #include "io/input_error.hpp"
+#include "io/name_list.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 
@@ -47,32 +47,35 @@ void run(AuditArgs& a) {
     if (ec) throw InputError("--out-dir: cannot create " + a.out_dir + ": " + ec.message());
   }
 
-  std::printf("audit of %s: %zu eras, %zu burn eras (meta-model %s < 0), %zu submitted "
-              "model-eras\nxcorr = Spearman(predictions, meta-model) on the ids submitted; "
-              "pairs within one era\n",
-              file.path().c_str(), q.n_eras, q.burn_eras(), a.o.corr_formula.c_str(),
-              q.model_eras);
+  std::printf(
+      "audit of %s: %zu eras, %zu burn eras (meta-model %s < 0), %zu submitted "
+      "model-eras\nxcorr = Spearman(predictions, meta-model) on the ids submitted; "
+      "pairs within one era\n",
+      file.path().c_str(), q.n_eras, q.burn_eras(), a.o.corr_formula.c_str(), q.model_eras);
   for (const AuditResult& r : results) {
     std::printf("\n== %s (%zu model-eras with %s, %s and xcorr finite)\n", r.formula.c_str(),
                 r.observed, r.formula.c_str(), a.o.corr_formula.c_str());
-    std::printf("(a) originality is never punished (|%s diff| < %g; the one less correlated with "
-                "the meta-model should not score lower): %s\n",
-                a.o.corr_formula.c_str(), a.o.corr_tol, pair_verdict(r.originality).c_str());
-    std::printf("(b) relative performance is rewarded (|xcorr diff| < %g; the one with the higher "
-                "%s - meta-model %s should not score lower): %s\n",
-                a.o.xcorr_tol, a.o.corr_formula.c_str(), a.o.corr_formula.c_str(),
-                pair_verdict(r.relative).c_str());
-    std::printf("(c) slope of %s on xcorr, controlling for %s and the era (era fixed effects, "
-                "95%% CI clustered by era):\n  %s\n  %s\n",
-                r.formula.c_str(), a.o.corr_formula.c_str(),
-                slope_verdict(r.burn, "burn eras").c_str(),
-                slope_verdict(r.other, "other eras").c_str());
+    std::printf(
+        "(a) originality is never punished (|%s diff| < %g; the one less correlated with "
+        "the meta-model should not score lower): %s\n",
+        a.o.corr_formula.c_str(), a.o.corr_tol, pair_verdict(r.originality).c_str());
+    std::printf(
+        "(b) relative performance is rewarded (|xcorr diff| < %g; the one with the higher "
+        "%s - meta-model %s should not score lower): %s\n",
+        a.o.xcorr_tol, a.o.corr_formula.c_str(), a.o.corr_formula.c_str(),
+        pair_verdict(r.relative).c_str());
+    std::printf(
+        "(c) slope of %s on xcorr, controlling for %s and the era (era fixed effects, "
+        "95%% CI clustered by era):\n  %s\n  %s\n",
+        r.formula.c_str(), a.o.corr_formula.c_str(), slope_verdict(r.burn, "burn eras").c_str(),
+        slope_verdict(r.other, "other eras").c_str());
     for (int p = 0; p < 2; ++p) {
       const PairCheck& c = p == 0 ? r.originality : r.relative;
       if (c.worst.empty()) continue;
-      std::printf("worst violations of (%c) (the first model should score at least the "
-                  "second's):\n",
-                  p == 0 ? 'a' : 'b');
+      std::printf(
+          "worst violations of (%c) (the first model should score at least the "
+          "second's):\n",
+          p == 0 ? 'a' : 'b');
       violations_table(r, c, file.models(), file.eras(), false).print(stdout);
     }
   }
@@ -122,7 +125,8 @@ void add_audit(CLI::App& app) {
       "--xcorr-tol on xcorr whose corr differ; a violation is the higher-corr one scoring "
       "strictly lower. (c) OLS of the score on corr and xcorr with era fixed effects, burn and "
       "other eras apart, 95% intervals clustered by era. Definitions: docs/FORMULAS.md.");
-  cmd->add_option("scores", a->scores, "Scores file written by `backscore run --out`, e.g. scores.h5")
+  cmd->add_option("scores", a->scores,
+                  "Scores file written by `backscore run --out`, e.g. scores.h5")
       ->required();
   cmd->add_option("--store", a->store,
                   "The store that was scored (meta-model and predictions), e.g. --store history.h5")

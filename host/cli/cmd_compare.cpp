@@ -44,8 +44,8 @@ void run(const CompareArgs& a) {
     for (const std::string& name : rule->names()) {
       if (!file.has_formula(name)) {
         throw InputError("--payout: the rule '" + rule->text() + "' uses '" + name + "' but " +
-                         file.path().string() + " has no such formula (it has: " +
-                         formula_list(file) + ")");
+                         file.path().string() +
+                         " has no such formula (it has: " + formula_list(file) + ")");
       }
     }
     const StoreReader store(a.store);
@@ -121,8 +121,8 @@ void run(const CompareArgs& a) {
     if (!a.out_dir.empty()) {
       Table eras{{"era", "models", "spearman"}, {}};
       for (std::size_t j = 0; j < file.eras().size(); ++j) {
-        eras.rows.push_back({file.eras()[j], std::to_string(r.era_pairs[j]),
-                             csv_number(r.era_spearman[j])});
+        eras.rows.push_back(
+            {file.eras()[j], std::to_string(r.era_pairs[j]), csv_number(r.era_spearman[j])});
       }
       eras.write_csv(fs::path(a.out_dir) / "eras.csv");
     }
@@ -137,11 +137,10 @@ void run(const CompareArgs& a) {
                   a.top);
       Table t{{"model", "base_rank", "cand_rank", "move", "base_mean", "cand_mean"}, {}};
       for (const Mover& m : mv) {
-        t.rows.push_back({models[m.model], rank_text(r.base_rank[m.model]),
-                          rank_text(r.cand_rank[m.model]),
-                          (m.move > 0 ? "+" : "") + std::to_string(m.move),
-                          fixed(r.base_stats[m.model].mean, 5),
-                          fixed(r.cand_stats[m.model].mean, 5)});
+        t.rows.push_back(
+            {models[m.model], rank_text(r.base_rank[m.model]), rank_text(r.cand_rank[m.model]),
+             (m.move > 0 ? "+" : "") + std::to_string(m.move), fixed(r.base_stats[m.model].mean, 5),
+             fixed(r.cand_stats[m.model].mean, 5)});
       }
       if (t.rows.empty()) {
         std::printf("(none)\n");
@@ -150,9 +149,9 @@ void run(const CompareArgs& a) {
       }
     }
     if (!a.out_dir.empty()) {
-      Table lb{{"model", "baseline_rank", "candidate_rank", "move", "baseline_mean",
-                "candidate_mean"},
-               {}};
+      Table lb{
+          {"model", "baseline_rank", "candidate_rank", "move", "baseline_mean", "candidate_mean"},
+          {}};
       for (std::size_t i : order) {
         const bool both = r.base_rank[i] && r.cand_rank[i];
         const long move = static_cast<long>(r.base_rank[i]) - static_cast<long>(r.cand_rank[i]);
@@ -195,7 +194,7 @@ void run(const CompareArgs& a) {
                                       std::to_string(p.baseline_nan),
                                       std::to_string(p.candidate_nan)};
     };
-    const std::vector<std::string> header{"model",  "staked_eras", "baseline",  "candidate",
+    const std::vector<std::string> header{"model",  "staked_eras",  "baseline",     "candidate",
                                           "change", "baseline_nan", "candidate_nan"};
     Table t{header, {}};
     for (std::size_t i : by_change) t.rows.push_back(row(models[i], per[i], false));
@@ -226,15 +225,18 @@ void add_compare(CLI::App& app) {
       "--store history.h5 --payout numerai2024 --out-dir report/ --top 20\n"
       "Payout rules: one scalar expression of the formula language over the scores file's "
       "formula names (numbers, + - * / ^, clip, min, max, abs, sign, if(cond, a, b), "
-      "comparisons, and/or/not; docs/FORMULAS.md); presets numerai2024 = clip(0.5*corr + 2*mmc, -0.05, 0.05) and "
+      "comparisons, and/or/not; docs/FORMULAS.md); presets numerai2024 = clip(0.5*corr + 2*mmc, "
+      "-0.05, 0.05) and "
       "numerai2020 = clip(corr + mmc, -0.25, 0.25). Under the candidate, the candidate formula "
       "replaces the baseline wherever the rule names it. A model-era with a NaN score in the "
       "rule pays 0 and is counted.");
-  cmd->add_option("scores", a->scores, "Scores file written by `backscore run --out`, e.g. scores.h5")
+  cmd->add_option("scores", a->scores,
+                  "Scores file written by `backscore run --out`, e.g. scores.h5")
       ->required();
   cmd->add_option("--baseline", a->baseline, "The current formula, e.g. --baseline mmc")
       ->required();
-  cmd->add_option("--candidate", a->candidate, "The proposed formula, e.g. --candidate mmc2_burnflip")
+  cmd->add_option("--candidate", a->candidate,
+                  "The proposed formula, e.g. --candidate mmc2_burnflip")
       ->required();
   cmd->add_option("--store", a->store,
                   "The store that was scored: its stakes give payouts (no payouts without it), "

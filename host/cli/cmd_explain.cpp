@@ -35,7 +35,8 @@ void explain(const ExplainArgs& a) {
       if (!a.benchmark.empty()) {
         const auto& b = schema.benchmarks;
         auto jt = std::find(b.begin(), b.end(), a.benchmark);
-        if (jt == b.end()) throw InputError("--benchmark: the store has no benchmark '" + a.benchmark + "'");
+        if (jt == b.end())
+          throw InputError("--benchmark: the store has no benchmark '" + a.benchmark + "'");
         binding.benchmark = static_cast<std::size_t>(jt - b.begin());
       }
     }
@@ -79,10 +80,12 @@ void add_explain(CLI::App& app) {
   cmd->add_option("--formula-file", a->formulas.files,
                   "Definitions from FILE, one a line, # comments (repeatable), e.g. "
                   "--formula-file proposals.txt");
-  cmd->add_option("--top-bottom", a->formulas.top_bottom,
-                  "As for run: also the top/bottom-N variants of the built-ins, e.g. --top-bottom 200")
+  cmd->add_option(
+         "--top-bottom", a->formulas.top_bottom,
+         "As for run: also the top/bottom-N variants of the built-ins, e.g. --top-bottom 200")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--target", a->target, "With a store: what `target` means, e.g. --target target_b")
+  cmd->add_option("--target", a->target,
+                  "With a store: what `target` means, e.g. --target target_b")
       ->capture_default_str();
   cmd->add_option("--benchmark", a->benchmark,
                   "With a store: what `benchmark` means (default: the store's first), "

@@ -7,7 +7,8 @@
 namespace backscore::cli {
 
 void add_formulas(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("formulas", "List the built-in formulas and their definitions.");
+  CLI::App* cmd =
+      app.add_subcommand("formulas", "List the built-in formulas and their definitions.");
   cmd->footer("Example:\n  backscore formulas\nFull definitions and sources: docs/FORMULAS.md.");
   cmd->callback([] {
     for (const BuiltinInfo& f : builtin_formulas()) {

@@ -25,7 +25,8 @@ struct MinMedMax {
     if (values.empty()) return "-";
     std::vector<double> v = values;
     std::sort(v.begin(), v.end());
-    const double med = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+    const double med =
+        v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
     char buf[128];
     std::string f = std::string("min ") + fmt + ", median " + fmt + ", max " + fmt;
     std::snprintf(buf, sizeof buf, f.c_str(), v.front(), med, v.back());
@@ -76,7 +77,8 @@ void inspect(const InspectArgs& a) {
   }
   std::printf("store        %s (%s v%d)\n", store.path().c_str(), kStoreFormat, kStoreVersion);
   std::printf("eras         %zu", n_eras);
-  if (n_eras > 0) std::printf(" (%s .. %s)", store.eras().front().c_str(), store.eras().back().c_str());
+  if (n_eras > 0)
+    std::printf(" (%s .. %s)", store.eras().front().c_str(), store.eras().back().c_str());
   std::printf("\nstocks/era   %s\n", stocks.str().c_str());
   std::printf("models       %zu\n", s.models.size());
   std::printf("submissions  %s per era, %zu model-eras\n", submissions.str().c_str(), model_eras);
@@ -88,7 +90,9 @@ void inspect(const InspectArgs& a) {
   std::printf("stakes       %s\n", s.has_stakes ? "yes" : "no");
   std::printf("benchmarks   %s\n", join(s.benchmarks).c_str());
   std::printf("features     %zu%s\n", s.features.size(),
-              s.features.empty() ? "" : (" (" + s.features.front() + " .. " + s.features.back() + ")").c_str());
+              s.features.empty()
+                  ? ""
+                  : (" (" + s.features.front() + " .. " + s.features.back() + ")").c_str());
   if (s.has_meta_model && !meta_corr.values.empty()) {
     const auto& v = meta_corr.values;
     const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());

@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "host/cli/commands.hpp"
-#include "io/name_list.hpp"
 #include "host/report/report.hpp"
 #include "io/input_error.hpp"
+#include "io/name_list.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 
@@ -39,7 +39,8 @@ void add_report(CLI::App& app) {
   auto a = std::make_shared<ReportArgs>();
   a->o.audit.worst = 5;
   CLI::App* cmd = app.add_subcommand(
-      "report", "Write one self-contained HTML report (plots, audit, payouts) of a scored history.");
+      "report",
+      "Write one self-contained HTML report (plots, audit, payouts) of a scored history.");
   cmd->footer(
       "Example:\n  backscore report scores.h5 --store history.h5 --out report.html "
       "--formulas mmc,mmc2,mmc2_burnflip --models model0001,model0002\n"
@@ -48,7 +49,8 @@ void add_report(CLI::App& app) {
       "Spearman matrix, the audit (as `backscore audit`) and the payout comparison (as "
       "`backscore compare`, each formula in place of --baseline). Open it in any browser; it "
       "needs no network.");
-  cmd->add_option("scores", a->scores, "Scores file written by `backscore run --out`, e.g. scores.h5")
+  cmd->add_option("scores", a->scores,
+                  "Scores file written by `backscore run --out`, e.g. scores.h5")
       ->required();
   cmd->add_option("--store", a->store,
                   "The store that was scored (meta-model, predictions, stakes), e.g. --store "
@@ -73,8 +75,7 @@ void add_report(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--corr-tol", a->o.audit.corr_tol, "Audit (a) tolerance, e.g. --corr-tol 0.001")
       ->capture_default_str();
-  cmd->add_option("--xcorr-tol", a->o.audit.xcorr_tol,
-                  "Audit (b) tolerance, e.g. --xcorr-tol 0.05")
+  cmd->add_option("--xcorr-tol", a->o.audit.xcorr_tol, "Audit (b) tolerance, e.g. --xcorr-tol 0.05")
       ->capture_default_str();
   cmd->add_option("--worst", a->o.audit.worst,
                   "Worst violations listed per formula and property, e.g. --worst 10")

@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
-#include <cstdlib>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -152,8 +152,8 @@ void run(const RunArgs& a) {
     throw InputError("--benchmark: the store has no benchmark models");
   }
   {
-    lang::FormulaSelection sel =
-        lang::select_formulas(a.formulas, definitions, lang::Binding{&schema, o.target, o.benchmark});
+    lang::FormulaSelection sel = lang::select_formulas(
+        a.formulas, definitions, lang::Binding{&schema, o.target, o.benchmark});
     o.formulas = std::move(sel.specs);
     o.plan = std::move(sel.plan);
   }
@@ -204,16 +204,18 @@ void run(const RunArgs& a) {
   } else if (out.csv) {
     journal = fs::path(*out.csv).concat(".partial");
   } else {
-    if (a.resume) throw InputError("--resume needs --out or --csv (the run's journal sits beside it)");
-    journal = fs::temp_directory_path() / ("backscore-run-" + std::to_string(::getpid()) + ".partial");
+    if (a.resume)
+      throw InputError("--resume needs --out or --csv (the run's journal sits beside it)");
+    journal =
+        fs::temp_directory_path() / ("backscore-run-" + std::to_string(::getpid()) + ".partial");
   }
   const std::string fingerprint = fingerprint_of(a, store, o);
   RunStats stats;
   {
     JournalWriter writer(journal, fingerprint, o.formulas.size(), a.resume);
     std::fprintf(stderr, "backscore run: backend %s, %d threads, %zu formulas, %zu eras\n",
-                 backend.note.c_str(), a.threads > 0 ? a.threads : omp_get_max_threads(), o.formulas.size(),
-                 out.eras.size());
+                 backend.note.c_str(), a.threads > 0 ? a.threads : omp_get_max_threads(),
+                 o.formulas.size(), out.eras.size());
 
     if (a.resume) {
       std::fprintf(stderr, "backscore run: resuming, %zu eras already scored\n",
@@ -251,20 +253,21 @@ void run(const RunArgs& a) {
                  "reduction over too few values, a failed power check): %s\n",
                  undefined.c_str());
   }
-  const double rate = stats.seconds > 0 ? static_cast<double>(stats.predictions) / stats.seconds : 0;
+  const double rate =
+      stats.seconds > 0 ? static_cast<double>(stats.predictions) / stats.seconds : 0;
   std::fprintf(stderr,
                "backscore run: %zu eras, %zu model-eras, %zu scores, %zu skipped (>20%% ids "
                "missing), %zu on their own id subset, %.2f s, %.3g predictions/s\n",
                stats.eras, stats.model_eras, (stats.model_eras - stats.skipped) * o.formulas.size(),
                stats.skipped, stats.subset_models, stats.seconds, rate);
   if (o.backend == Backend::cuda) {
-    std::fprintf(stderr,
-                 "backscore run: GPU scored the built-ins of %zu model-eras (the rest on the CPU), "
-                 "device batches of up to %zu models, peak device memory %.1f MiB%s\n",
-                 stats.gpu_model_eras, stats.gpu_batch_models,
-                 static_cast<double>(stats.gpu_peak_bytes) / (1 << 20),
-                 o.gpu_memory ? (" (cap " + std::to_string(o.gpu_memory >> 20) + " MiB)").c_str()
-                              : "");
+    std::fprintf(
+        stderr,
+        "backscore run: GPU scored the built-ins of %zu model-eras (the rest on the CPU), "
+        "device batches of up to %zu models, peak device memory %.1f MiB%s\n",
+        stats.gpu_model_eras, stats.gpu_batch_models,
+        static_cast<double>(stats.gpu_peak_bytes) / (1 << 20),
+        o.gpu_memory ? (" (cap " + std::to_string(o.gpu_memory >> 20) + " MiB)").c_str() : "");
   }
 }
 
@@ -280,13 +283,15 @@ void add_run(CLI::App& app) {
       "A killed run continues with the same command plus --resume.");
   cmd->add_option("store", a->store, "The tournament store (HDF5) to score, e.g. history.h5")
       ->required();
-  CLI::Option* formulas = cmd->add_option(
-      "--formulas", a->formulas.formulas,
-      "Comma-separated built-in formulas (see `backscore formulas`) and formulas defined with "
-      "--formula, or 'all' for every built-in the store supports and every defined formula "
-      "(default: all, or only the defined formulas when there are some), e.g. --formulas "
-      "corr,mmc,my_mmc")
-      ->capture_default_str();
+  CLI::Option* formulas =
+      cmd->add_option(
+             "--formulas", a->formulas.formulas,
+             "Comma-separated built-in formulas (see `backscore formulas`) and formulas defined "
+             "with "
+             "--formula, or 'all' for every built-in the store supports and every defined formula "
+             "(default: all, or only the defined formulas when there are some), e.g. --formulas "
+             "corr,mmc,my_mmc")
+          ->capture_default_str();
   cmd->add_option("--formula", a->formulas.definitions,
                   "Define a formula in the formula language (repeatable; see docs/FORMULAS.md), "
                   "e.g. --formula 'mmc_half = mmc - 0.5 * corr'");
@@ -297,16 +302,18 @@ void add_run(CLI::App& app) {
                   "Also score the top/bottom-N variants of corr, mmc, bmc and fnc, as "
                   "<name>_tb<N>, e.g. --top-bottom 200")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--out", a->out_h5, "Scores file (HDF5): per formula a models x eras matrix, "
-                                      "e.g. --out scores.h5");
+  cmd->add_option("--out", a->out_h5,
+                  "Scores file (HDF5): per formula a models x eras matrix, "
+                  "e.g. --out scores.h5");
   cmd->add_option("--csv", a->out_csv,
                   "Scores as CSV: model,era,<formula>... one row per submitted (model, era), "
                   "e.g. --csv scores.csv");
   cmd->add_option("--eras", a->eras,
                   "Only eras FIRST:LAST (names, inclusive; either side may be empty), "
                   "e.g. --eras era0100:era0200");
-  cmd->add_option("--models", a->models_file,
-                  "Only the models named in FILE (one per line, # comments), e.g. --models top.txt");
+  cmd->add_option(
+      "--models", a->models_file,
+      "Only the models named in FILE (one per line, # comments), e.g. --models top.txt");
   cmd->add_option("--target", a->target, "Target to score against, e.g. --target target_b")
       ->capture_default_str();
   cmd->add_option("--benchmark", a->benchmark,

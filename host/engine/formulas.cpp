@@ -62,7 +62,8 @@ class ModelEval {
             ModelScratch& s)
       : ctx_(ctx), pred_(pred), s_(s), n_(ctx.size()) {
     // corr's P' = gauss^1.5 comes with the gaussianization (one lookup per rank).
-    for (const FormulaSpec& f : specs) want_powered_ |= !f.is_defined() && f.builtin == Builtin::corr;
+    for (const FormulaSpec& f : specs)
+      want_powered_ |= !f.is_defined() && f.builtin == Builtin::corr;
   }
 
   double score(const FormulaSpec& f) {

@@ -14,9 +14,9 @@
 namespace backscore {
 
 struct EraScores {
-  std::uint64_t era = 0;               // index in the store
-  std::vector<std::int32_t> models;    // global model indices of the submitted models
-  std::vector<double> scores;          // models.size() x n_formulas, model-major
+  std::uint64_t era = 0;             // index in the store
+  std::vector<std::int32_t> models;  // global model indices of the submitted models
+  std::vector<double> scores;        // models.size() x n_formulas, model-major
 };
 
 class JournalWriter {

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <cmath>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <exception>
@@ -88,12 +88,11 @@ class BatchQueue {
   std::exception_ptr error_;
 };
 
-
 }  // namespace
 
 RunStats run_eras(const StoreReader& store, const RunOptions& options,
-                 std::span<const std::uint64_t> done,
-                 const std::function<void(const EraScores&)>& on_era) {
+                  std::span<const std::uint64_t> done,
+                  const std::function<void(const EraScores&)>& on_era) {
   const auto start = std::chrono::steady_clock::now();
   const std::size_t end_era = std::min(options.end_era, store.eras().size());
   std::vector<std::size_t> todo;
@@ -109,7 +108,8 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
   for (std::size_t f = 0; f < n_formulas; ++f) {
     const FormulaSpec& spec = options.formulas[f];
     if (spec.is_defined()) {
-      if (plan == nullptr) throw std::invalid_argument("run_eras: a defined formula without a plan");
+      if (plan == nullptr)
+        throw std::invalid_argument("run_eras: a defined formula without a plan");
       for (std::size_t p = 0; p < plan->formulas.size(); ++p) {
         if (plan->formulas[p].name == spec.defined_name) from_plan[f] = p;
       }
@@ -192,7 +192,8 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
   std::size_t out_models = 0;
   const int max_threads = omp_get_max_threads();
   std::vector<ModelScratch> scratch(static_cast<std::size_t>(max_threads));
-  std::vector<std::unique_ptr<lang::ModelEvaluator>> evaluators(static_cast<std::size_t>(max_threads));
+  std::vector<std::unique_ptr<lang::ModelEvaluator>> evaluators(
+      static_cast<std::size_t>(max_threads));
   if (plan != nullptr) {
     for (auto& e : evaluators) e = std::make_unique<lang::ModelEvaluator>(*plan);
   }
@@ -216,7 +217,8 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
                                             options.target, options.benchmark);
       }
       if (plan != nullptr) {
-        full_stages = std::make_unique<lang::EraStages>(*plan, era, std::span<const std::uint32_t>{});
+        full_stages =
+            std::make_unique<lang::EraStages>(*plan, era, std::span<const std::uint32_t>{});
       }
 #ifdef BACKSCORE_HAVE_CUDA
       if (gpu && n > 0) gpu->begin_era(era, *full);
@@ -232,7 +234,8 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
     // Output slot of each selected column of this batch.
     std::vector<std::ptrdiff_t> slot(batch->count, -1);
     for (std::size_t j = 0; j < batch->count; ++j) {
-      if (selected(era.models[batch->first + j])) slot[j] = static_cast<std::ptrdiff_t>(out_models++);
+      if (selected(era.models[batch->first + j]))
+        slot[j] = static_cast<std::ptrdiff_t>(out_models++);
     }
     // Row of each column's built-in scores in gpu_scores, for the columns the GPU scored.
     std::vector<std::size_t> gpu_row(batch->count, SIZE_MAX);
@@ -328,8 +331,8 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
     }
     stats.skipped += skipped;
     stats.subset_models += subset;
-    stats.model_eras += static_cast<std::size_t>(std::count_if(slot.begin(), slot.end(),
-                                                               [](auto s) { return s >= 0; }));
+    stats.model_eras += static_cast<std::size_t>(
+        std::count_if(slot.begin(), slot.end(), [](auto s) { return s >= 0; }));
     stats.predictions += batch->count * n;
     if (batch->last_of_era) {
       on_era(out);

@@ -40,16 +40,16 @@ struct RunOptions {
   std::size_t batch_models = 256;    // prediction columns per read
   bool progress = false;             // eras done, predictions/s and ETA on stderr
   Backend backend = Backend::cpu;
-  int device = 0;                    // cuda: the device index
-  std::size_t gpu_memory = 0;        // cuda: device memory cap in bytes (0 = 90% of what is free)
+  int device = 0;              // cuda: the device index
+  std::size_t gpu_memory = 0;  // cuda: device memory cap in bytes (0 = 90% of what is free)
 };
 
 struct RunStats {
-  std::size_t eras = 0;          // eras scored in this run (not resumed ones)
-  std::size_t model_eras = 0;    // submitted (model, era) pairs scored or skipped
-  std::size_t skipped = 0;       // model-eras missing more than 20% of the era's ids
-  std::size_t subset_models = 0; // model-eras scored on their own subset of ids
-  std::size_t predictions = 0;   // prediction values read
+  std::size_t eras = 0;           // eras scored in this run (not resumed ones)
+  std::size_t model_eras = 0;     // submitted (model, era) pairs scored or skipped
+  std::size_t skipped = 0;        // model-eras missing more than 20% of the era's ids
+  std::size_t subset_models = 0;  // model-eras scored on their own subset of ids
+  std::size_t predictions = 0;    // prediction values read
   // Per output formula: scored model-eras whose score is undefined (NaN). Counted for defined
   // formulas only (division by zero, a reduction over too few values...); 0 for built-ins.
   std::vector<std::size_t> undefined;
@@ -61,8 +61,8 @@ struct RunStats {
 
 // Scores eras in order, skipping those in `done`; calls on_era on the calling thread for each.
 RunStats run_eras(const StoreReader& store, const RunOptions& options,
-                 std::span<const std::uint64_t> done,
-                 const std::function<void(const EraScores&)>& on_era);
+                  std::span<const std::uint64_t> done,
+                  const std::function<void(const EraScores&)>& on_era);
 // Throws InputError for a CUDA run on a build without CUDA or with a bad device index.
 
 }  // namespace backscore

@@ -30,7 +30,8 @@ fs::path temp_name(const fs::path& final_path) {
 void rename_into_place(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::rename(from, to, ec);
-  if (ec) throw InputError("cannot rename " + from.string() + " to " + to.string() + ": " + ec.message());
+  if (ec)
+    throw InputError("cannot rename " + from.string() + " to " + to.string() + ": " + ec.message());
 }
 
 // Removes a temporary file unless released (on success it has been renamed).

@@ -89,9 +89,7 @@ class Runner {
   }
 
  private:
-  const NodeValues& src(std::uint32_t a) const {
-    return plan_.nodes[a].per_model ? out_ : era_;
-  }
+  const NodeValues& src(std::uint32_t a) const { return plan_.nodes[a].per_model ? out_ : era_; }
   std::span<const double> V(std::uint32_t a) const {
     if (plan_.nodes[a].op == Op::pred) return pred_;
     return src(a).vec[a];
@@ -229,9 +227,9 @@ class Runner {
     }
     cols.insert(cols.end(), n_, 1.0);  // the intercept
     out_.proj_ok[id] = ok;
-    out_.proj[id] = ok ? LeastSquaresProjector(cols, n_, cols.size() / std::max<std::size_t>(n_, 1),
-                                               nd.value)
-                       : LeastSquaresProjector();
+    out_.proj[id] =
+        ok ? LeastSquaresProjector(cols, n_, cols.size() / std::max<std::size_t>(n_, 1), nd.value)
+           : LeastSquaresProjector();
   }
 
   // ---- vectors ----

@@ -19,11 +19,11 @@ namespace backscore::lang {
 
 // Values of nodes, indexed by node; only the entries of the nodes evaluated are filled.
 struct NodeValues {
-  std::vector<std::vector<double>> vec;            // vector (n) and matrix (k x n) nodes
-  std::vector<double> scalar;                      // scalar nodes
-  std::vector<std::vector<std::uint32_t>> order;   // sort nodes: present rows in stable order
-  std::vector<LeastSquaresProjector> proj;         // project nodes
-  std::vector<char> proj_ok;                       // the exposures were finite
+  std::vector<std::vector<double>> vec;           // vector (n) and matrix (k x n) nodes
+  std::vector<double> scalar;                     // scalar nodes
+  std::vector<std::vector<std::uint32_t>> order;  // sort nodes: present rows in stable order
+  std::vector<LeastSquaresProjector> proj;        // project nodes
+  std::vector<char> proj_ok;                      // the exposures were finite
   void resize(std::size_t nodes);
 };
 

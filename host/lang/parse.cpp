@@ -79,9 +79,11 @@ class Parser {
       if (std::isspace(static_cast<unsigned char>(c))) {
         ++i;
       } else if (std::isdigit(static_cast<unsigned char>(c)) ||
-                 (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(text_[i + 1])))) {
+                 (c == '.' && i + 1 < n &&
+                  std::isdigit(static_cast<unsigned char>(text_[i + 1])))) {
         std::size_t j = i;
-        while (j < n && (std::isdigit(static_cast<unsigned char>(text_[j])) || text_[j] == '.')) ++j;
+        while (j < n && (std::isdigit(static_cast<unsigned char>(text_[j])) || text_[j] == '.'))
+          ++j;
         if (j < n && (text_[j] == 'e' || text_[j] == 'E')) {
           std::size_t k = j + 1;
           if (k < n && (text_[k] == '+' || text_[k] == '-')) ++k;
@@ -92,12 +94,14 @@ class Parser {
         }
         Token t{Token::Kind::number, text_.substr(i, j - i), 0, col};
         const auto r = std::from_chars(text_.data() + i, text_.data() + j, t.number);
-        if (r.ec != std::errc() || r.ptr != text_.data() + j) fail(col, "malformed number '" + t.text + "'");
+        if (r.ec != std::errc() || r.ptr != text_.data() + j)
+          fail(col, "malformed number '" + t.text + "'");
         tokens_.push_back(std::move(t));
         i = j;
       } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
         std::size_t j = i;
-        while (j < n && (std::isalnum(static_cast<unsigned char>(text_[j])) || text_[j] == '_')) ++j;
+        while (j < n && (std::isalnum(static_cast<unsigned char>(text_[j])) || text_[j] == '_'))
+          ++j;
         tokens_.push_back({Token::Kind::name, text_.substr(i, j - i), 0, col});
         i = j;
       } else {
@@ -118,12 +122,8 @@ class Parser {
   }
 
   const Token& peek() const { return tokens_[pos_]; }
-  bool is_op(const char* op) const {
-    return peek().kind == Token::Kind::op && peek().text == op;
-  }
-  bool is_word(const char* w) const {
-    return peek().kind == Token::Kind::name && peek().text == w;
-  }
+  bool is_op(const char* op) const { return peek().kind == Token::Kind::op && peek().text == op; }
+  bool is_word(const char* w) const { return peek().kind == Token::Kind::name && peek().text == w; }
   bool accept(const char* op) {
     if (!is_op(op)) return false;
     ++pos_;
@@ -131,7 +131,8 @@ class Parser {
   }
   void expect(const char* op, const char* what) {
     if (!accept(op)) {
-      fail(peek().column, std::string("expected '") + op + "' " + what + ", got '" + peek().text + "'");
+      fail(peek().column,
+           std::string("expected '") + op + "' " + what + ", got '" + peek().text + "'");
     }
   }
 
@@ -418,8 +419,10 @@ std::string to_string(const Expr& e) {
       // left-associative operators need parentheses on the right for equal precedence;
       // `^` is right-associative.
       const bool right_assoc = e.text == "^";
-      if (precedence(e.args[0]) < p || (right_assoc && precedence(e.args[0]) == p)) a = "(" + a + ")";
-      if (precedence(e.args[1]) < p || (!right_assoc && precedence(e.args[1]) == p)) b = "(" + b + ")";
+      if (precedence(e.args[0]) < p || (right_assoc && precedence(e.args[0]) == p))
+        a = "(" + a + ")";
+      if (precedence(e.args[1]) < p || (!right_assoc && precedence(e.args[1]) == p))
+        b = "(" + b + ")";
       return a + " " + e.text + " " + b;
     }
   }

@@ -19,18 +19,24 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 const char* const kVariables[] = {"pred", "target", "meta_model", "benchmark", "features"};
-const char* const kFunctions[] = {
-    "rank", "gaussian", "power",  "center", "neutralize", "orthogonalize", "top_bottom",
-    "pearson", "cov", "dot", "mean", "std", "count", "sum", "min", "max", "clip", "abs", "sign",
-    "if", "and", "or", "not"};
+const char* const kFunctions[] = {"rank",          "gaussian",   "power",   "center", "neutralize",
+                                  "orthogonalize", "top_bottom", "pearson", "cov",    "dot",
+                                  "mean",          "std",        "count",   "sum",    "min",
+                                  "max",           "clip",       "abs",     "sign",   "if",
+                                  "and",           "or",         "not"};
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::scalar: return "a scalar";
-    case Kind::vector: return "a vector";
-    case Kind::matrix: return "a matrix";
-    case Kind::order: return "an order";
-    case Kind::projector: return "a projector";
+    case Kind::scalar:
+      return "a scalar";
+    case Kind::vector:
+      return "a vector";
+    case Kind::matrix:
+      return "a matrix";
+    case Kind::order:
+      return "an order";
+    case Kind::projector:
+      return "a projector";
   }
   return "?";
 }
@@ -63,10 +69,9 @@ class Compiler {
     for (std::size_t i = 0; i < defs.size(); ++i) {
       const Definition& d = defs[i];
       if (find_builtin(d.name) || builtin_by_name(d.name)) {
-        throw FormulaError(d.text, d.name_column,
-                           "name clash with the built-in formula '" + d.name +
-                               "' (choose another name)",
-                           d.where);
+        throw FormulaError(
+            d.text, d.name_column,
+            "name clash with the built-in formula '" + d.name + "' (choose another name)", d.where);
       }
       if (is_reserved_name(d.name) || d.name.rfind("target_", 0) == 0 ||
           d.name.rfind("benchmark_", 0) == 0) {
@@ -74,10 +79,10 @@ class Compiler {
                            "'" + d.name + "' is a reserved name of the language", d.where);
       }
       if (by_name_.count(d.name)) {
-        throw FormulaError(d.text, d.name_column,
-                           "'" + d.name + "' is defined twice (first as '" +
-                               defs[by_name_[d.name]].text + "')",
-                           d.where);
+        throw FormulaError(
+            d.text, d.name_column,
+            "'" + d.name + "' is defined twice (first as '" + defs[by_name_[d.name]].text + "')",
+            d.where);
       }
       by_name_[d.name] = i;
     }
@@ -101,7 +106,8 @@ class Compiler {
                            "' (neither built-in nor defined with --formula)");
         }
         if (compiled_[it->second].kind != Kind::scalar) {
-          throw InputError("--formulas: '" + name + "' is " + kind_name(compiled_[it->second].kind) +
+          throw InputError("--formulas: '" + name + "' is " +
+                           kind_name(compiled_[it->second].kind) +
                            " stage, not a formula (a formula gives one number per model-era)");
         }
         if (std::find(out.begin(), out.end(), it->second) == out.end()) out.push_back(it->second);
@@ -186,10 +192,27 @@ class Compiler {
       std::vector<double> v;
       for (std::uint32_t a : args) v.push_back(plan_.nodes[a].value);
       switch (o) {
-        case Op::add: case Op::sub: case Op::mul: case Op::div: case Op::neg: case Op::pow:
-        case Op::abs: case Op::sign: case Op::clip: case Op::min: case Op::max: case Op::cond:
-        case Op::lt: case Op::le: case Op::gt: case Op::ge: case Op::eq: case Op::ne:
-        case Op::logical_and: case Op::logical_or: case Op::logical_not:
+        case Op::add:
+        case Op::sub:
+        case Op::mul:
+        case Op::div:
+        case Op::neg:
+        case Op::pow:
+        case Op::abs:
+        case Op::sign:
+        case Op::clip:
+        case Op::min:
+        case Op::max:
+        case Op::cond:
+        case Op::lt:
+        case Op::le:
+        case Op::gt:
+        case Op::ge:
+        case Op::eq:
+        case Op::ne:
+        case Op::logical_and:
+        case Op::logical_or:
+        case Op::logical_not:
           return {constant(apply_scalar(o, v.data(), v.size())), Kind::scalar};
         default:
           break;
@@ -239,8 +262,10 @@ class Compiler {
     if (binding_.scores_as_inputs) {
       if (s == "pred" || s == "target" || s == "meta_model" || s == "benchmark" ||
           s == "features" || s.rfind("target_", 0) == 0 || s.rfind("benchmark_", 0) == 0) {
-        fail(d, e.column, "'" + s + "' is per-stock data; this expression combines scores by "
-                          "formula name");
+        fail(d, e.column,
+             "'" + s +
+                 "' is per-stock data; this expression combines scores by "
+                 "formula name");
       }
       for (const char* f : kFunctions) {
         if (s == f) fail(d, e.column, "'" + s + "' is a function: call it as " + s + "(...)");
@@ -259,7 +284,8 @@ class Compiler {
       return leaf(Op::meta_model, Kind::vector, s);
     }
     if (s == "benchmark") {
-      if (schema && schema->benchmarks.empty()) fail(d, e.column, "the store has no benchmark models");
+      if (schema && schema->benchmarks.empty())
+        fail(d, e.column, "the store has no benchmark models");
       return leaf(Op::benchmark, Kind::vector, s, binding_.benchmark);
     }
     if (s == "features") {
@@ -321,12 +347,14 @@ class Compiler {
     return op(Op::neg, a.kind, {a.node});
   }
 
-  void need_scalar(const Compiled& c, const Expr& at, const Definition& d, const std::string& what) {
+  void need_scalar(const Compiled& c, const Expr& at, const Definition& d,
+                   const std::string& what) {
     if (c.kind != Kind::scalar) {
       fail(d, at.column, what + " needs a scalar, got " + kind_name(c.kind));
     }
   }
-  void need_vector(const Compiled& c, const Expr& at, const Definition& d, const std::string& what) {
+  void need_vector(const Compiled& c, const Expr& at, const Definition& d,
+                   const std::string& what) {
     if (c.kind != Kind::vector) {
       fail(d, at.column, what + " needs a vector, got " + kind_name(c.kind));
     }
@@ -342,9 +370,14 @@ class Compiler {
     const std::string& t = e.text;
     static const std::map<std::string, Op> kArith = {
         {"+", Op::add}, {"-", Op::sub}, {"*", Op::mul}, {"/", Op::div}};
-    static const std::map<std::string, Op> kLogic = {
-        {"<", Op::lt},  {"<=", Op::le}, {">", Op::gt},  {">=", Op::ge},
-        {"==", Op::eq}, {"!=", Op::ne}, {"and", Op::logical_and}, {"or", Op::logical_or}};
+    static const std::map<std::string, Op> kLogic = {{"<", Op::lt},
+                                                     {"<=", Op::le},
+                                                     {">", Op::gt},
+                                                     {">=", Op::ge},
+                                                     {"==", Op::eq},
+                                                     {"!=", Op::ne},
+                                                     {"and", Op::logical_and},
+                                                     {"or", Op::logical_or}};
     if (auto it = kArith.find(t); it != kArith.end()) {
       need_data(a, e.args[0], d, "'" + t + "'");
       need_data(b, e.args[1], d, "'" + t + "'");
@@ -376,8 +409,9 @@ class Compiler {
     auto arity = [&](std::size_t lo, std::size_t hi, const char* signature) {
       const std::size_t n = e.args.size();
       if (n < lo || n > hi) {
-        fail(d, e.column, f + "() takes " + signature + ", got " + std::to_string(n) +
-                              (n == 1 ? " argument" : " arguments"));
+        fail(d, e.column,
+             f + "() takes " + signature + ", got " + std::to_string(n) +
+                 (n == 1 ? " argument" : " arguments"));
       }
     };
     auto keywords = [&](std::initializer_list<const char*> allowed) {
@@ -389,9 +423,9 @@ class Compiler {
           list += std::string(list.empty() ? "" : ", ") + a;
         }
         if (!ok) {
-          fail(d, k.column, f + "() has no keyword '" + k.key + "'" +
-                                (list.empty() ? std::string(" (it takes none)")
-                                              : " (it takes " + list + ")"));
+          fail(d, k.column,
+               f + "() has no keyword '" + k.key + "'" +
+                   (list.empty() ? std::string(" (it takes none)") : " (it takes " + list + ")"));
         }
       }
     };
@@ -479,9 +513,10 @@ class Compiler {
     }
     if (f == "neutralize") {
       if (e.args.size() < 2) {
-        fail(d, e.column, "neutralize() takes a vector and at least one exposure (vectors or "
-                          "features), got " + std::to_string(e.args.size()) +
-                          (e.args.size() == 1 ? " argument" : " arguments"));
+        fail(d, e.column,
+             "neutralize() takes a vector and at least one exposure (vectors or "
+             "features), got " +
+                 std::to_string(e.args.size()) + (e.args.size() == 1 ? " argument" : " arguments"));
       }
       keywords({"proportion", "rcond"});
       const Compiled x = vec(0);
@@ -489,8 +524,9 @@ class Compiler {
       for (std::size_t i = 1; i < e.args.size(); ++i) {
         const Compiled c = arg(i);
         if (c.kind != Kind::vector && c.kind != Kind::matrix) {
-          fail(d, e.args[i].column, "neutralize() argument " + std::to_string(i + 1) +
-                                        " needs a vector or features, got " + kind_name(c.kind));
+          fail(d, e.args[i].column,
+               "neutralize() argument " + std::to_string(i + 1) +
+                   " needs a vector or features, got " + kind_name(c.kind));
         }
         by.push_back(c.node);
       }
@@ -535,7 +571,8 @@ class Compiler {
       keywords({"ddof"});
       const Compiled x = vec(0), y = vec(1);
       const double ddof = number("ddof", 1);
-      if (ddof < 0 || ddof != std::floor(ddof)) fail(d, kwarg("ddof")->column, "cov(): ddof must be a whole number >= 0");
+      if (ddof < 0 || ddof != std::floor(ddof))
+        fail(d, kwarg("ddof")->column, "cov(): ddof must be a whole number >= 0");
       return op(Op::cov, Kind::scalar, {x.node, y.node}, ddof);
     }
     if (f == "std") {
@@ -543,7 +580,8 @@ class Compiler {
       keywords({"ddof", "over"});
       const Compiled x = vec(0);
       const double ddof = number("ddof", 0);
-      if (ddof < 0 || ddof != std::floor(ddof)) fail(d, kwarg("ddof")->column, "std(): ddof must be a whole number >= 0");
+      if (ddof < 0 || ddof != std::floor(ddof))
+        fail(d, kwarg("ddof")->column, "std(): ddof must be a whole number >= 0");
       const bool wide = over_era();
       if (wide && plan_.nodes[x.node].per_model) {
         fail(d, kwarg("over")->column, "over=era needs an argument that does not depend on pred");
@@ -561,11 +599,14 @@ class Compiler {
       keywords({});
       if (e.args.size() == 1) {
         const Compiled x = arg(0);
-        if (x.kind == Kind::vector) return op(f == "min" ? Op::min_of : Op::max_of, Kind::scalar, {x.node});
-        fail(d, e.column, f + "() of one argument needs a vector (its smallest/largest value), got " +
-                              kind_name(x.kind));
+        if (x.kind == Kind::vector)
+          return op(f == "min" ? Op::min_of : Op::max_of, Kind::scalar, {x.node});
+        fail(d, e.column,
+             f + "() of one argument needs a vector (its smallest/largest value), got " +
+                 kind_name(x.kind));
       }
-      if (e.args.empty()) fail(d, e.column, f + "() takes a vector, or 2 or more scalars, got 0 arguments");
+      if (e.args.empty())
+        fail(d, e.column, f + "() takes a vector, or 2 or more scalars, got 0 arguments");
       std::vector<std::uint32_t> args;
       for (std::size_t i = 0; i < e.args.size(); ++i) args.push_back(scal(i).node);
       return op(f == "min" ? Op::min : Op::max, Kind::scalar, args);
@@ -664,36 +705,58 @@ std::string node_text(const Plan& plan, std::uint32_t id) {
   };
   const std::string wide = n.era_wide ? "over=era" : "";
   switch (n.op) {
-    case Op::constant: return format_number(n.value);
-    case Op::pred: return "pred";
-    case Op::target: case Op::meta_model: case Op::benchmark: case Op::features: return n.name;
-    case Op::builtin: return "built-in " + n.name;
-    case Op::input: return "score " + n.name;
-    case Op::sort: return call("sort");
-    case Op::rank_average: return "rank(" + ref(n.args[0]) + ", ties=average)";
-    case Op::rank_first: return "rank(" + ref(plan.nodes[n.args[0]].args[0]) + ", ties=first)";
-    case Op::gaussian: return call("gaussian");
-    case Op::power: return call("power");
-    case Op::center: return n.era_wide ? call("center", {wide}) : call("center");
-    case Op::project: return call("qr", {"intercept", "rcond=" + format_number(n.value)});
+    case Op::constant:
+      return format_number(n.value);
+    case Op::pred:
+      return "pred";
+    case Op::target:
+    case Op::meta_model:
+    case Op::benchmark:
+    case Op::features:
+      return n.name;
+    case Op::builtin:
+      return "built-in " + n.name;
+    case Op::input:
+      return "score " + n.name;
+    case Op::sort:
+      return call("sort");
+    case Op::rank_average:
+      return "rank(" + ref(n.args[0]) + ", ties=average)";
+    case Op::rank_first:
+      return "rank(" + ref(plan.nodes[n.args[0]].args[0]) + ", ties=first)";
+    case Op::gaussian:
+      return call("gaussian");
+    case Op::power:
+      return call("power");
+    case Op::center:
+      return n.era_wide ? call("center", {wide}) : call("center");
+    case Op::project:
+      return call("qr", {"intercept", "rcond=" + format_number(n.value)});
     case Op::neutralize:
-      return "neutralize(" + ref(n.args[0]) + ", by " + ref(n.args[1]) + ", proportion=" +
-             ref(n.args[2]) + ")";
+      return "neutralize(" + ref(n.args[0]) + ", by " + ref(n.args[1]) +
+             ", proportion=" + ref(n.args[2]) + ")";
     case Op::orthogonalize:
       return "orthogonalize(" + ref(n.args[0]) + ", " + ref(n.args[1]) + ") with " +
              ref(n.args[1]) + "." + ref(n.args[1]) + " = " + ref(n.args[2]);
-    case Op::top_bottom: return call("top_bottom", {format_number(n.value)});
-    case Op::cov: return call("cov", {"ddof=" + format_number(n.value)});
-    case Op::std: return n.era_wide ? call("std", {"ddof=" + format_number(n.value), wide})
-                                    : call("std", {"ddof=" + format_number(n.value)});
-    case Op::mean: return n.era_wide ? call("mean", {wide}) : call("mean");
-    case Op::sum: return n.era_wide ? call("sum", {wide}) : call("sum");
-    default: break;
+    case Op::top_bottom:
+      return call("top_bottom", {format_number(n.value)});
+    case Op::cov:
+      return call("cov", {"ddof=" + format_number(n.value)});
+    case Op::std:
+      return n.era_wide ? call("std", {"ddof=" + format_number(n.value), wide})
+                        : call("std", {"ddof=" + format_number(n.value)});
+    case Op::mean:
+      return n.era_wide ? call("mean", {wide}) : call("mean");
+    case Op::sum:
+      return n.era_wide ? call("sum", {wide}) : call("sum");
+    default:
+      break;
   }
   static const std::map<Op, const char*> kInfix = {
-      {Op::add, "+"}, {Op::sub, "-"}, {Op::mul, "*"}, {Op::div, "/"}, {Op::pow, "^"},
-      {Op::lt, "<"}, {Op::le, "<="}, {Op::gt, ">"}, {Op::ge, ">="}, {Op::eq, "=="},
-      {Op::ne, "!="}, {Op::logical_and, "and"}, {Op::logical_or, "or"}};
+      {Op::add, "+"},        {Op::sub, "-"}, {Op::mul, "*"}, {Op::div, "/"},
+      {Op::pow, "^"},        {Op::lt, "<"},  {Op::le, "<="}, {Op::gt, ">"},
+      {Op::ge, ">="},        {Op::eq, "=="}, {Op::ne, "!="}, {Op::logical_and, "and"},
+      {Op::logical_or, "or"}};
   if (auto it = kInfix.find(n.op); it != kInfix.end()) {
     return ref(n.args[0]) + " " + it->second + " " + ref(n.args[1]);
   }
@@ -706,72 +769,129 @@ std::string node_text(const Plan& plan, std::uint32_t id) {
 
 const char* op_name(Op op) {
   switch (op) {
-    case Op::constant: return "constant";
-    case Op::pred: return "pred";
-    case Op::target: return "target";
-    case Op::meta_model: return "meta_model";
-    case Op::benchmark: return "benchmark";
-    case Op::features: return "features";
-    case Op::builtin: return "builtin";
-    case Op::input: return "input";
-    case Op::sort: return "sort";
-    case Op::rank_average: return "rank_average";
-    case Op::rank_first: return "rank_first";
-    case Op::gaussian: return "gaussian";
-    case Op::power: return "power";
-    case Op::center: return "center";
-    case Op::neutralize: return "neutralize";
-    case Op::project: return "qr";
-    case Op::orthogonalize: return "orthogonalize";
-    case Op::top_bottom: return "top_bottom";
-    case Op::add: return "add";
-    case Op::sub: return "sub";
-    case Op::mul: return "mul";
-    case Op::div: return "div";
-    case Op::neg: return "neg";
-    case Op::pow: return "pow";
-    case Op::abs: return "abs";
-    case Op::sign: return "sign";
-    case Op::clip: return "clip";
-    case Op::min: return "min";
-    case Op::max: return "max";
-    case Op::pearson: return "pearson";
-    case Op::cov: return "cov";
-    case Op::dot: return "dot";
-    case Op::mean: return "mean";
-    case Op::std: return "std";
-    case Op::count: return "count";
-    case Op::sum: return "sum";
-    case Op::min_of: return "min";
-    case Op::max_of: return "max";
-    case Op::cond: return "if";
-    case Op::lt: return "lt";
-    case Op::le: return "le";
-    case Op::gt: return "gt";
-    case Op::ge: return "ge";
-    case Op::eq: return "eq";
-    case Op::ne: return "ne";
-    case Op::logical_and: return "and";
-    case Op::logical_or: return "or";
-    case Op::logical_not: return "not";
+    case Op::constant:
+      return "constant";
+    case Op::pred:
+      return "pred";
+    case Op::target:
+      return "target";
+    case Op::meta_model:
+      return "meta_model";
+    case Op::benchmark:
+      return "benchmark";
+    case Op::features:
+      return "features";
+    case Op::builtin:
+      return "builtin";
+    case Op::input:
+      return "input";
+    case Op::sort:
+      return "sort";
+    case Op::rank_average:
+      return "rank_average";
+    case Op::rank_first:
+      return "rank_first";
+    case Op::gaussian:
+      return "gaussian";
+    case Op::power:
+      return "power";
+    case Op::center:
+      return "center";
+    case Op::neutralize:
+      return "neutralize";
+    case Op::project:
+      return "qr";
+    case Op::orthogonalize:
+      return "orthogonalize";
+    case Op::top_bottom:
+      return "top_bottom";
+    case Op::add:
+      return "add";
+    case Op::sub:
+      return "sub";
+    case Op::mul:
+      return "mul";
+    case Op::div:
+      return "div";
+    case Op::neg:
+      return "neg";
+    case Op::pow:
+      return "pow";
+    case Op::abs:
+      return "abs";
+    case Op::sign:
+      return "sign";
+    case Op::clip:
+      return "clip";
+    case Op::min:
+      return "min";
+    case Op::max:
+      return "max";
+    case Op::pearson:
+      return "pearson";
+    case Op::cov:
+      return "cov";
+    case Op::dot:
+      return "dot";
+    case Op::mean:
+      return "mean";
+    case Op::std:
+      return "std";
+    case Op::count:
+      return "count";
+    case Op::sum:
+      return "sum";
+    case Op::min_of:
+      return "min";
+    case Op::max_of:
+      return "max";
+    case Op::cond:
+      return "if";
+    case Op::lt:
+      return "lt";
+    case Op::le:
+      return "le";
+    case Op::gt:
+      return "gt";
+    case Op::ge:
+      return "ge";
+    case Op::eq:
+      return "eq";
+    case Op::ne:
+      return "ne";
+    case Op::logical_and:
+      return "and";
+    case Op::logical_or:
+      return "or";
+    case Op::logical_not:
+      return "not";
   }
   return "?";
 }
 
 double apply_scalar(Op op, const double* a, std::size_t n) {
   switch (op) {
-    case Op::add: return a[0] + a[1];
-    case Op::sub: return a[0] - a[1];
-    case Op::mul: return a[0] * a[1];
-    case Op::div: return a[1] == 0 ? kNaN : a[0] / a[1];
-    case Op::neg: return -a[0];
-    case Op::pow: return std::pow(a[0], a[1]);
-    case Op::abs: return std::fabs(a[0]);
-    case Op::sign: return std::isnan(a[0]) ? kNaN : (a[0] > 0 ? 1.0 : (a[0] < 0 ? -1.0 : 0.0));
+    case Op::add:
+      return a[0] + a[1];
+    case Op::sub:
+      return a[0] - a[1];
+    case Op::mul:
+      return a[0] * a[1];
+    case Op::div:
+      return a[1] == 0 ? kNaN : a[0] / a[1];
+    case Op::neg:
+      return -a[0];
+    case Op::pow:
+      return std::pow(a[0], a[1]);
+    case Op::abs:
+      return std::fabs(a[0]);
+    case Op::sign:
+      return std::isnan(a[0]) ? kNaN : (a[0] > 0 ? 1.0 : (a[0] < 0 ? -1.0 : 0.0));
     case Op::clip:
       if (std::isnan(a[0]) || std::isnan(a[1]) || std::isnan(a[2])) return kNaN;
       return std::min(std::max(a[0], a[1]), a[2]);
-    case Op::min: case Op::max: {
+    case Op::min:
+    case Op::max: {
       double r = a[0];
       for (std::size_t i = 0; i < n; ++i) {
         if (std::isnan(a[i])) return kNaN;
@@ -779,17 +899,28 @@ double apply_scalar(Op op, const double* a, std::size_t n) {
       }
       return r;
     }
-    case Op::cond: return truthy(a[0]) ? a[1] : a[2];
-    case Op::lt: return a[0] < a[1] ? 1.0 : 0.0;
-    case Op::le: return a[0] <= a[1] ? 1.0 : 0.0;
-    case Op::gt: return a[0] > a[1] ? 1.0 : 0.0;
-    case Op::ge: return a[0] >= a[1] ? 1.0 : 0.0;
-    case Op::eq: return a[0] == a[1] ? 1.0 : 0.0;
-    case Op::ne: return (!std::isnan(a[0]) && !std::isnan(a[1]) && a[0] != a[1]) ? 1.0 : 0.0;
-    case Op::logical_and: return truthy(a[0]) && truthy(a[1]) ? 1.0 : 0.0;
-    case Op::logical_or: return truthy(a[0]) || truthy(a[1]) ? 1.0 : 0.0;
-    case Op::logical_not: return truthy(a[0]) ? 0.0 : 1.0;
-    default: return kNaN;
+    case Op::cond:
+      return truthy(a[0]) ? a[1] : a[2];
+    case Op::lt:
+      return a[0] < a[1] ? 1.0 : 0.0;
+    case Op::le:
+      return a[0] <= a[1] ? 1.0 : 0.0;
+    case Op::gt:
+      return a[0] > a[1] ? 1.0 : 0.0;
+    case Op::ge:
+      return a[0] >= a[1] ? 1.0 : 0.0;
+    case Op::eq:
+      return a[0] == a[1] ? 1.0 : 0.0;
+    case Op::ne:
+      return (!std::isnan(a[0]) && !std::isnan(a[1]) && a[0] != a[1]) ? 1.0 : 0.0;
+    case Op::logical_and:
+      return truthy(a[0]) && truthy(a[1]) ? 1.0 : 0.0;
+    case Op::logical_or:
+      return truthy(a[0]) || truthy(a[1]) ? 1.0 : 0.0;
+    case Op::logical_not:
+      return truthy(a[0]) ? 0.0 : 1.0;
+    default:
+      return kNaN;
   }
 }
 
@@ -834,14 +965,17 @@ std::string Plan::describe() const {
   std::size_t era_stages = 0, model_stages = 0, scalars = 0;
   for (std::uint32_t id : era_schedule) (is_stage(nodes[id]) ? era_stages : scalars) += 1;
   for (std::uint32_t id : model_schedule) (is_stage(nodes[id]) ? model_stages : scalars) += 1;
-  s << "plan: " << formulas.size() << " formulas, " << era_stages << " era stages, "
-    << model_stages << " model stages, " << scalars << " scalar steps\n";
+  s << "plan: " << formulas.size() << " formulas, " << era_stages << " era stages, " << model_stages
+    << " model stages, " << scalars << " scalar steps\n";
   auto line = [&](std::uint32_t id) {
     const Node& n = nodes[id];
     char buf[32];
     std::snprintf(buf, sizeof buf, "  #%-4u %-9s ", id,
-                  n.kind == Kind::vector ? "vector" : n.kind == Kind::matrix ? "matrix"
-                  : n.kind == Kind::order ? "order" : n.kind == Kind::projector ? "qr" : "scalar");
+                  n.kind == Kind::vector      ? "vector"
+                  : n.kind == Kind::matrix    ? "matrix"
+                  : n.kind == Kind::order     ? "order"
+                  : n.kind == Kind::projector ? "qr"
+                                              : "scalar");
     std::string text = buf + node_text(*this, id);
     if (text.size() < 60) text.resize(60, ' ');
     s << text << "  used by: " << users_of(n) << "\n";

@@ -33,17 +33,58 @@ enum class Kind : std::uint8_t {
 
 enum class Op : std::uint8_t {
   // leaves
-  constant, pred, target, meta_model, benchmark, features, builtin,
+  constant,
+  pred,
+  target,
+  meta_model,
+  benchmark,
+  features,
+  builtin,
   input,  // a score read by name (Binding::scores_as_inputs: payout rules); index into inputs
   // vector stages
-  sort, rank_average, rank_first, gaussian, power, center, neutralize, project, orthogonalize,
+  sort,
+  rank_average,
+  rank_first,
+  gaussian,
+  power,
+  center,
+  neutralize,
+  project,
+  orthogonalize,
   top_bottom,
   // elementwise arithmetic (vector or scalar, by the node's kind)
-  add, sub, mul, div, neg, pow, abs, sign, clip, min, max,
+  add,
+  sub,
+  mul,
+  div,
+  neg,
+  pow,
+  abs,
+  sign,
+  clip,
+  min,
+  max,
   // reductions of vectors to scalars
-  pearson, cov, dot, mean, std, count, sum, min_of, max_of,
+  pearson,
+  cov,
+  dot,
+  mean,
+  std,
+  count,
+  sum,
+  min_of,
+  max_of,
   // scalar logic
-  cond, lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_not,
+  cond,
+  lt,
+  le,
+  gt,
+  ge,
+  eq,
+  ne,
+  logical_and,
+  logical_or,
+  logical_not,
 };
 
 const char* op_name(Op op);
@@ -52,11 +93,11 @@ struct Node {
   Op op = Op::constant;
   Kind kind = Kind::scalar;
   std::vector<std::uint32_t> args;  // node indices, all smaller than this node's
-  double value = 0;       // constant: the value; cov/std: ddof; project: rcond; top_bottom: n
-  std::string name;       // leaves: the name as written (target_b, benchmark_lgbm); builtin: name
-  std::size_t index = 0;  // target/benchmark: index in the store schema; builtin: into builtins
-  bool bound = false;     // target/benchmark: index resolved against a store
-  bool per_model = false; // depends on pred (or on a built-in score): a model stage
+  double value = 0;        // constant: the value; cov/std: ddof; project: rcond; top_bottom: n
+  std::string name;        // leaves: the name as written (target_b, benchmark_lgbm); builtin: name
+  std::size_t index = 0;   // target/benchmark: index in the store schema; builtin: into builtins
+  bool bound = false;      // target/benchmark: index resolved against a store
+  bool per_model = false;  // depends on pred (or on a built-in score): a model stage
   bool era_wide = false;  // over=era: computed on all the era's ids, then restricted to the model's
   std::vector<std::uint32_t> users;  // plan formulas (indices into Plan::formulas) that need it
   // Evaluation hint: a gaussian(rank(x, ties=average)) node with a power(., 1.5) consumer: the

@@ -67,8 +67,8 @@ FormulaSelection select_formulas(const FormulaArgs& a, const std::vector<Definit
       order.push_back(name);
       continue;
     }
-    const bool defined = std::any_of(defs.begin(), defs.end(),
-                                     [&](const Definition& d) { return d.name == name; });
+    const bool defined =
+        std::any_of(defs.begin(), defs.end(), [&](const Definition& d) { return d.name == name; });
     if (!defined) {
       throw InputError("--formulas: unknown formula '" + name +
                        "' (backscore formulas lists the built-ins; define new ones with "

@@ -13,16 +13,16 @@
 namespace backscore::lang {
 
 struct FormulaArgs {
-  std::string formulas = "all";  // --formulas
-  bool formulas_given = false;   // --formulas was on the command line
-  int top_bottom = 0;            // --top-bottom
+  std::string formulas = "all";          // --formulas
+  bool formulas_given = false;           // --formulas was on the command line
+  int top_bottom = 0;                    // --top-bottom
   std::vector<std::string> definitions;  // --formula, in order
   std::vector<std::string> files;        // --formula-file, in order
 };
 
 struct FormulaSelection {
-  std::vector<FormulaSpec> specs;     // the output columns, in order
-  std::shared_ptr<const Plan> plan;   // the defined formulas' plan (null when none)
+  std::vector<FormulaSpec> specs;    // the output columns, in order
+  std::shared_ptr<const Plan> plan;  // the defined formulas' plan (null when none)
 };
 
 // Parses every --formula and --formula-file definition. Throws FormulaError / InputError.

@@ -184,7 +184,8 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, const StoreRead
                                  const AuditOptions& o) {
   const StoreSchema& schema = store.schema();
   if (!schema.has_meta_model) {
-    throw InputError(store.path().string() + ": the store has no meta_model (the audit needs it "
+    throw InputError(store.path().string() +
+                     ": the store has no meta_model (the audit needs it "
                      "for each model's correlation with it and for the burn eras)");
   }
   const std::optional<Builtin> corr_builtin = find_builtin(o.corr_formula);
@@ -261,8 +262,8 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, const StoreRead
 
 AuditResult audit_formula(const ScoreMatrix& score, const ScoreMatrix& corr,
                           const AuditQuantities& q, const AuditOptions& o) {
-  if (score.n_models != q.n_models || score.n_eras != q.n_eras ||
-      corr.n_models != q.n_models || corr.n_eras != q.n_eras) {
+  if (score.n_models != q.n_models || score.n_eras != q.n_eras || corr.n_models != q.n_models ||
+      corr.n_eras != q.n_eras) {
     throw std::invalid_argument("audit_formula: matrices differ in shape");
   }
   AuditResult r;
@@ -302,8 +303,8 @@ std::string pair_verdict(const PairCheck& c) {
   if (c.violations == 0) {
     std::snprintf(buf, sizeof buf, "holds: 0 of %zu comparable pairs violate it", c.comparable);
   } else {
-    std::snprintf(buf, sizeof buf, "VIOLATED in %zu of %zu comparable pairs (%.2f%%)",
-                  c.violations, c.comparable, 100.0 * c.rate());
+    std::snprintf(buf, sizeof buf, "VIOLATED in %zu of %zu comparable pairs (%.2f%%)", c.violations,
+                  c.comparable, 100.0 * c.rate());
   }
   return buf;
 }
@@ -311,8 +312,10 @@ std::string pair_verdict(const PairCheck& c) {
 std::string slope_verdict(const EraFixedEffectsOls::Fit& f, const std::string& which_eras) {
   char buf[320];
   if (!f.ok) {
-    std::snprintf(buf, sizeof buf, "%s: no slope (%zu model-eras in %zu eras: too few, or no "
-                  "variation)", which_eras.c_str(), f.n, f.eras);
+    std::snprintf(buf, sizeof buf,
+                  "%s: no slope (%zu model-eras in %zu eras: too few, or no "
+                  "variation)",
+                  which_eras.c_str(), f.n, f.eras);
     return buf;
   }
   const int sign = slope_sign(f);
@@ -342,8 +345,8 @@ std::string burn_verdict(const AuditResult& r) {
 
 Table audit_summary_table(std::span<const AuditResult> results, bool csv) {
   Table t{{"formula", "observed", "burn_eras", "a_pairs", "a_violations", "a_rate", "b_pairs",
-           "b_violations", "b_rate", "burn_slope", "burn_lo", "burn_hi", "other_slope",
-           "other_lo", "other_hi", "burn_verdict"},
+           "b_violations", "b_rate", "burn_slope", "burn_lo", "burn_hi", "other_slope", "other_lo",
+           "other_hi", "burn_verdict"},
           {}};
   auto num = [&](double v, int decimals) { return csv ? csv_number(v) : fixed(v, decimals); };
   for (const AuditResult& r : results) {
@@ -359,8 +362,8 @@ Table audit_summary_table(std::span<const AuditResult> results, bool csv) {
 }
 
 Table violations_table(const AuditResult& r, const PairCheck& c,
-                       const std::vector<std::string>& models,
-                       const std::vector<std::string>& eras, bool csv) {
+                       const std::vector<std::string>& models, const std::vector<std::string>& eras,
+                       bool csv) {
   Table t{{"era", "model", "corr", "xcorr", r.formula, "vs_model", "vs_corr", "vs_xcorr",
            "vs_" + r.formula, "shortfall"},
           {}};

@@ -146,8 +146,8 @@ int slope_sign(const EraFixedEffectsOls::Fit& f);
 Table audit_summary_table(std::span<const AuditResult> results, bool csv);
 // The worst violations of one property (c = r.originality or r.relative).
 Table violations_table(const AuditResult& r, const PairCheck& c,
-                       const std::vector<std::string>& models,
-                       const std::vector<std::string>& eras, bool csv);
+                       const std::vector<std::string>& models, const std::vector<std::string>& eras,
+                       bool csv);
 // One line per formula after the first, when the first shows the burn-era punishment (positive
 // slope in burn eras): whether that formula removes it. Empty otherwise.
 std::vector<std::string> burn_punishment_lines(std::span<const AuditResult> results);

@@ -34,7 +34,6 @@ ScoreMatrix load_scores(const ScoresFileReader& file, const std::string& formula
   return ScoreMatrix{formula, file.models().size(), file.eras().size(), file.read_matrix(formula)};
 }
 
-
 ModelStats model_stats(std::span<const double> scores) {
   std::vector<double> finite;
   finite.reserve(scores.size());

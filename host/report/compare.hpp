@@ -83,16 +83,16 @@ struct PayoutInput {
 };
 
 struct ModelPayout {
-  std::size_t staked_eras = 0;  // model-eras with a stake (submitted)
-  double baseline = 0, candidate = 0;  // sum of stake x rule value
+  std::size_t staked_eras = 0;                      // model-eras with a stake (submitted)
+  double baseline = 0, candidate = 0;               // sum of stake x rule value
   std::size_t baseline_nan = 0, candidate_nan = 0;  // model-eras paid 0 because a score was NaN
 };
 
 struct CompareResult {
   std::string baseline, candidate;
   std::vector<ModelStats> base_stats, cand_stats;  // per model
-  std::vector<double> era_spearman;  // per era, across models with both scores
-  std::vector<std::size_t> era_pairs;  // per era, models with both scores finite
+  std::vector<double> era_spearman;                // per era, across models with both scores
+  std::vector<std::size_t> era_pairs;              // per era, models with both scores finite
   Distribution era_spearman_dist;
   double overall_spearman = std::numeric_limits<double>::quiet_NaN();  // all model-eras
   std::size_t overall_pairs = 0;

@@ -27,12 +27,23 @@ std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -110,8 +121,7 @@ std::string axes(const Frame& f, const std::string& xlabel, const std::string& y
     xt = nice_ticks(f.x0, f.x1);
   }
   for (double x : xt) {
-    const std::string label =
-        x_labels ? (*x_labels)[static_cast<std::size_t>(x)] : fmt("%g", x);
+    const std::string label = x_labels ? (*x_labels)[static_cast<std::size_t>(x)] : fmt("%g", x);
     s += "<line x1=\"" + c2(f.px(x)) + "\" x2=\"" + c2(f.px(x)) + "\" y1=\"" + c2(f.H - f.B) +
          "\" y2=\"" + c2(f.H - f.B + 4) + "\"/><text x=\"" + c2(f.px(x)) + "\" y=\"" +
          c2(f.H - f.B + 16) + "\" text-anchor=\"middle\">" + esc(label) + "</text>";
@@ -129,15 +139,15 @@ std::string legend(const Frame& f, std::size_t k, const std::string& color,
                    const std::string& label) {
   const double y = f.T + 8 + 16 * static_cast<double>(k);
   return "<rect x=\"" + c2(f.W - f.R + 10) + "\" y=\"" + c2(y - 8) +
-         "\" width=\"10\" height=\"10\" fill=\"" + color + "\"/><text x=\"" +
-         c2(f.W - f.R + 24) + "\" y=\"" + c2(y + 1) + "\">" + esc(label) + "</text>\n";
+         "\" width=\"10\" height=\"10\" fill=\"" + color + "\"/><text x=\"" + c2(f.W - f.R + 24) +
+         "\" y=\"" + c2(y + 1) + "\">" + esc(label) + "</text>\n";
 }
 
 std::string polyline(const std::vector<std::pair<double, double>>& pts, const Frame& f,
                      const std::string& color, double width = 1.5) {
   if (pts.empty()) return "";
-  std::string s = "<polyline fill=\"none\" stroke=\"" + color + "\" stroke-width=\"" +
-                  c2(width) + "\" points=\"";
+  std::string s = "<polyline fill=\"none\" stroke=\"" + color + "\" stroke-width=\"" + c2(width) +
+                  "\" points=\"";
   for (const auto& [x, y] : pts) s += c2(f.px(x)) + "," + c2(f.py(y)) + " ";
   s.back() = '"';
   return s + "/>\n";
@@ -177,7 +187,8 @@ std::string plot_cumulative(const ScoreMatrix& m, const std::vector<std::size_t>
   pad_range(lo, hi);
   f.x0 = -0.5, f.x1 = static_cast<double>(std::max<std::size_t>(m.n_eras, 1)) - 0.5;
   f.y0 = lo, f.y1 = hi;
-  std::string s = svg_open("cum-" + m.formula, f, "cumulative " + m.formula + " of selected models");
+  std::string s =
+      svg_open("cum-" + m.formula, f, "cumulative " + m.formula + " of selected models");
   s += axes(f, "era", "cumulative " + m.formula, &eras);
   for (std::size_t k = 0; k < rows.size(); ++k) {
     const std::string color = kPalette[k % std::size(kPalette)];
@@ -201,7 +212,8 @@ std::string plot_scatter(const ScoreMatrix& m, const AuditQuantities& q) {
   double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
   for (const auto& cls : pts) {
     for (const auto& [x, y] : cls) {
-      xlo = std::min(xlo, x), xhi = std::max(xhi, x), ylo = std::min(ylo, y), yhi = std::max(yhi, y);
+      xlo = std::min(xlo, x), xhi = std::max(xhi, x), ylo = std::min(ylo, y),
+      yhi = std::max(yhi, y);
     }
   }
   pad_range(xlo, xhi);
@@ -216,8 +228,8 @@ std::string plot_scatter(const ScoreMatrix& m, const AuditQuantities& q) {
     const std::size_t stride = std::max<std::size_t>(1, (pts[c].size() + 1199) / 1200);
     s += "<g fill=\"" + std::string(color) + "\" fill-opacity=\"0.25\">";
     for (std::size_t k = 0; k < pts[c].size(); k += stride) {
-      s += "<circle cx=\"" + c2(f.px(pts[c][k].first)) + "\" cy=\"" +
-           c2(f.py(pts[c][k].second)) + "\" r=\"1.6\"/>";
+      s += "<circle cx=\"" + c2(f.px(pts[c][k].first)) + "\" cy=\"" + c2(f.py(pts[c][k].second)) +
+           "\" r=\"1.6\"/>";
     }
     s += "</g>\n";
     double sum[kBins] = {}, count[kBins] = {}, xs[kBins] = {};
@@ -230,8 +242,8 @@ std::string plot_scatter(const ScoreMatrix& m, const AuditQuantities& q) {
       if (count[b] >= 5) means.emplace_back(xs[b] / count[b], sum[b] / count[b]);
     }
     s += polyline(means, f, color, 2.5);
-    s += legend(f, static_cast<std::size_t>(c),
-                color, (c ? "burn eras (" : "other eras (") + std::to_string(pts[c].size()) + ")");
+    s += legend(f, static_cast<std::size_t>(c), color,
+                (c ? "burn eras (" : "other eras (") + std::to_string(pts[c].size()) + ")");
   }
   s += "<text x=\"" + c2(f.W - f.R + 10) + "\" y=\"" + c2(f.T + 48) +
        "\" class=\"n\">lines: mean per xcorr bin</text>\n";
@@ -317,9 +329,8 @@ std::string plot_corr_matrix(const std::vector<std::string>& names,
       const double x = left + cell * static_cast<double>(b);
       s += "<rect x=\"" + c2(x) + "\" y=\"" + c2(y) + "\" width=\"" + c2(cell - 2) +
            "\" height=\"" + c2(cell - 2) + "\" fill=\"" + cell_color(v[a][b]) + "\"/><text x=\"" +
-           c2(x + cell / 2 - 1) + "\" y=\"" + c2(y + cell / 2 + 4) +
-           "\" text-anchor=\"middle\">" + (std::isfinite(v[a][b]) ? fmt("%.2f", v[a][b]) : "-") +
-           "</text>";
+           c2(x + cell / 2 - 1) + "\" y=\"" + c2(y + cell / 2 + 4) + "\" text-anchor=\"middle\">" +
+           (std::isfinite(v[a][b]) ? fmt("%.2f", v[a][b]) : "-") + "</text>";
     }
     s += "\n";
   }
@@ -351,8 +362,8 @@ std::string plot_slopes(const std::vector<AuditResult>& results) {
          "\" y2=\"" + c2(f.H - f.B) + "\" class=\"g\"/><text x=\"" + c2(f.px(x)) + "\" y=\"" +
          c2(f.H - f.B + 16) + "\" text-anchor=\"middle\">" + fmt("%g", x) + "</text>";
   }
-  s += "<line x1=\"" + c2(f.px(0)) + "\" x2=\"" + c2(f.px(0)) + "\" y1=\"" + c2(f.T) +
-       "\" y2=\"" + c2(f.H - f.B) + "\" stroke=\"#000\"/>\n";
+  s += "<line x1=\"" + c2(f.px(0)) + "\" x2=\"" + c2(f.px(0)) + "\" y1=\"" + c2(f.T) + "\" y2=\"" +
+       c2(f.H - f.B) + "\" stroke=\"#000\"/>\n";
   s += "<text x=\"" + c2((f.L + f.W - f.R) / 2) + "\" y=\"" + c2(f.H - 6) +
        "\" text-anchor=\"middle\">slope (&gt; 0: closeness to the meta-model pays)</text>\n";
   double y = f.T + row / 2;
@@ -398,10 +409,13 @@ std::string plot_payouts(const std::vector<std::pair<std::string, double>>& bars
     s += "<text x=\"" + c2(f.L - 6) + "\" y=\"" + c2(y + 12) + "\" text-anchor=\"end\">" +
          esc(bars[k].first) + "</text><rect x=\"" + c2(x0) + "\" y=\"" + c2(y) + "\" width=\"" +
          c2(x1 - x0) + "\" height=\"" + c2(row - 6) + "\" fill=\"" +
-         (k == 0 ? "#7f7f7f" : v >= 0 ? "#2ca02c" : kBurn) + "\"/>\n";
+         (k == 0   ? "#7f7f7f"
+          : v >= 0 ? "#2ca02c"
+                   : kBurn) +
+         "\"/>\n";
   }
-  s += "<line x1=\"" + c2(f.px(0)) + "\" x2=\"" + c2(f.px(0)) + "\" y1=\"" + c2(f.T) +
-       "\" y2=\"" + c2(f.H - f.B) + "\" stroke=\"#000\"/>\n";
+  s += "<line x1=\"" + c2(f.px(0)) + "\" x2=\"" + c2(f.px(0)) + "\" y1=\"" + c2(f.T) + "\" y2=\"" +
+       c2(f.H - f.B) + "\" stroke=\"#000\"/>\n";
   return s + "</svg>\n";
 }
 
@@ -480,8 +494,7 @@ ReportSummary write_report(const ScoresFileReader& file, const StoreReader& stor
                          file.path().string() + " has no such formula");
       }
     }
-    if (std::find(rule->names().begin(), rule->names().end(), o.baseline) ==
-        rule->names().end()) {
+    if (std::find(rule->names().begin(), rule->names().end(), o.baseline) == rule->names().end()) {
       throw InputError("--baseline: the payout rule '" + rule->text() + "' does not use '" +
                        o.baseline + "', so no formula could replace it");
     }
@@ -491,7 +504,8 @@ ReportSummary write_report(const ScoresFileReader& file, const StoreReader& stor
     } else {
       payout.rule = *rule;
       payout.stakes = read_stakes(store, file);
-      for (const std::string& name : rule->names()) rule_scores.push_back(load_scores(file, name, "--payout"));
+      for (const std::string& name : rule->names())
+        rule_scores.push_back(load_scores(file, name, "--payout"));
       for (const ScoreMatrix& s : rule_scores) payout.baseline_scores.push_back(&s);
     }
   }
@@ -512,14 +526,15 @@ ReportSummary write_report(const ScoresFileReader& file, const StoreReader& stor
       const CompareResult r = compare(m[a], m[b], nullptr);
       era_rho[a][b] = era_rho[b][a] = r.era_spearman_dist.mean;
       agreement.rows.push_back({m[a].formula, m[b].formula, fixed(r.era_spearman_dist.mean, 4),
-                                fixed(r.era_spearman_dist.median, 4),
-                                fixed(r.overall_spearman, 4), std::to_string(r.overall_pairs)});
+                                fixed(r.era_spearman_dist.median, 4), fixed(r.overall_spearman, 4),
+                                std::to_string(r.overall_pairs)});
     }
   }
 
   // ---- the page
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>"
-                  "backscore report</title>\n";
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>"
+      "backscore report</title>\n";
   h += kStyle;
   h += "</head><body>\n<h1>backscore report</h1>\n<p class=\"note\">Scores <code>" +
        esc(file.path().string()) + "</code> (" + esc(file.attribute("program")) +
@@ -553,7 +568,8 @@ ReportSummary write_report(const ScoresFileReader& file, const StoreReader& stor
   std::snprintf(tol, sizeof tol, "|%s diff| &lt; %g for (a), |xcorr diff| &lt; %g for (b)",
                 o.audit.corr_formula.c_str(), o.audit.corr_tol, o.audit.xcorr_tol);
   h += "<h2>Audit of the incentive properties</h2>\n<p class=\"note\">(a) at similar " +
-       esc(o.audit.corr_formula) + ", the model less correlated with the meta-model should not "
+       esc(o.audit.corr_formula) +
+       ", the model less correlated with the meta-model should not "
        "score lower; (b) at similar xcorr, the model with the higher " +
        esc(o.audit.corr_formula) + " - meta-model " + esc(o.audit.corr_formula) +
        " should not score lower (pairs within one era, " + tol +
@@ -569,8 +585,8 @@ ReportSummary write_report(const ScoresFileReader& file, const StoreReader& stor
     for (int p = 0; p < 2; ++p) {
       const PairCheck& c = p == 0 ? r.originality : r.relative;
       if (c.worst.empty()) continue;
-      h += "<h3>" + esc(r.formula) + ": worst violations of (" + (p == 0 ? "a" : "b") +
-           ")</h3>\n" + html_table(violations_table(r, c, models, eras, false));
+      h += "<h3>" + esc(r.formula) + ": worst violations of (" + (p == 0 ? "a" : "b") + ")</h3>\n" +
+           html_table(violations_table(r, c, models, eras, false));
     }
   }
 
@@ -578,12 +594,12 @@ ReportSummary write_report(const ScoresFileReader& file, const StoreReader& stor
   if (!rule) {
     h += "<p class=\"note\">" + esc(sum.payout_note) + ".</p>\n";
   } else {
-    h += "<p class=\"note\">Rule <code>" + esc(rule->text()) + "</code>, paid stake x rule per "
+    h += "<p class=\"note\">Rule <code>" + esc(rule->text()) +
+         "</code>, paid stake x rule per "
          "model-era with the store's stakes; each row puts that formula in place of <code>" +
          esc(o.baseline) + "</code>. A model-era with a NaN score in the rule pays 0.</p>\n";
     const ScoreMatrix& base = rule_scores[static_cast<std::size_t>(
-        std::find(rule->names().begin(), rule->names().end(), o.baseline) -
-        rule->names().begin())];
+        std::find(rule->names().begin(), rule->names().end(), o.baseline) - rule->names().begin())];
     Table t{{"formula", "staked_model_eras", "total", "change", "change_pct", "models_up",
              "models_down", "nan_model_eras"},
             {}};

@@ -17,10 +17,10 @@
 namespace backscore {
 
 struct ReportOptions {
-  std::vector<std::string> formulas;  // empty = every formula of the scores file, in its order
-  std::vector<std::string> models;    // cumulative-score plots; empty = `n_models` chosen
-  std::size_t n_models = 6;           // default choice: most eras scored, then table order
-  std::string baseline = "mmc";       // payouts: the rule's formula the candidates replace
+  std::vector<std::string> formulas;   // empty = every formula of the scores file, in its order
+  std::vector<std::string> models;     // cumulative-score plots; empty = `n_models` chosen
+  std::size_t n_models = 6;            // default choice: most eras scored, then table order
+  std::string baseline = "mmc";        // payouts: the rule's formula the candidates replace
   std::string payout = "numerai2024";  // payout rule or preset; "none" = no payout section
   AuditOptions audit;
 };

@@ -488,7 +488,6 @@ StoreSchema make_schema(const SynthOptions& o) {
   return schema;
 }
 
-
 }  // namespace
 
 SynthSummary synthesize(const SynthOptions& o) {

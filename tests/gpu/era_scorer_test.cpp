@@ -22,10 +22,10 @@
 namespace backscore {
 namespace {
 
-#define SKIP_WITHOUT_DEVICE()                                                        \
-  do {                                                                               \
-    const cuda::DeviceInfo info_ = cuda::query_devices();                            \
-    if (info_.count == 0) GTEST_SKIP() << "no CUDA device: " << info_.why_none;      \
+#define SKIP_WITHOUT_DEVICE()                                                   \
+  do {                                                                          \
+    const cuda::DeviceInfo info_ = cuda::query_devices();                       \
+    if (info_.count == 0) GTEST_SKIP() << "no CUDA device: " << info_.why_none; \
   } while (0)
 
 constexpr double kTol = 1e-9;
@@ -89,9 +89,9 @@ TestEra make_era(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, in
     const std::size_t base = e.features.size();
     e.features.resize(base + 3 * n);
     for (std::size_t i = 0; i < n; ++i) {
-      e.features[base + i] = e.features[i];                                  // duplicate of f0
-      e.features[base + n + i] = e.features[i] + e.features[n + i];          // f0 + f1
-      e.features[base + 2 * n + i] = 0.5;                                    // constant
+      e.features[base + i] = e.features[i];                          // duplicate of f0
+      e.features[base + n + i] = e.features[i] + e.features[n + i];  // f0 + f1
+      e.features[base + 2 * n + i] = 0.5;                            // constant
     }
   }
   t.m = m;
@@ -103,14 +103,30 @@ TestEra make_era(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, in
     for (std::size_t i = 0; i < n; ++i) {
       double v = 0;
       switch (type) {
-        case 0: v = 0.1 * signal[i] + z(rng); break;                         // continuous
-        case 1: v = std::round((0.2 * signal[i] + z(rng)) * 2) / 8 + 0.5; break;  // heavy ties
-        case 2: v = 0.5; break;                                               // constant
-        case 3: v = e.meta_model[i]; break;                                   // the meta-model
-        case 4: v = 1.0 - e.meta_model[i]; break;                             // its mirror
-        case 5: v = e.features[i] * 0.5 + 0.01 * z(rng); break;              // near features
-        case 6: v = std::round(z(rng)) == 0 ? -0.0 : 0.0 + z(rng); break;    // -0.0 and 0.0
-        default: v = static_cast<double>(i % 3) * 0.25 + (n > 100 ? 0.001 * z(rng) : 0.0); break;
+        case 0:
+          v = 0.1 * signal[i] + z(rng);
+          break;  // continuous
+        case 1:
+          v = std::round((0.2 * signal[i] + z(rng)) * 2) / 8 + 0.5;
+          break;  // heavy ties
+        case 2:
+          v = 0.5;
+          break;  // constant
+        case 3:
+          v = e.meta_model[i];
+          break;  // the meta-model
+        case 4:
+          v = 1.0 - e.meta_model[i];
+          break;  // its mirror
+        case 5:
+          v = e.features[i] * 0.5 + 0.01 * z(rng);
+          break;  // near features
+        case 6:
+          v = std::round(z(rng)) == 0 ? -0.0 : 0.0 + z(rng);
+          break;  // -0.0 and 0.0
+        default:
+          v = static_cast<double>(i % 3) * 0.25 + (n > 100 ? 0.001 * z(rng) : 0.0);
+          break;
       }
       if (kind == 2 && type == 5) v = z(rng);
       c[i] = static_cast<float>(v);
@@ -139,9 +155,9 @@ void expect_match(const std::vector<double>& gpu, const std::vector<double>& cpu
   int bad = 0;
   for (std::size_t x = 0; x < gpu.size() && bad < 20; ++x) {
     const std::size_t j = x / F, f = x % F;
-    const bool ok = (std::isnan(gpu[x]) && std::isnan(cpu[x])) ||
-                    (!std::isnan(gpu[x]) && !std::isnan(cpu[x]) &&
-                     std::fabs(gpu[x] - cpu[x]) <= kTol);
+    const bool ok =
+        (std::isnan(gpu[x]) && std::isnan(cpu[x])) ||
+        (!std::isnan(gpu[x]) && !std::isnan(cpu[x]) && std::fabs(gpu[x] - cpu[x]) <= kTol);
     if (!ok) {
       ++bad;
       ADD_FAILURE() << what << ": model " << j << " (type " << j % 8 << ") formula "
@@ -162,8 +178,8 @@ void run_case(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, int k
   std::vector<double> gpu(m * specs.size());
   scorer.score_full_columns(t.preds, m, gpu);
   expect_match(gpu, cpu, specs,
-               "n=" + std::to_string(n) + " seed=" + std::to_string(seed) +
-                   (burn ? " burn" : "") + " kind=" + std::to_string(kind));
+               "n=" + std::to_string(n) + " seed=" + std::to_string(seed) + (burn ? " burn" : "") +
+                   " kind=" + std::to_string(kind));
   EXPECT_LE(scorer.peak_device_bytes(), scorer.memory_cap());
 }
 

@@ -44,15 +44,16 @@ class RunBackends : public ::testing::Test {
     if (info.count == 0) GTEST_SKIP() << "no CUDA device: " << info.why_none;
   }
 
-  void expect_backends_agree(const std::vector<std::string>& synth, std::vector<std::string> extra) {
+  void expect_backends_agree(const std::vector<std::string>& synth,
+                             std::vector<std::string> extra) {
     TempDir dir;
     std::vector<std::string> s = {"synth", "--out", (dir / "h.h5").string(), "--quiet"};
     s.insert(s.end(), synth.begin(), synth.end());
     auto r = run_backscore(s);
     ASSERT_EQ(r.status, 0) << r.err;
     auto run = [&](const std::string& backend, const std::string& csv) {
-      std::vector<std::string> a = {"run", (dir / "h.h5").string(), "--backend", backend,
-                                    "--csv", (dir / csv).string(), "--quiet"};
+      std::vector<std::string> a = {"run",   (dir / "h.h5").string(), "--backend", backend,
+                                    "--csv", (dir / csv).string(),    "--quiet"};
       a.insert(a.end(), extra.begin(), extra.end());
       return run_backscore(a);
     };
@@ -79,8 +80,8 @@ class RunBackends : public ::testing::Test {
       ASSERT_NE(it, b.end()) << key;
       for (std::size_t c = 2; c < cols_cpu.size(); ++c) {
         const std::string &x = row[c], &y = it->second[c];
-        ASSERT_EQ(x.empty(), y.empty()) << key << " " << cols_cpu[c] << ": cpu '" << x
-                                        << "' gpu '" << y << "'";
+        ASSERT_EQ(x.empty(), y.empty())
+            << key << " " << cols_cpu[c] << ": cpu '" << x << "' gpu '" << y << "'";
         if (x.empty()) continue;
         const double d = std::fabs(std::stod(x) - std::stod(y));
         worst = std::max(worst, d);
@@ -102,10 +103,10 @@ TEST_F(RunBackends, EveryBuiltinAgreesWithTheCpu) {
 TEST_F(RunBackends, SmallAndLargeErasBatchSplitsAndDefinedFormulas) {
   // ~9,000 stocks takes the segmented-sort path; --batch 7 mixes complete and incomplete columns
   // in one read; --gpu-memory 64 forces device batches; a defined formula uses GPU built-ins.
-  expect_backends_agree({"--models", "40", "--eras", "3", "--stocks", "9000", "--features", "5",
-                         "--seed", "12"},
-                        {"--formulas", "all", "--formula", "payout = 0.5*corr + 2*mmc",
-                         "--batch", "7", "--gpu-memory", "64"});
+  expect_backends_agree(
+      {"--models", "40", "--eras", "3", "--stocks", "9000", "--features", "5", "--seed", "12"},
+      {"--formulas", "all", "--formula", "payout = 0.5*corr + 2*mmc", "--batch", "7",
+       "--gpu-memory", "64"});
   expect_backends_agree({"--models", "30", "--eras", "4", "--stocks", "10", "--seed", "13"},
                         {"--formulas", "all"});
 }
