@@ -78,9 +78,14 @@ class ScoresH5 {
         throw h5::Hdf5Error("dataset creation properties failed for 'scores/" + f.name() + "'");
       }
       h5::Hid space(H5Screate_simple(2, dims, nullptr));
-      // A chunk cache that holds a whole column of chunks: eras are written one column at a time.
+      // A chunk cache that holds one column of chunks (twice, for slack): eras are written one
+      // column at a time, and a chunk is complete once its 16 eras are; a larger cache would
+      // keep every chunk of the history in memory until the file closes.
+      const hsize_t column_chunks = (n_models_ + chunk[0] - 1) / chunk[0];
+      const std::size_t cache_bytes =
+          static_cast<std::size_t>(2 * column_chunks * chunk[0] * chunk[1] * sizeof(double));
       h5::Hid dapl(H5Pcreate(H5P_DATASET_ACCESS));
-      H5Pset_chunk_cache(dapl.get(), 521, 64u << 20, 1.0);
+      H5Pset_chunk_cache(dapl.get(), 521, cache_bytes, 1.0);
       hid_t ds = H5Dcreate2(scores.get(), f.name().c_str(), H5T_IEEE_F64LE, space.get(),
                             H5P_DEFAULT, dcpl.get(), dapl.get());
       if (ds < 0) throw h5::Hdf5Error("H5Dcreate2 failed for 'scores/" + f.name() + "'");
