@@ -1,43 +1,47 @@
 #!/usr/bin/env bash
-# GPU benchmark (issue 4): kernel-only predictions/s of CudaEraScorer, the pinned host-to-device
-# copy bandwidth in predictions/s (4 bytes each), and end to end (`backscore run --backend cuda`,
-# when the binary has it) on a synthetic store, with the CPU backend on the same store.
-#   bench/gpu_bench.sh [BUILD_DIR=build-cuda] [STOCKS=5000] [MODELS=2000] [ERAS=100] [FEATURES=20]
-# Needs a CUDA device. Prints the figures; record them in bench/RESULTS.md with date, GPU, command.
+# GPU benchmark (issue 4), on a machine with a CUDA device:
+#   - kernel-only predictions/s of CudaEraScorer on synthetic eras held in memory,
+#   - the pinned host-to-device copy bandwidth of the same machine in predictions/s (4 bytes each),
+#   - end to end, HDF5 store to scores file: `backscore run --backend cuda` and `--backend cpu`
+#     on the same synthetic store, and the ratio end-to-end / copy bandwidth.
+#   BIN_DIR=gpu-carry/bin bench/gpu_bench.sh [STOCKS=5000] [MODELS=2000] [ERAS=100] [FEATURES=20]
+# BIN_DIR holds backscore and backscore_gpu_bench (scripts/gpu-carry.sh builds them; default
+# build-gpu). Prints the figures; record them in bench/RESULTS.md with date, GPU and command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${1:-build-cuda}; STOCKS=${2:-5000}; MODELS=${3:-2000}; ERAS=${4:-100}; FEATURES=${5:-20}
+BIN=${BIN_DIR:-build-gpu}
+STOCKS=${1:-5000} MODELS=${2:-2000} ERAS=${3:-100} FEATURES=${4:-20}
+WORK=${BENCH_WORK:-/tmp/backscore-gpu-bench}
+mkdir -p "$WORK"
+FORMULAS=all
 
-cmake -S . -B "$BUILD" -G Ninja -DBACKSCORE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DBACKSCORE_GPU_BENCH=ON >/dev/null
-ninja -C "$BUILD" backscore backscore_gpu_bench
+echo "== kernel-only and copy bandwidth (synthetic eras in memory)"
+"$BIN/backscore_gpu_bench" "$STOCKS" "$MODELS" 10 "$FEATURES" "$FORMULAS" | tee "$WORK/kernel.txt"
 
-echo "== kernel-only and copy bandwidth (synthetic era in memory, 10 repetitions)"
-"$BUILD/backscore_gpu_bench" "$STOCKS" "$MODELS" 10 "$FEATURES" all | tee /tmp/gpu_bench_kernel.txt
-
-STORE=${STORE:-/tmp/gpu_bench_store.h5}
-if [[ ! -f "$STORE" ]]; then
+STORE=$WORK/h${MODELS}x${ERAS}x${STOCKS}.h5
+if [[ ! -f $STORE ]]; then
   echo "== synthesizing $STORE"
-  "$BUILD/backscore" synth --models "$MODELS" --eras "$ERAS" --stocks "$STOCKS" \
-    --features "$FEATURES" --out "$STORE" --quiet
+  "$BIN/backscore" synth --models "$MODELS" --eras "$ERAS" --stocks "$STOCKS" \
+    --features "$FEATURES" --seed 7 --out "$STORE" --quiet
 fi
-FORMULAS=corr_v1,corr,mmc,mmc2,mmc2_burnflip,fnc
+# Submitted prediction cells of the store (synth models join and leave: not MODELS x ERAS x STOCKS).
+cells=$("$BIN/backscore" inspect "$STORE" | sed -n 's/^missing ids.*(\([0-9]*\) of \([0-9]*\)).*/\2/p')
+echo "store: $STORE, $cells submitted predictions"
+
 run_backend() {
-  local backend=$1 out=/tmp/gpu_bench_$1.h5
-  rm -f "$out"
-  local t0 t1
+  local backend=$1 t0 t1
+  rm -f "$WORK/scores_$backend.h5"
   t0=$(date +%s.%N)
-  "$BUILD/backscore" run "$STORE" --formulas "$FORMULAS" --backend "$backend" --out "$out" >&2
+  "$BIN/backscore" run "$STORE" --formulas "$FORMULAS" --backend "$backend" \
+    --out "$WORK/scores_$backend.h5" --quiet 2> "$WORK/run_$backend.txt" > /dev/null
   t1=$(date +%s.%N)
-  python3 -c "import sys; t=$t1-$t0; p=$STOCKS*$MODELS*$ERAS; print(f'$backend end-to-end: {t:.2f} s, {p/t:.3g} predictions/s')"
+  cat "$WORK/run_$backend.txt"
+  awk -v b="$backend" -v t0="$t0" -v t1="$t1" -v p="$cells" \
+    'BEGIN { t = t1 - t0; printf "%s end-to-end: %.2f s, %.4g predictions/s\n", b, t, p / t }'
 }
-if "$BUILD/backscore" run --help 2>&1 | grep -q -- "--backend"; then
-  echo "== end to end on $STORE"
-  run_backend cuda | tee /tmp/gpu_bench_e2e.txt
-  run_backend cpu
-  copy=$(sed -n 's/^host-to-device pinned copy: \([0-9.e+]*\) predictions.*/\1/p' /tmp/gpu_bench_kernel.txt)
-  e2e=$(sed -n 's/^cuda end-to-end: .*s, \([0-9.e+]*\) predictions.*/\1/p' /tmp/gpu_bench_e2e.txt)
-  python3 -c "print(f'end-to-end / copy bandwidth: {float(\"$e2e\")/float(\"$copy\"):.3f}')"
-else
-  echo "(backscore run has no --backend yet: end-to-end skipped)"
-fi
+echo "== end to end (HDF5 store -> scores file, all formulas)"
+run_backend cuda | tee "$WORK/e2e_cuda.txt"
+run_backend cpu | tee "$WORK/e2e_cpu.txt"
+copy=$(sed -n 's/^host-to-device pinned copy: \([0-9.e+]*\) predictions.*/\1/p' "$WORK/kernel.txt")
+e2e=$(sed -n 's/^cuda end-to-end: .*s, \([0-9.e+]*\) predictions.*/\1/p' "$WORK/e2e_cuda.txt")
+awk -v e="$e2e" -v c="$copy" 'BEGIN { if (c > 0) printf "end-to-end / copy bandwidth: %.3f\n", e / c }'

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -64,7 +65,10 @@ inline CommandResult run_backscore(const std::vector<std::string>& args) {
     std::freopen(out_path.c_str(), "w", stdout);
     std::freopen(err_path.c_str(), "w", stderr);
     std::vector<char*> argv;
-    std::string bin = BACKSCORE_BINARY;
+    // The build's binary; BACKSCORE_BINARY in the environment overrides it (test binaries
+    // copied to another machine, scripts/gpu-on-device.sh).
+    const char* override_bin = std::getenv("BACKSCORE_BINARY");
+    std::string bin = override_bin != nullptr && *override_bin ? override_bin : BACKSCORE_BINARY;
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds, on this machine (no GPU needed), what a GPU machine runs: the CUDA build for sm_90 with
+# HDF5 and its codecs linked statically, copied with libgomp into gpu-carry/ (git-ignored, ~22 MB).
+# The GPU machines have the CUDA toolkit but no HDF5, CLI11 or GoogleTest. Then, on the device:
+#   scripts/gpu-on-device.sh          (carry gpu-carry/ along; see that script)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKSCORE_CUDA=ON \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DBACKSCORE_STATIC_HDF5=ON -DBACKSCORE_TESTS=ON \
+  -DBACKSCORE_GPU_BENCH=ON >/dev/null
+cmake --build build-gpu
+rm -rf gpu-carry
+mkdir -p gpu-carry/bin gpu-carry/lib
+cp build-gpu/backscore build-gpu/backscore_gpu_bench build-gpu/tests/backscore_gpu_tests \
+  build-gpu/tests/backscore_tests gpu-carry/bin/
+cp -L "$(g++ -print-file-name=libgomp.so.1)" gpu-carry/lib/
+git rev-parse HEAD > gpu-carry/COMMIT
+echo "gpu-carry/: $(du -sh gpu-carry | cut -f1), commit $(cat gpu-carry/COMMIT)"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs on a GPU machine, from the repository root, with gpu-carry/ (scripts/gpu-carry.sh) beside
+# it: the GPU tests, compute-sanitizer memcheck and racecheck on them, and the GPU benchmark.
+# Logs go to ${OUT:-gpu-results}/. Steps: all (default), tests, sanitizer, bench.
+#   scripts/gpu-on-device.sh [all|tests|sanitizer|bench]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+step=${1:-all}
+out=${OUT:-gpu-results}
+mkdir -p "$out"
+bin=$PWD/gpu-carry/bin
+export LD_LIBRARY_PATH=$PWD/gpu-carry/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+export BACKSCORE_BINARY=$bin/backscore
+export PATH=/usr/local/cuda/bin:$PATH
+status=0
+{
+  echo "commit built: $(cat gpu-carry/COMMIT)"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  nvcc --version | tail -1
+} | tee "$out/device.txt"
+
+if [[ $step == all || $step == tests ]]; then
+  echo "== GPU tests"
+  "$bin/backscore_gpu_tests" --gtest_output=xml:"$out/gpu_tests.xml" 2>&1 | tee "$out/gpu_tests.txt"
+  ((${PIPESTATUS[0]} == 0)) || status=1
+fi
+if [[ $step == all || $step == sanitizer ]]; then
+  # The scorer tests (the run tests fork the CLI; the sanitizer follows them too but slowly).
+  for tool in memcheck racecheck; do
+    echo "== compute-sanitizer --tool $tool"
+    compute-sanitizer --tool "$tool" --error-exitcode 3 "$bin/backscore_gpu_tests" \
+      --gtest_filter='CudaEraScorer.*' 2>&1 | tail -40 | tee "$out/sanitizer_$tool.txt"
+    ((${PIPESTATUS[0]} == 0)) || status=1
+  done
+fi
+if [[ $step == all || $step == bench ]]; then
+  echo "== benchmark"
+  BIN_DIR=$bin bench/gpu_bench.sh 2>&1 | tee "$out/bench.txt"
+  ((${PIPESTATUS[0]} == 0)) || status=1
+fi
+exit $status
