@@ -155,9 +155,29 @@ struct CudaEraScorer::Impl {
   double *d_first = nullptr, *d_gauss = nullptr, *d_pow = nullptr, *d_work = nullptr,
          *d_gauss2 = nullptr, *d_pow2 = nullptr, *d_res = nullptr, *d_cbuf = nullptr;
   std::uint32_t* d_order2 = nullptr;
-  // Host pinned buffers.
+  // Host pinned buffers. staging grows on demand in upload() (to the largest device batch a
+  // caller's block needs), not to the era's whole model count: run_eras passes --batch columns
+  // at a time, and pinning n x (all models) floats twice could fail on a large era.
   PinnedBuffer<float> staging[2];
+  std::size_t staging_floats = 0;  // what upload() allocates when a slot is too small
   PinnedBuffer<double> host_res;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Outstanding work may still use the buffers (an exception between enqueue and synchronize, or a
+  // move-assignment that drops this Impl): wait before the members are freed. Never throws.
+  ~Impl() {
+    BACKSCORE_CUDA_WARN(cudaSetDevice(device));
+    wait_idle_nothrow();
+  }
+  void wait_idle_nothrow() const {
+    if (compute) BACKSCORE_CUDA_WARN(cudaStreamSynchronize(compute.get()));
+    if (copy) BACKSCORE_CUDA_WARN(cudaStreamSynchronize(copy.get()));
+    // A failed call above must not surface later as the "error" of an unrelated kernel launch
+    // (BACKSCORE_CUDA_LAUNCH_CHECK reads cudaGetLastError). Sticky errors stay regardless.
+    static_cast<void>(cudaGetLastError());
+  }
 
   void use_device() const { BACKSCORE_CUDA_CHECK(cudaSetDevice(device)); }
   void note_bytes(std::size_t b) { peak = std::max(peak, b); }
@@ -252,14 +272,8 @@ CudaEraScorer::CudaEraScorer(int device, std::vector<FormulaSpec> specs,
   }
 }
 
-CudaEraScorer::~CudaEraScorer() {
-  if (impl_) {
-    // Outstanding work may still use the buffers: wait (never throw from here).
-    BACKSCORE_CUDA_WARN(cudaSetDevice(impl_->device));
-    if (impl_->compute) BACKSCORE_CUDA_WARN(cudaStreamSynchronize(impl_->compute.get()));
-    if (impl_->copy) BACKSCORE_CUDA_WARN(cudaStreamSynchronize(impl_->copy.get()));
-  }
-}
+// ~Impl waits for the streams (also when a move-assignment drops the old Impl).
+CudaEraScorer::~CudaEraScorer() = default;
 CudaEraScorer::CudaEraScorer(CudaEraScorer&&) noexcept = default;
 CudaEraScorer& CudaEraScorer::operator=(CudaEraScorer&&) noexcept = default;
 
@@ -410,28 +424,41 @@ void CudaEraScorer::Impl::factorize(const double* d_x, std::size_t rows, std::si
   cudaStream_t st = compute.get();
   BACKSCORE_CUDA_CHECK(
       cudaMemcpyAsync(d_q, d_x, rows * r * sizeof(double), cudaMemcpyDeviceToDevice, st));
-  DeviceBuffer<double> tau(r);
-  DeviceBuffer<int> info(2);
+  // Scratch (tau, devInfo, workspace): carved from the cuBLAS workspace, which is already in the
+  // memory plan and idle here (every cuBLAS call is stream-ordered on `compute`, as this is;
+  // cuSOLVER's internal cuBLAS has its own). Only a workspace larger than that (huge n x r) is
+  // allocated on its own, and counted.
+  const std::size_t tau_bytes = round_up(r * sizeof(double)),
+                    info_bytes = round_up(2 * sizeof(int));
+  std::byte* scratch = cublas_ws.data();
   int lw1 = 0, lw2 = 0;
   BACKSCORE_CUSOLVER_CHECK(cusolverDnDgeqrf_bufferSize(solver.get(), in, ir, d_q, in, &lw1));
-  BACKSCORE_CUSOLVER_CHECK(
-      cusolverDnDorgqr_bufferSize(solver.get(), in, ir, ir, d_q, in, tau.data(), &lw2));
+  BACKSCORE_CUSOLVER_CHECK(cusolverDnDorgqr_bufferSize(solver.get(), in, ir, ir, d_q, in,
+                                                       reinterpret_cast<double*>(scratch), &lw2));
   const int lwork = std::max({lw1, lw2, 1});
-  DeviceBuffer<double> work(static_cast<std::size_t>(lwork));
-  note_bytes(era_mem.bytes() + batch_mem.bytes() + cublas_ws.bytes() + tau.bytes() + info.bytes() +
-             work.bytes());
-  BACKSCORE_CUSOLVER_CHECK(
-      cusolverDnDgeqrf(solver.get(), in, ir, d_q, in, tau.data(), work.data(), lwork, info.data()));
+  const std::size_t need =
+      tau_bytes + info_bytes + static_cast<std::size_t>(lwork) * sizeof(double);
+  DeviceBuffer<std::byte> own;
+  if (need > cublas_ws.bytes()) {
+    own = DeviceBuffer<std::byte>(need);
+    scratch = own.data();
+    note_bytes(era_mem.bytes() + batch_mem.bytes() + cublas_ws.bytes() + own.bytes());
+  }
+  double* tau = reinterpret_cast<double*>(scratch);
+  int* info = reinterpret_cast<int*>(scratch + tau_bytes);
+  double* work = reinterpret_cast<double*>(scratch + tau_bytes + info_bytes);
+  BACKSCORE_CUDA_CHECK(cudaMemsetAsync(info, 0, 2 * sizeof(int), st));
+  BACKSCORE_CUSOLVER_CHECK(cusolverDnDgeqrf(solver.get(), in, ir, d_q, in, tau, work, lwork, info));
   // R: the upper triangle of the top r x r block, before orgqr overwrites it with Q.
   BACKSCORE_CUDA_CHECK(cudaMemcpy2DAsync(d_r, r * sizeof(double), d_q, rows * sizeof(double),
                                          r * sizeof(double), r, cudaMemcpyDeviceToDevice, st));
-  BACKSCORE_CUSOLVER_CHECK(cusolverDnDorgqr(solver.get(), in, ir, ir, d_q, in, tau.data(),
-                                            work.data(), lwork, info.data() + 1));
+  BACKSCORE_CUSOLVER_CHECK(
+      cusolverDnDorgqr(solver.get(), in, ir, ir, d_q, in, tau, work, lwork, info + 1));
   std::vector<double> rh(r * r);
   int ih[2] = {0, 0};
   BACKSCORE_CUDA_CHECK(
       cudaMemcpyAsync(rh.data(), d_r, r * r * sizeof(double), cudaMemcpyDeviceToHost, st));
-  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(ih, info.data(), sizeof ih, cudaMemcpyDeviceToHost, st));
+  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(ih, info, sizeof ih, cudaMemcpyDeviceToHost, st));
   BACKSCORE_CUDA_CHECK(cudaStreamSynchronize(st));
   if (ih[0] != 0 || ih[1] != 0) {
     throw CudaError(std::string("cuSOLVER ") + what + ": devInfo geqrf " + std::to_string(ih[0]) +
@@ -573,9 +600,6 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
     s.batch_mem = DeviceBuffer<std::byte>(batch_bytes);
   }
   s.note_bytes(s.era_mem.bytes() + s.batch_mem.bytes() + s.cublas_ws.bytes());
-  if (s.staging[0].size() < n * mb) {
-    for (auto& b : s.staging) b = PinnedBuffer<float>(n * mb);
-  }
   if (s.host_res.size() < s.S * mb) s.host_res = PinnedBuffer<double>(s.S * mb);
 
   // ---- carve and upload ----
@@ -625,7 +649,10 @@ void CudaEraScorer::Impl::upload(std::span<const float> block, std::size_t j0, s
   const float* src = block.data() + j0 * n;
   const std::size_t count = n * mb;
   if (!pinned) {
-    h2d_done[slot].synchronize();  // the previous copy out of this staging slot is done
+    h2d_done[slot].synchronize();        // the previous copy out of this staging slot is done
+    if (staging[slot].size() < count) {  // grow (no copy from this slot is in flight)
+      staging[slot] = PinnedBuffer<float>(std::max(count, staging_floats));
+    }
     std::memcpy(staging[slot].data(), src, count * sizeof(float));
     src = staging[slot].data();
   }
@@ -812,16 +839,24 @@ void CudaEraScorer::score_full_columns(std::span<const float> block, std::size_t
   const std::size_t mb_max = s.plan.batch_models;
   const std::size_t batches = (m + mb_max - 1) / mb_max;
   auto batch_size = [&](std::size_t b) { return std::min(mb_max, m - b * mb_max); };
-  s.upload(block, 0, batch_size(0), 0, pinned);
-  for (std::size_t b = 0; b < batches; ++b) {
-    const int slot = static_cast<int>(b % 2);
-    const std::size_t mb = batch_size(b);
-    s.compute_batch(mb, slot);
-    if (b + 1 < batches) {
-      s.upload(block, (b + 1) * mb_max, batch_size(b + 1), 1 - slot, pinned);
+  s.staging_floats = n * std::min(m, mb_max);
+  try {
+    s.upload(block, 0, batch_size(0), 0, pinned);
+    for (std::size_t b = 0; b < batches; ++b) {
+      const int slot = static_cast<int>(b % 2);
+      const std::size_t mb = batch_size(b);
+      s.compute_batch(mb, slot);
+      if (b + 1 < batches) {
+        s.upload(block, (b + 1) * mb_max, batch_size(b + 1), 1 - slot, pinned);
+      }
+      s.batch_done.synchronize();
+      s.finalize(mb, out.subspan(b * mb_max * F, mb * F));
     }
-    s.batch_done.synchronize();
-    s.finalize(mb, out.subspan(b * mb_max * F, mb * F));
+  } catch (...) {
+    // An H2D copy of the next batch may still be reading the caller's (pinned) block, which the
+    // caller is free to release once we return: let everything enqueued finish first.
+    s.wait_idle_nothrow();
+    throw;
   }
 }
 

@@ -14,6 +14,10 @@ namespace {
 
 constexpr unsigned kThreads = 256;
 constexpr unsigned kReduceThreads = 256;
+// block_sum halves blockDim.x each step: with a blockDim that is not a power of two it would drop
+// elements. Every reduction kernel is launched with exactly kReduceThreads.
+static_assert((kReduceThreads & (kReduceThreads - 1)) == 0 && kReduceThreads >= 32,
+              "block_sum needs a power-of-two block size");
 
 unsigned grid_for(std::size_t total, unsigned threads) {
   const std::size_t blocks = (total + threads - 1) / threads;
@@ -51,7 +55,9 @@ __global__ void rank_kernel(const Key* __restrict__ keys, const std::uint32_t* _
   }
 }
 
-// Sum of v over the block in a fixed order; every thread gets the total. sh: blockDim.x doubles.
+// Sum of v over the block in a fixed order; every thread gets the total. sh: blockDim.x doubles;
+// blockDim.x must be a power of two (see kReduceThreads). Every thread of the block must call it
+// (it synchronizes), never from a divergent branch.
 __device__ double block_sum(double v, double* sh) {
   sh[threadIdx.x] = v;
   __syncthreads();

@@ -5,8 +5,10 @@
 // 1e-9 absolute, NaN exactly where the CPU gives NaN. Every test skips without a CUDA device.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -55,8 +57,9 @@ struct TestEra {
 };
 
 // kind: 0 plain, 1 collinear features (duplicate, sum, constant), 2 no features.
+// n_features: the independent random features of kinds 0 and 1.
 TestEra make_era(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, int kind,
-                 bool unit_target = true) {
+                 bool unit_target = true, std::size_t n_features = 5) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> z;
   std::uniform_int_distribution<int> q5(0, 4);
@@ -81,7 +84,7 @@ TestEra make_era(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, in
   }
   e.benchmarks.resize(n);
   for (std::size_t i = 0; i < n; ++i) e.benchmarks[i] = 0.2 * signal[i] + z(rng);
-  std::size_t k = kind == 2 ? 0 : 5;
+  std::size_t k = kind == 2 ? 0 : n_features;
   for (std::size_t f = 0; f < k; ++f) {
     for (std::size_t i = 0; i < n; ++i) e.features.push_back(q5(rng) * 0.25);
   }
@@ -118,9 +121,9 @@ TestEra make_era(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, in
         case 4:
           v = 1.0 - e.meta_model[i];
           break;  // its mirror
-        case 5:
-          v = e.features[i] * 0.5 + 0.01 * z(rng);
-          break;  // near features
+        case 5:   // near features (kind 2 has none: features is empty, must not be read)
+          v = kind == 2 ? z(rng) : e.features[i] * 0.5 + 0.01 * z(rng);
+          break;
         case 6:
           v = std::round(z(rng)) == 0 ? -0.0 : 0.0 + z(rng);
           break;  // -0.0 and 0.0
@@ -128,7 +131,6 @@ TestEra make_era(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, in
           v = static_cast<double>(i % 3) * 0.25 + (n > 100 ? 0.001 * z(rng) : 0.0);
           break;
       }
-      if (kind == 2 && type == 5) v = z(rng);
       c[i] = static_cast<float>(v);
     }
   }
@@ -164,6 +166,20 @@ void expect_match(const std::vector<double>& gpu, const std::vector<double>& cpu
                     << specs[f].name() << ": gpu " << gpu[x] << " cpu " << cpu[x];
     }
   }
+}
+
+// Scores every column of t on a fresh scorer and compares with the CPU.
+void score_and_compare(const TestEra& t, const std::vector<FormulaSpec>& specs,
+                       const std::string& what, cuda::EraScorerOptions opt = {},
+                       std::size_t cap = 0) {
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  const std::vector<double> cpu = cpu_scores(t, ctx, specs);
+  cuda::CudaEraScorer scorer(0, specs, cap, opt);
+  scorer.begin_era(t.era, ctx);
+  std::vector<double> gpu(t.m * specs.size());
+  scorer.score_full_columns(t.preds, t.m, gpu);
+  expect_match(gpu, cpu, specs, what);
+  EXPECT_LE(scorer.peak_device_bytes(), scorer.memory_cap()) << what;
 }
 
 void run_case(std::size_t n, std::size_t m, std::uint32_t seed, bool burn, int kind,
@@ -297,6 +313,224 @@ TEST(CudaEraScorer, NaNColumnIsRefused) {
 TEST(CudaEraScorer, BadDeviceIndexThrows) {
   SKIP_WITHOUT_DEVICE();
   EXPECT_THROW(cuda::CudaEraScorer(1000, all_specs(3, 10), 0), std::invalid_argument);
+}
+
+// Every built-in without top/bottom, then corr/mmc/bmc/fnc for each K in ks.
+std::vector<FormulaSpec> specs_with_ks(std::initializer_list<int> ks) {
+  std::vector<FormulaSpec> v;
+  for (Builtin b : {Builtin::corr_v1, Builtin::corr, Builtin::mmc, Builtin::bmc, Builtin::mmc2,
+                    Builtin::mmc2_burnflip, Builtin::fnc}) {
+    v.push_back(FormulaSpec{b, 0});
+  }
+  for (int k : ks) {
+    for (Builtin b : {Builtin::corr, Builtin::mmc, Builtin::bmc, Builtin::fnc}) {
+      v.push_back(FormulaSpec{b, k});
+    }
+  }
+  return v;
+}
+
+// n = 1 (every formula NaN, nothing on the device), 2 and 3 (K = 1 uses every row at n = 2),
+// burn and non-burn, and a batch of one model. No features at n <= 3: with features the fnc
+// residual of so few rows is rounding noise, which neither backend can score meaningfully.
+TEST(CudaEraScorer, EdgeSizesOneTwoThreeRowsAndOneModel) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = specs_with_ks({1, 2});
+  for (std::size_t n : {1u, 2u, 3u}) {
+    for (bool burn : {false, true}) {
+      const TestEra t = make_era(n, 8, static_cast<std::uint32_t>(30 + n), burn, 2);
+      score_and_compare(t, specs, "n=" + std::to_string(n) + (burn ? " burn" : ""));
+    }
+  }
+  score_and_compare(make_era(500, 1, 33, true, 0), all_specs(3, 125), "m=1 burn");
+  score_and_compare(make_era(500, 1, 34, false, 1), all_specs(3, 125), "m=1");
+}
+
+// 2K = n takes every row, 2K > n is NaN (numerai-tools' assumption broken), K = 1 the extremes.
+TEST(CudaEraScorer, TopBottomAtAndPastHalfTheRows) {
+  SKIP_WITHOUT_DEVICE();
+  score_and_compare(make_era(40, 16, 35, false, 0), specs_with_ks({1, 19, 20, 21}), "n=40");
+  score_and_compare(make_era(40, 16, 36, true, 1), specs_with_ks({1, 19, 20, 21}), "n=40 burn");
+  score_and_compare(make_era(41, 16, 37, false, 0), specs_with_ks({20, 21}), "n=41");
+}
+
+// Degenerate era vectors: a constant target (corr_v1/corr/fnc NaN, mmc 0, never a burn era), a
+// constant meta-model and benchmark (m.m = 0: mmc/bmc NaN; xcorr NaN in a burn era), a target
+// outside [0, 1] (mmc's x4 not applied). Dyadic constants, so both backends' means are exact.
+TEST(CudaEraScorer, ConstantTargetMetaModelAndBenchmark) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 50);
+  {
+    TestEra t = make_era(200, 16, 38, false, 0);
+    std::fill(t.era.targets.begin(), t.era.targets.end(), 0.5);
+    score_and_compare(t, specs, "constant target");
+  }
+  for (bool burn : {false, true}) {
+    TestEra t = make_era(200, 16, burn ? 39 : 40, burn, 0);
+    std::fill(t.era.meta_model.begin(), t.era.meta_model.end(), 0.5);
+    std::fill(t.era.benchmarks.begin(), t.era.benchmarks.end(), 0.25);
+    score_and_compare(t, specs,
+                      std::string("constant meta-model and benchmark") + (burn ? " burn" : ""));
+  }
+  {
+    TestEra t = make_era(300, 16, 41, true, 1, false);
+    for (double& v : t.era.targets) v = v * 1000 + 3;
+    score_and_compare(t, specs, "target outside [0, 1]");
+  }
+}
+
+// The block sort's two configurations (<= 1,024 rows, <= 8,192 rows) at and just past their
+// limits: padding keys of a partial last thread, and the switch to the segmented sort.
+TEST(CudaEraScorer, BlockSortSizeBoundaries) {
+  SKIP_WITHOUT_DEVICE();
+  std::uint32_t seed = 42;
+  for (std::size_t n : {1023u, 1024u, 1025u, 8191u, 8192u, 8193u}) {
+    const bool burn = n % 2 == 1;
+    score_and_compare(make_era(n, 8, seed++, burn, n % 3 == 0 ? 1 : 0),
+                      all_specs(3, static_cast<int>(n / 4)), "n=" + std::to_string(n));
+  }
+}
+
+bool bit_identical(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+// The same block on the same scorer (and after a second begin_era of the same era) gives the same
+// bits: fixed reduction orders, no atomics, one cuBLAS stream. Another batch split agrees to
+// rounding only (cuBLAS may block a GEMM differently for another number of columns).
+TEST(CudaEraScorer, RepeatedScoringIsBitIdentical) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 100);
+  for (std::size_t n : {3000u, 9000u}) {  // block sort, segmented sort
+    const TestEra t = make_era(n, 24, static_cast<std::uint32_t>(50 + n), true, 1);
+    const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+    cuda::EraScorerOptions opt;
+    opt.max_batch_models = 7;
+    cuda::CudaEraScorer scorer(0, specs, 0, opt);
+    const std::size_t F = specs.size();
+    std::vector<double> a(t.m * F), b(t.m * F), c(t.m * F), d(t.m * F);
+    scorer.begin_era(t.era, ctx);
+    scorer.score_full_columns(t.preds, t.m, a);
+    scorer.score_full_columns(t.preds, t.m, b);
+    scorer.begin_era(t.era, ctx);
+    scorer.score_full_columns(t.preds, t.m, c);
+    EXPECT_TRUE(bit_identical(a, b)) << "n=" << n;
+    EXPECT_TRUE(bit_identical(a, c)) << "n=" << n;
+    cuda::CudaEraScorer whole(0, specs, 0);
+    whole.begin_era(t.era, ctx);
+    whole.score_full_columns(t.preds, t.m, d);
+    for (std::size_t x = 0; x < a.size(); ++x) {
+      EXPECT_TRUE((std::isnan(a[x]) && std::isnan(d[x])) || std::fabs(a[x] - d[x]) <= 1e-12)
+          << "n=" << n << " model " << x / F << " " << specs[x % F].name() << ": " << a[x] << " vs "
+          << d[x];
+    }
+  }
+}
+
+// A NaN column in the fourth device batch of a pinned block: the scorer throws, has finished every
+// copy out of the caller's block when it does (the block is freed right after), and scores the
+// next block correctly.
+TEST(CudaEraScorer, NaNInALaterBatchOfPinnedInputLeavesTheScorerUsable) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 10);
+  const TestEra t = make_era(100, 12, 60, true, 0);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  const std::vector<double> cpu = cpu_scores(t, ctx, specs);
+  cuda::EraScorerOptions opt;
+  opt.max_batch_models = 3;
+  cuda::CudaEraScorer scorer(0, specs, 0, opt);
+  scorer.begin_era(t.era, ctx);
+  std::vector<double> gpu(t.m * specs.size());
+  {
+    cuda::PinnedBuffer<float> pinned(t.preds.size());
+    std::copy(t.preds.begin(), t.preds.end(), pinned.data());
+    pinned[10 * 100 + 5] = std::nanf("");
+    EXPECT_THROW(
+        scorer.score_full_columns(std::span<const float>(pinned.data(), pinned.size()), t.m, gpu),
+        std::invalid_argument);
+  }
+  scorer.score_full_columns(t.preds, t.m, gpu);
+  expect_match(gpu, cpu, specs, "after a refused NaN column");
+}
+
+// run_eras hands the scorer --batch columns at a time, fewer than the device batch planned for the
+// era's models: blocks of varying width (the internal pinned staging grows on demand).
+TEST(CudaEraScorer, CallerBlocksOfVaryingWidthOnOneEra) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 200);
+  const TestEra t = make_era(800, 40, 61, true, 0);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  cuda::CudaEraScorer scorer(0, specs, 0);
+  scorer.begin_era(t.era, ctx);
+  EXPECT_EQ(scorer.memory_plan().batch_models, 40u);
+  const std::size_t n = 800, F = specs.size();
+  std::vector<double> gpu(t.m * F);
+  std::size_t first = 0;
+  for (std::size_t w : {5u, 30u, 2u, 3u}) {
+    scorer.score_full_columns(std::span<const float>(t.preds.data() + first * n, w * n), w,
+                              std::span<double>(gpu.data() + first * F, w * F));
+    first += w;
+  }
+  ASSERT_EQ(first, t.m);
+  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "varying widths");
+}
+
+// Move construction and move assignment (the assigned-over scorer is released safely).
+TEST(CudaEraScorer, MovedScorersKeepWorking) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 100);
+  const TestEra t = make_era(500, 16, 62, false, 1);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  const std::vector<double> cpu = cpu_scores(t, ctx, specs);
+  std::vector<double> gpu(t.m * specs.size());
+  cuda::CudaEraScorer a(0, specs, 0);
+  a.begin_era(t.era, ctx);
+  a.score_full_columns(t.preds, t.m, gpu);
+  expect_match(gpu, cpu, specs, "before the moves");
+  a = cuda::CudaEraScorer(0, specs, 0);
+  a.begin_era(t.era, ctx);
+  cuda::CudaEraScorer b(std::move(a));
+  b.score_full_columns(t.preds, t.m, gpu);
+  expect_match(gpu, cpu, specs, "after the moves");
+}
+
+// Many features (a larger cuSOLVER workspace) under a cap just above the plan of a few models: the
+// factorization's scratch must stay inside the accounted memory.
+TEST(CudaEraScorer, ManyFeaturesUnderATightCap) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 300);
+  const TestEra t = make_era(3000, 24, 63, true, 0, true, 150);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  std::size_t cap = 0;
+  {
+    cuda::CudaEraScorer probe(0, specs, 0);
+    probe.begin_era(t.era, ctx);
+    const cuda::MemoryPlan& p = probe.memory_plan();
+    cap = p.era_bytes + p.fixed_bytes + p.sort_temp_bytes + 5 * p.per_model_bytes + (128 << 10);
+  }
+  cuda::CudaEraScorer scorer(0, specs, cap);
+  scorer.begin_era(t.era, ctx);
+  EXPECT_LE(scorer.peak_device_bytes(), cap);
+  EXPECT_LT(scorer.memory_plan().batch_models, 24u);
+  std::vector<double> gpu(t.m * specs.size());
+  scorer.score_full_columns(t.preds, t.m, gpu);
+  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "150 features, tight cap");
+  EXPECT_LE(scorer.peak_device_bytes(), cap);
+}
+
+TEST(CudaEraScorer, MisuseThrows) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 10);
+  cuda::CudaEraScorer fresh(0, specs, 0);
+  std::vector<float> block(100);
+  std::vector<double> out(specs.size());
+  EXPECT_THROW(fresh.score_full_columns(block, 1, out), std::logic_error);  // before begin_era
+  cuda::EraScorerOptions opt;
+  opt.sort_path = cuda::SortPath::block;  // 9,000 rows do not fit one block
+  const TestEra t = make_era(9000, 2, 64, false, 0);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  cuda::CudaEraScorer forced(0, specs, 0, opt);
+  EXPECT_THROW(forced.begin_era(t.era, ctx), std::invalid_argument);
 }
 
 }  // namespace
