@@ -6,6 +6,7 @@
 #include <string>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/formula_options.hpp"
 #include "host/lang/select.hpp"
 #include "io/input_error.hpp"
 #include "io/store.hpp"
@@ -70,20 +71,7 @@ void add_explain(CLI::App& app) {
   cmd->add_option("store", a->store,
                   "A store to check the names against (targets, benchmarks, meta_model, "
                   "features); optional, e.g. history.h5");
-  CLI::Option* formulas = cmd->add_option(
-      "--formulas", a->formulas.formulas,
-      "Comma-separated built-in and defined formulas to score, or 'all' (default: the defined "
-      "ones), e.g. --formulas corr,my_mmc");
-  cmd->add_option("--formula", a->formulas.definitions,
-                  "A definition 'name = expression' (repeatable), e.g. --formula "
-                  "'mmc_half = mmc - 0.5 * corr'");
-  cmd->add_option("--formula-file", a->formulas.files,
-                  "Definitions from FILE, one a line, # comments (repeatable), e.g. "
-                  "--formula-file proposals.txt");
-  cmd->add_option(
-         "--top-bottom", a->formulas.top_bottom,
-         "As for run: also the top/bottom-N variants of the built-ins, e.g. --top-bottom 200")
-      ->check(CLI::NonNegativeNumber);
+  CLI::Option* formulas = add_formula_options(cmd, a->formulas);
   cmd->add_option("--target", a->target,
                   "With a store: what `target` means, e.g. --target target_b")
       ->capture_default_str();

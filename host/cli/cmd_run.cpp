@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/formula_options.hpp"
 #include "host/engine/formulas.hpp"
 #include "host/engine/journal.hpp"
 #include "host/engine/run.hpp"
@@ -283,25 +284,7 @@ void add_run(CLI::App& app) {
       "A killed run continues with the same command plus --resume.");
   cmd->add_option("store", a->store, "The tournament store (HDF5) to score, e.g. history.h5")
       ->required();
-  CLI::Option* formulas =
-      cmd->add_option(
-             "--formulas", a->formulas.formulas,
-             "Comma-separated built-in formulas (see `backscore formulas`) and formulas defined "
-             "with "
-             "--formula, or 'all' for every built-in the store supports and every defined formula "
-             "(default: all, or only the defined formulas when there are some), e.g. --formulas "
-             "corr,mmc,my_mmc")
-          ->capture_default_str();
-  cmd->add_option("--formula", a->formulas.definitions,
-                  "Define a formula in the formula language (repeatable; see docs/FORMULAS.md), "
-                  "e.g. --formula 'mmc_half = mmc - 0.5 * corr'");
-  cmd->add_option("--formula-file", a->formulas.files,
-                  "Definitions from FILE, one a line, # comments (repeatable), "
-                  "e.g. --formula-file proposals.txt");
-  cmd->add_option("--top-bottom", a->formulas.top_bottom,
-                  "Also score the top/bottom-N variants of corr, mmc, bmc and fnc, as "
-                  "<name>_tb<N>, e.g. --top-bottom 200")
-      ->check(CLI::NonNegativeNumber);
+  CLI::Option* formulas = add_formula_options(cmd, a->formulas);
   cmd->add_option("--out", a->out_h5,
                   "Scores file (HDF5): per formula a models x eras matrix, "
                   "e.g. --out scores.h5");
