@@ -271,6 +271,12 @@ TEST_F(AuditHistory, BadInputExitsTwoWithOneLineAndNoOutput) {
       {{"audit", scores, "--store", hist, "--formula", "mmc2", "--corr-formula", "mmc", "--out-dir",
         out},
        "--corr-formula: 'mmc' is not corr_v1 or corr"},
+      {{"audit", scores, "--store", hist, "--formula", "mmc2", "--corr-tol", "nan", "--out-dir",
+        out},
+       "--corr-tol: 'nan' is not a positive number"},
+      {{"audit", scores, "--store", hist, "--formula", "mmc2", "--xcorr-tol", "0", "--out-dir",
+        out},
+       "--xcorr-tol: '0' is not a positive number"},
       {{"audit", scores, "--store", hist, "--formula", "mmc2,,mmc", "--out-dir", out},
        "--formula: empty name in 'mmc2,,mmc'"},
   };

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
@@ -26,9 +27,6 @@ struct AuditArgs {
 };
 
 void run(AuditArgs& a) {
-  if (!(a.o.corr_tol > 0) || !(a.o.xcorr_tol > 0)) {
-    throw InputError("--corr-tol and --xcorr-tol must be positive");
-  }
   const std::vector<std::string> names = split_names(a.formulas, "--formula");
   if (names.empty()) throw InputError("--formula: no formula given");
   const ScoresFileReader file(a.scores);
@@ -135,21 +133,7 @@ void add_audit(CLI::App& app) {
                   "Formulas to audit, comma-separated; the first is the reference for the "
                   "burn-era verdicts, e.g. --formula mmc2,mmc2_burnflip,mmc")
       ->required();
-  cmd->add_option("--corr-formula", a->o.corr_formula,
-                  "The CORR held fixed and scored for the meta-model (corr_v1 or corr, in the "
-                  "scores file), e.g. --corr-formula corr")
-      ->capture_default_str();
-  cmd->add_option("--corr-tol", a->o.corr_tol,
-                  "Models within this corr of each other count as equally correlated with the "
-                  "target, e.g. --corr-tol 0.001")
-      ->capture_default_str();
-  cmd->add_option("--xcorr-tol", a->o.xcorr_tol,
-                  "Models within this xcorr of each other count as equally correlated with the "
-                  "meta-model, e.g. --xcorr-tol 0.05")
-      ->capture_default_str();
-  cmd->add_option("--worst", a->o.worst, "Worst violations listed per property, e.g. --worst 20")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
-      ->capture_default_str();
+  add_audit_options(cmd, a->o);
   cmd->add_option("--out-dir", a->out_dir,
                   "Also write audit_summary.csv and audit_violations.csv here (each written whole "
                   "under a temporary name, then renamed), e.g. --out-dir audit/");

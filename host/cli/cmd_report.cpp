@@ -4,6 +4,7 @@
 #include <memory>
 #include <sstream>
 
+#include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
 #include "host/report/report.hpp"
 #include "io/input_error.hpp"
@@ -20,9 +21,6 @@ struct ReportArgs {
 };
 
 void run(ReportArgs& a) {
-  if (!(a.o.audit.corr_tol > 0) || !(a.o.audit.xcorr_tol > 0)) {
-    throw InputError("--corr-tol and --xcorr-tol must be positive");
-  }
   a.o.formulas = split_names(a.formulas, "--formulas");
   a.o.models = split_names(a.models, "--models");
   const ScoresFileReader file(a.scores);
@@ -70,17 +68,7 @@ void add_report(CLI::App& app) {
                   "Payout rule or preset (numerai2024, numerai2020), or none, e.g. --payout "
                   "'clip(corr + mmc, -0.25, 0.25)'")
       ->capture_default_str();
-  cmd->add_option("--corr-formula", a->o.audit.corr_formula,
-                  "The CORR the audit holds fixed (corr_v1 or corr), e.g. --corr-formula corr")
-      ->capture_default_str();
-  cmd->add_option("--corr-tol", a->o.audit.corr_tol, "Audit (a) tolerance, e.g. --corr-tol 0.001")
-      ->capture_default_str();
-  cmd->add_option("--xcorr-tol", a->o.audit.xcorr_tol, "Audit (b) tolerance, e.g. --xcorr-tol 0.05")
-      ->capture_default_str();
-  cmd->add_option("--worst", a->o.audit.worst,
-                  "Worst violations listed per formula and property, e.g. --worst 10")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
-      ->capture_default_str();
+  add_audit_options(cmd, a->o.audit);
   cmd->callback([a] { run(*a); });
 }
 

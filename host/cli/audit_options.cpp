@@ -1,0 +1,40 @@
+#include "host/cli/audit_options.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+namespace backscore::cli {
+
+void add_audit_options(CLI::App* cmd, AuditOptions& o) {
+  const CLI::Validator positive(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || !(v > 0) || !std::isfinite(v)) {
+          return "'" + text + "' is not a positive number";
+        }
+        return "";
+      },
+      "POSITIVE");
+  cmd->add_option("--corr-formula", o.corr_formula,
+                  "The CORR held fixed and scored for the meta-model (corr_v1 or corr, in the "
+                  "scores file), e.g. --corr-formula corr")
+      ->capture_default_str();
+  cmd->add_option("--corr-tol", o.corr_tol,
+                  "Audit (a): models within this corr of each other count as equally "
+                  "correlated with the target, e.g. --corr-tol 0.001")
+      ->check(positive)
+      ->capture_default_str();
+  cmd->add_option("--xcorr-tol", o.xcorr_tol,
+                  "Audit (b): models within this xcorr of each other count as equally "
+                  "correlated with the meta-model, e.g. --xcorr-tol 0.05")
+      ->check(positive)
+      ->capture_default_str();
+  cmd->add_option("--worst", o.worst,
+                  "Worst violations listed per formula and property, e.g. --worst 20")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->capture_default_str();
+}
+
+}  // namespace backscore::cli
