@@ -96,6 +96,17 @@ std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
   return t;
 }
 
+// Vertical grid lines with their labels at nice ticks of [f.x0, f.x1] (horizontal bar charts).
+std::string x_grid(const Frame& f) {
+  std::string s;
+  for (double x : nice_ticks(f.x0, f.x1)) {
+    s += "<line x1=\"" + c2(f.px(x)) + "\" x2=\"" + c2(f.px(x)) + "\" y1=\"" + c2(f.T) +
+         "\" y2=\"" + c2(f.H - f.B) + "\" class=\"g\"/><text x=\"" + c2(f.px(x)) + "\" y=\"" +
+         c2(f.H - f.B + 16) + "\" text-anchor=\"middle\">" + fmt("%g", x) + "</text>";
+  }
+  return s;
+}
+
 std::string svg_open(const std::string& id, const Frame& f, const std::string& title) {
   return "<svg id=\"" + esc(id) + "\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + c2(f.W) +
          "\" height=\"" + c2(f.H) + "\" viewBox=\"0 0 " + c2(f.W) + " " + c2(f.H) +
@@ -357,11 +368,7 @@ std::string plot_slopes(const std::vector<AuditResult>& results) {
   pad_range(lo, hi);
   f.x0 = lo, f.x1 = hi, f.y0 = 0, f.y1 = 1;
   std::string s = svg_open("audit-slopes", f, "slope of the score on xcorr (95% CI by era)");
-  for (double x : nice_ticks(lo, hi)) {
-    s += "<line x1=\"" + c2(f.px(x)) + "\" x2=\"" + c2(f.px(x)) + "\" y1=\"" + c2(f.T) +
-         "\" y2=\"" + c2(f.H - f.B) + "\" class=\"g\"/><text x=\"" + c2(f.px(x)) + "\" y=\"" +
-         c2(f.H - f.B + 16) + "\" text-anchor=\"middle\">" + fmt("%g", x) + "</text>";
-  }
+  s += x_grid(f);
   s += "<line x1=\"" + c2(f.px(0)) + "\" x2=\"" + c2(f.px(0)) + "\" y1=\"" + c2(f.T) + "\" y2=\"" +
        c2(f.H - f.B) + "\" stroke=\"#000\"/>\n";
   s += "<text x=\"" + c2((f.L + f.W - f.R) / 2) + "\" y=\"" + c2(f.H - 6) +
@@ -397,11 +404,7 @@ std::string plot_payouts(const std::vector<std::pair<std::string, double>>& bars
   pad_range(lo, hi);
   f.x0 = lo, f.x1 = hi, f.y0 = 0, f.y1 = 1;
   std::string s = svg_open("payout-totals", f, "total payout (stake x rule) per formula");
-  for (double x : nice_ticks(lo, hi)) {
-    s += "<line x1=\"" + c2(f.px(x)) + "\" x2=\"" + c2(f.px(x)) + "\" y1=\"" + c2(f.T) +
-         "\" y2=\"" + c2(f.H - f.B) + "\" class=\"g\"/><text x=\"" + c2(f.px(x)) + "\" y=\"" +
-         c2(f.H - f.B + 16) + "\" text-anchor=\"middle\">" + fmt("%g", x) + "</text>";
-  }
+  s += x_grid(f);
   double y = f.T + 3;
   for (std::size_t k = 0; k < bars.size(); ++k, y += row) {
     const double v = bars[k].second;
