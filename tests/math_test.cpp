@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
@@ -298,6 +299,61 @@ TEST(MathLeastSquares, DegenerateShapes) {
   const Vec cols{1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1};
   expect_near_all(residual(cols, 3, 4, x, 1.0, 1e-6, &rank), {0, 0, 0}, 1e-15);
   EXPECT_EQ(rank, 3u);
+}
+
+}  // namespace
+}  // namespace backscore
+
+namespace backscore {
+namespace {
+
+// mark_top_bottom against its definition: numpy's stable argsort, the k first rows of it and
+// the k last rows of the stable descending order (ties at the high end: the latest rows).
+TEST(TopBottom, MatchesAStableSortOnRandomTiedAndAdversarialColumns) {
+  std::mt19937_64 rng(2024);
+  std::vector<std::uint64_t> work, scratch;
+  int checked = 0;
+  for (int trial = 0; trial < 600; ++trial) {
+    const std::size_t n = 2 + rng() % (trial < 300 ? 700 : 9000);
+    const std::size_t k = 1 + rng() % (n / 2);
+    std::vector<double> v(n);
+    const int shape = trial % 6;
+    for (std::size_t i = 0; i < n; ++i) {
+      switch (shape) {
+        case 0:
+          v[i] = std::uniform_real_distribution<double>(-1, 1)(rng);
+          break;
+        case 1:
+          v[i] = static_cast<double>(rng() % 5) / 4;
+          break;  // heavy ties
+        case 2:
+          v[i] = static_cast<double>(i);
+          break;  // sorted
+        case 3:
+          v[i] = -static_cast<double>(i);
+          break;  // reversed
+        case 4:
+          v[i] = (i % 128 == 0) ? 1e9 : static_cast<double>(rng() % 3);  // sample-hostile
+          break;
+        default:
+          v[i] = rng() % 2 ? 0.0 : -0.0;  // -0 ties 0
+      }
+    }
+    std::vector<char> kept(n);
+    mark_top_bottom(v, k, kept, work, scratch);
+    std::vector<std::size_t> idx(n);
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    auto key = [&](std::size_t i) { return v[i] == 0.0 ? 0.0 : v[i]; };
+    std::stable_sort(idx.begin(), idx.end(), [&](auto a, auto b) { return key(a) < key(b); });
+    std::vector<char> expect(n, 0);
+    for (std::size_t j = 0; j < k; ++j) expect[idx[j]] = 1;
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](auto a, auto b) { return key(a) != key(b) ? key(a) > key(b) : a > b; });
+    for (std::size_t j = 0; j < k; ++j) expect[idx[j]] = 1;
+    ASSERT_EQ(kept, expect) << "trial " << trial << " n " << n << " k " << k << " shape " << shape;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 600);
 }
 
 }  // namespace

@@ -183,7 +183,7 @@ class ModelEval {
     std::span<const double> t = ctx_.mmc_target();
     if (!std::all_of(p.begin(), p.end(), [](double v) { return std::isfinite(v); })) return kNaN;
     if (k == 0) return dot(t, p) / static_cast<double>(n_);
-    mark_top_bottom(p, k, s_.kept, s_.keys);
+    mark_top_bottom(p, k, s_.kept, s_.keys, s_.select);
     std::size_t m = 0;
     for (std::size_t i = 0; i < n_; ++i) {
       if (s_.kept[i]) {

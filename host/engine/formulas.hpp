@@ -80,7 +80,8 @@ class ModelScratch {
   std::vector<double> neutral_gauss;          // fnc: its gaussianized tie-kept ranks ^1.5
   std::vector<double> gather_a, gather_b;     // top/bottom rows in row order
   std::vector<double> work;                   // least-squares coefficients
-  std::vector<std::uint64_t> keys;            // top/bottom selection of p_perp
+  std::vector<std::uint64_t> keys;            // top/bottom selection of p_perp: sort keys
+  std::vector<std::uint64_t> select;          // and the selection's candidates
 };
 
 // Scores one model on ctx's rows: pred holds ctx.size() finite values in row order (ids

@@ -8,15 +8,49 @@
 
 #include "kernels/hd/elementwise.hpp"
 #include "kernels/hd/ndtri.hpp"
+#include "kernels/hd/order_key.hpp"
 
 namespace backscore {
 namespace {
 
 // Unsigned key with the same order as the double; -0.0 is folded into 0.0 so they tie.
-inline std::uint64_t order_key(double v) {
-  const std::uint64_t u = std::bit_cast<std::uint64_t>(v == 0.0 ? 0.0 : v);
-  constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
-  return (u & kSign) ? ~u : (u | kSign);
+inline std::uint64_t order_key(double v) { return order_key64(v); }
+
+// The r-th smallest (0-based) of keys, exactly; `scratch` is reused. A deterministic sample of
+// 128 keys brackets the answer; one pass counts the keys below the bracket and gathers those in
+// it (~n/8), and the selection runs on those alone. When the sample misleads (adversarial
+// orders, heavy ties at the bracket's edge) it falls back to a selection over all the keys.
+std::uint64_t select_rank(std::span<const std::uint64_t> keys, std::size_t r,
+                          std::vector<std::uint64_t>& scratch) {
+  const std::size_t n = keys.size();
+  constexpr std::size_t kSample = 128, kSlack = 8;
+  if (n >= 4 * kSample) {
+    std::array<std::uint64_t, kSample> sample;
+    for (std::size_t i = 0; i < kSample; ++i) sample[i] = keys[i * n / kSample];
+    std::sort(sample.begin(), sample.end());
+    const std::size_t p = r * kSample / n;
+    const bool open_below = p < kSlack, open_above = p + kSlack >= kSample;
+    const std::uint64_t lo = open_below ? 0 : sample[p - kSlack];
+    const std::uint64_t hi = open_above ? ~std::uint64_t{0} : sample[p + kSlack];
+    scratch.clear();
+    std::size_t below = 0;
+    for (const std::uint64_t key : keys) {
+      if (key < lo) {
+        ++below;
+      } else if (key <= hi) {
+        scratch.push_back(key);
+      }
+    }
+    if (below <= r && r < below + scratch.size()) {
+      const auto nth = scratch.begin() + static_cast<std::ptrdiff_t>(r - below);
+      std::nth_element(scratch.begin(), nth, scratch.end());
+      return *nth;
+    }
+  }
+  scratch.assign(keys.begin(), keys.end());
+  const auto nth = scratch.begin() + static_cast<std::ptrdiff_t>(r);
+  std::nth_element(scratch.begin(), nth, scratch.end());
+  return *nth;
 }
 
 // Calls emit(a, b) for each run [a, b) of equal values in sorted order.
@@ -75,40 +109,35 @@ void StableSorter::sort(std::span<const double> values, std::span<std::uint32_t>
 }
 
 void mark_top_bottom(std::span<const double> values, std::size_t k, std::span<char> kept,
-                     std::vector<std::uint64_t>& work) {
+                     std::vector<std::uint64_t>& work, std::vector<std::uint64_t>& scratch) {
   const std::size_t n = values.size();
   std::fill(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(n), 0);
   if (k == 0 || 2 * k > n) return;
   work.resize(n);
   for (std::size_t i = 0; i < n; ++i) work[i] = order_key(values[i]);
+  const std::span<const std::uint64_t> keys(work.data(), n);
   // The k-th smallest and k-th largest keys; rows strictly beyond them are in, rows equal to
   // them fill the remaining places in (stable) row order from the matching end.
-  std::nth_element(work.begin(), work.begin() + static_cast<std::ptrdiff_t>(k - 1), work.end());
-  const std::uint64_t low = work[k - 1];
-  std::nth_element(work.begin() + static_cast<std::ptrdiff_t>(k),
-                   work.begin() + static_cast<std::ptrdiff_t>(n - k), work.end());
-  const std::uint64_t high = work[n - k];
+  const std::uint64_t low = select_rank(keys, k - 1, scratch);
+  const std::uint64_t high = select_rank(keys, n - k, scratch);
   std::size_t below = 0, above = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t key = order_key(values[i]);
+  for (const std::uint64_t key : keys) {
     below += key < low;
     above += key > high;
   }
   std::size_t low_ties = k - below, high_ties = k - above;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t key = order_key(values[i]);
-    if (key < low) {
+    if (keys[i] < low) {
       kept[i] = 1;
-    } else if (key == low && low_ties > 0) {
+    } else if (keys[i] == low && low_ties > 0) {
       kept[i] = 1;
       --low_ties;
     }
   }
   for (std::size_t i = n; i-- > 0;) {
-    const std::uint64_t key = order_key(values[i]);
-    if (key > high) {
+    if (keys[i] > high) {
       kept[i] = 1;
-    } else if (key == high && high_ties > 0) {
+    } else if (keys[i] == high && high_ties > 0) {
       kept[i] = 1;
       --high_ties;
     }

@@ -28,9 +28,10 @@ class StableSorter {
 // numerai-tools' filter_sort_top_bottom on one column: kept[i] = 1 for the k lowest and the k
 // highest values by np.argsort(kind="stable") (ties: the low end takes the earliest rows, the
 // high end the latest), 0 elsewhere. Needs 2k <= n (the sets are then disjoint). Two O(n)
-// selections on the sort keys instead of a full sort; `work` is a reusable buffer.
+// selections on the sort keys instead of a full sort (each on ~n/8 candidates bracketed by a
+// sample); `work` and `scratch` are reusable buffers.
 void mark_top_bottom(std::span<const double> values, std::size_t k, std::span<char> kept,
-                     std::vector<std::uint64_t>& work);
+                     std::vector<std::uint64_t>& work, std::vector<std::uint64_t>& scratch);
 
 // pandas rank(method="first") percentile: out[order[k]] = (k + 1 - 0.5) / n.
 void tie_broken_percentiles(std::span<const std::uint32_t> order, std::span<double> out);

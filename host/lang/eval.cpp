@@ -29,7 +29,7 @@ struct Scratch {
   std::vector<double> ga, gb, work, columns;
   std::vector<std::uint32_t> idx, ord;
   std::vector<char> kept;
-  std::vector<std::uint64_t> keys;
+  std::vector<std::uint64_t> keys, select;  // mark_top_bottom buffers
 };
 
 // Evaluates nodes of a plan into `out`, reading the era stages from `era` (the same object when
@@ -359,7 +359,7 @@ class Runner {
         s_.ga.resize(m);
         for (std::size_t j = 0; j < m; ++j) s_.ga[j] = x[s_.idx[j]];
         s_.kept.resize(m);
-        mark_top_bottom(std::span<const double>(s_.ga.data(), m), k, s_.kept, s_.keys);
+        mark_top_bottom(std::span<const double>(s_.ga.data(), m), k, s_.kept, s_.keys, s_.select);
         for (std::size_t j = 0; j < m; ++j) {
           if (s_.kept[j]) o[s_.idx[j]] = s_.ga[j];
         }
