@@ -276,11 +276,14 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
       std::vector<std::uint32_t>& present = rows[t];
       pred.clear();
       present.clear();
-      const float* src = batch->predictions.data() + static_cast<std::size_t>(j) * n;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isnan(src[i])) {
-          pred.push_back(static_cast<double>(src[i]));
-          present.push_back(static_cast<std::uint32_t>(i));
+      // A column the GPU scored needs its values here only for defined formulas.
+      if (gpu_row[j] == SIZE_MAX || plan != nullptr) {
+        const float* src = batch->predictions.data() + static_cast<std::size_t>(j) * n;
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!std::isnan(src[i])) {
+            pred.push_back(static_cast<double>(src[i]));
+            present.push_back(static_cast<std::uint32_t>(i));
+          }
         }
       }
       std::span<double> dst(out.scores.data() + static_cast<std::size_t>(slot[j]) * n_formulas,
