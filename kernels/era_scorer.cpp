@@ -2,7 +2,9 @@
 // host compiler (C++20, the engine's headers); the kernels are in scoring_kernels.cu and
 // sort_kernels.cu behind scoring_kernels.hpp.
 //
-// Per batch of m full columns (all on one compute stream, H2D copies on a copy stream):
+// Per device batch of m full columns, all on one lane's stream (H2D copy, kernels, cuBLAS with the
+// lane's handle, results back to the lane's pinned buffer); consecutive batches take the lanes in
+// turn:
 //   sort every column (stable, float keys)         -> order
 //   ranks: tie-broken percentiles (first), gaussianized tie-kept ranks (gauss) and their ^1.5
 //          (powered), by lookup in the era's tables of ndtri(percentile) built on the host with
@@ -105,17 +107,48 @@ struct Sizer {
 
 }  // namespace
 
+// One stream with everything a device batch needs of its own: the batches of a call go to the
+// lanes in turn, so one lane's copies and host work overlap another lane's kernels.
+struct Lane {
+  Stream stream;
+  Event done;  // recorded after the batch's results are copied to host_res
+  CublasHandle blas;
+  CusolverHandle solver;
+  DeviceBuffer<std::byte> ws;   // the cuBLAS workspace; begin_era's cuSOLVER scratch
+  DeviceBuffer<std::byte> mem;  // the batch buffers below, one allocation (carve)
+  float* d_pred = nullptr;
+  detail::SortScratch sort1, sort2;  // sort2: same scratch, order -> order2
+  double *d_first = nullptr, *d_gauss = nullptr, *d_pow = nullptr, *d_work = nullptr,
+         *d_gauss2 = nullptr, *d_pow2 = nullptr, *d_res = nullptr, *d_cbuf = nullptr;
+  std::uint32_t* d_order2 = nullptr;
+  // Host pinned buffers. staging grows on demand in upload() (to the largest device batch a
+  // caller's block needs), not to the era's whole model count: run_eras passes --batch columns
+  // at a time, and pinning n x (all models) floats per lane could fail on a large era.
+  PinnedBuffer<float> staging;
+  PinnedBuffer<double> host_res;
+  // The batch in flight (enqueued, results not yet read): columns [j0, j0 + mb) of the call.
+  bool busy = false;
+  std::size_t j0 = 0, mb = 0;
+};
+
+// A QR of kept exposure columns enqueued on a lane, checked by check_qr.
+struct PendingQr {
+  Lane* lane = nullptr;
+  std::size_t r = 0;
+  double tol = 0;
+  const char* what = "";
+  double* d_r = nullptr;
+  int* d_info = nullptr;
+  DeviceBuffer<std::byte> own;  // scratch beyond the lane's workspace (huge n x r only)
+};
+
 struct CudaEraScorer::Impl {
   // ---- fixed for the scorer ----
   int device = 0;
   std::vector<FormulaSpec> specs;
   std::size_t cap = 0;
   EraScorerOptions opt;
-  Stream compute, copy;
-  Event h2d_done[2], consumed[2], batch_done;
-  CublasHandle blas;
-  CusolverHandle solver;
-  DeviceBuffer<std::byte> cublas_ws;
+  std::vector<Lane> lanes;
   std::size_t block_rows_f = 0, block_rows_d = 0;  // block-sort limits of this device
   // Which built-ins the run asks for, and the distinct top/bottom sizes of each.
   bool ask_corr_v1 = false, ask_corr = false, ask_mmc = false, ask_bmc = false, ask_mmc2 = false,
@@ -143,24 +176,11 @@ struct CudaEraScorer::Impl {
   MemoryPlan plan;
   std::size_t peak = 0, borderline = 0;
 
-  // Device memory: era buffers and batch buffers, each one allocation.
-  DeviceBuffer<std::byte> era_mem, batch_mem;
-  // Era pointers.
+  // Device memory of the era (shared read-only by the lanes), one allocation.
+  DeviceBuffer<std::byte> era_mem;
   double *gtab = nullptr, *ptab = nullptr, *d_target = nullptr, *d_ct = nullptr, *d_mmc_t = nullptr,
          *d_meta = nullptr, *d_vg = nullptr;
   double *d_x2 = nullptr, *d_q2 = nullptr, *d_xf = nullptr, *d_qf = nullptr, *d_rf = nullptr;
-  // Batch pointers.
-  float* d_pred[2] = {nullptr, nullptr};
-  detail::SortScratch sort1, sort2;  // sort2: same scratch, order -> order2
-  double *d_first = nullptr, *d_gauss = nullptr, *d_pow = nullptr, *d_work = nullptr,
-         *d_gauss2 = nullptr, *d_pow2 = nullptr, *d_res = nullptr, *d_cbuf = nullptr;
-  std::uint32_t* d_order2 = nullptr;
-  // Host pinned buffers. staging grows on demand in upload() (to the largest device batch a
-  // caller's block needs), not to the era's whole model count: run_eras passes --batch columns
-  // at a time, and pinning n x (all models) floats twice could fail on a large era.
-  PinnedBuffer<float> staging[2];
-  std::size_t staging_floats = 0;  // what upload() allocates when a slot is too small
-  PinnedBuffer<double> host_res;
 
   Impl() = default;
   Impl(const Impl&) = delete;
@@ -171,25 +191,38 @@ struct CudaEraScorer::Impl {
     BACKSCORE_CUDA_WARN(cudaSetDevice(device));
     wait_idle_nothrow();
   }
-  void wait_idle_nothrow() const {
-    if (compute) BACKSCORE_CUDA_WARN(cudaStreamSynchronize(compute.get()));
-    if (copy) BACKSCORE_CUDA_WARN(cudaStreamSynchronize(copy.get()));
+  void wait_idle_nothrow() {
+    for (Lane& l : lanes) {
+      if (l.stream) BACKSCORE_CUDA_WARN(cudaStreamSynchronize(l.stream.get()));
+      l.busy = false;
+    }
     // A failed call above must not surface later as the "error" of an unrelated kernel launch
     // (BACKSCORE_CUDA_LAUNCH_CHECK reads cudaGetLastError). Sticky errors stay regardless.
     static_cast<void>(cudaGetLastError());
   }
+  void synchronize_all() const {
+    for (const Lane& l : lanes) l.stream.synchronize();
+  }
 
   void use_device() const { BACKSCORE_CUDA_CHECK(cudaSetDevice(device)); }
+  // Device bytes held now: the lanes' workspaces and batch buffers, the era's buffers.
+  std::size_t held_bytes() const {
+    std::size_t b = era_mem.bytes();
+    for (const Lane& l : lanes) b += l.ws.bytes() + l.mem.bytes();
+    return b;
+  }
   void note_bytes(std::size_t b) { peak = std::max(peak, b); }
 
   void plan_era(const Era& era, const EraContext& ctx);
   std::size_t per_model_bytes() const;
-  void carve_batch(std::size_t mb);
-  void factorize(const double* d_x, std::size_t rows, std::size_t r, double tol, double* d_q,
-                 double* d_r, const char* what);
-  void upload(std::span<const float> block, std::size_t j0, std::size_t mb, int slot, bool pinned);
-  void compute_batch(std::size_t mb, int slot);
-  void finalize(std::size_t mb, std::span<double> out) const;
+  void carve(Lane& lane, std::size_t mb) const;
+  void enqueue_qr(Lane& lane, const double* d_x, std::size_t rows, std::size_t r, double tol,
+                  double* d_q, double* d_r, const char* what, PendingQr& qr);
+  void check_qr(PendingQr& qr);
+  void upload(Lane& lane, std::span<const float> block, std::size_t j0, std::size_t mb,
+              bool pinned);
+  void compute_batch(Lane& lane, std::size_t mb);
+  void finish(Lane& lane, std::span<double> out);
   double score(const FormulaSpec& f, const double* r) const;
   double mmc2_value(const double* r, std::size_t slot) const {
     if (n < 2) return kNaN;
@@ -201,6 +234,10 @@ CudaEraScorer::CudaEraScorer(int device, std::vector<FormulaSpec> specs,
                              std::size_t memory_cap_bytes, EraScorerOptions options)
     : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
+  if (options.streams < 1 || options.streams > kMaxStreams) {
+    throw std::invalid_argument("CudaEraScorer: streams must be 1.." + std::to_string(kMaxStreams) +
+                                ", not " + std::to_string(options.streams));
+  }
   int count = 0;
   BACKSCORE_CUDA_CHECK(cudaGetDeviceCount(&count));
   if (device < 0 || device >= count) {
@@ -217,23 +254,25 @@ CudaEraScorer::CudaEraScorer(int device, std::vector<FormulaSpec> specs,
     memory_cap_bytes = free_b / 10 * 9;
   }
   s.cap = memory_cap_bytes;
-  s.compute = Stream::create();
-  s.copy = Stream::create();
-  for (int i = 0; i < 2; ++i) {
-    s.h2d_done[i] = Event::create();
-    s.consumed[i] = Event::create();
+  // The lanes' workspaces take at most half the cap (at least one lane).
+  const std::size_t lanes = std::clamp<std::size_t>(
+      memory_cap_bytes / 2 / kCublasWorkspaceBytes, 1, static_cast<std::size_t>(options.streams));
+  s.lanes.resize(lanes);
+  for (Lane& l : s.lanes) {
+    l.stream = Stream::create();
+    l.done = Event::create();
+    l.blas = CublasHandle::create();
+    BACKSCORE_CUBLAS_CHECK(cublasSetStream(l.blas.get(), l.stream.get()));
+    // After cublasSetStream, which resets the workspace: a fixed, accounted workspace per handle
+    // (one stream per handle and its own workspace: cuBLAS results are then reproducible).
+    l.ws = DeviceBuffer<std::byte>(kCublasWorkspaceBytes);
+    BACKSCORE_CUBLAS_CHECK(cublasSetWorkspace(l.blas.get(), l.ws.data(), l.ws.bytes()));
+    l.solver = CusolverHandle::create();
+    BACKSCORE_CUSOLVER_CHECK(cusolverDnSetStream(l.solver.get(), l.stream.get()));
   }
-  s.batch_done = Event::create();
-  s.blas = CublasHandle::create();
-  s.solver = CusolverHandle::create();
-  BACKSCORE_CUBLAS_CHECK(cublasSetStream(s.blas.get(), s.compute.get()));
-  // After cublasSetStream, which resets the workspace: a fixed, accounted workspace.
-  s.cublas_ws = DeviceBuffer<std::byte>(kCublasWorkspaceBytes);
-  BACKSCORE_CUBLAS_CHECK(cublasSetWorkspace(s.blas.get(), s.cublas_ws.data(), s.cublas_ws.bytes()));
-  BACKSCORE_CUSOLVER_CHECK(cusolverDnSetStream(s.solver.get(), s.compute.get()));
   s.block_rows_f = detail::block_sort_max_rows(false, device);
   s.block_rows_d = detail::block_sort_max_rows(true, device);
-  s.note_bytes(s.cublas_ws.bytes());
+  s.note_bytes(s.held_bytes());
 
   auto add_k = [](std::vector<std::size_t>& ks, std::size_t k) {
     if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
@@ -283,6 +322,7 @@ std::size_t CudaEraScorer::peak_device_bytes() const { return impl_->peak; }
 std::size_t CudaEraScorer::memory_cap() const { return impl_->cap; }
 int CudaEraScorer::device() const { return impl_->device; }
 std::size_t CudaEraScorer::borderline_rank_columns() const { return impl_->borderline; }
+std::size_t CudaEraScorer::streams() const { return impl_->lanes.size(); }
 
 // Decides what each batch computes and assigns the result slots.
 void CudaEraScorer::Impl::plan_era(const Era& era, const EraContext& ctx) {
@@ -376,7 +416,7 @@ void CudaEraScorer::Impl::plan_era(const Era& era, const EraContext& ctx) {
 
 std::size_t CudaEraScorer::Impl::per_model_bytes() const {
   const std::size_t d = 8 * n, u = 4 * n;
-  std::size_t b = 2 * u                    // two prediction slots (float)
+  std::size_t b = u                        // the predictions (float)
                   + 2 * d + 2 * u          // sort keys in/out (64-bit), values, order
                   + 8 + 8 * S              // segment offsets, results
                   + 8 * std::max(r2, rf);  // GEMM coefficients
@@ -389,89 +429,105 @@ std::size_t CudaEraScorer::Impl::per_model_bytes() const {
   return b;
 }
 
-void CudaEraScorer::Impl::carve_batch(std::size_t mb) {
-  Carver c(batch_mem.data(), batch_mem.bytes());
+void CudaEraScorer::Impl::carve(Lane& l, std::size_t mb) const {
+  Carver c(l.mem.data(), l.mem.bytes());
   const std::size_t nm = n * mb;
-  d_pred[0] = c.take<float>(nm);
-  d_pred[1] = c.take<float>(nm);
-  sort1.keys_in = c.take<std::uint64_t>(nm);
-  sort1.keys_out = c.take<std::uint64_t>(nm);
-  sort1.vals_in = c.take<std::uint32_t>(nm);
-  sort1.order = c.take<std::uint32_t>(nm);
-  sort1.offsets = c.take<std::int64_t>(mb + 1);
-  sort1.temp_bytes = plan.sort_temp_bytes;
-  sort1.temp = plan.sort_temp_bytes > 0 ? c.take<std::byte>(plan.sort_temp_bytes) : nullptr;
-  d_res = c.take<double>(S * mb);
-  d_cbuf = c.take<double>(std::max(r2, rf) * mb);
-  d_first = need_first ? c.take<double>(nm) : nullptr;
-  d_gauss = need_gauss ? c.take<double>(nm) : nullptr;
-  d_pow = need_pow ? c.take<double>(nm) : nullptr;
-  d_work = need_work ? c.take<double>(nm) : nullptr;
-  d_order2 = need_order2 ? c.take<std::uint32_t>(nm) : nullptr;
-  d_gauss2 = w_fnc ? c.take<double>(nm) : nullptr;
-  d_pow2 = w_fnc ? c.take<double>(nm) : nullptr;
-  sort2 = sort1;
-  sort2.order = d_order2;
+  l.d_pred = c.take<float>(nm);
+  l.sort1.keys_in = c.take<std::uint64_t>(nm);
+  l.sort1.keys_out = c.take<std::uint64_t>(nm);
+  l.sort1.vals_in = c.take<std::uint32_t>(nm);
+  l.sort1.order = c.take<std::uint32_t>(nm);
+  l.sort1.offsets = c.take<std::int64_t>(mb + 1);
+  l.sort1.temp_bytes = plan.sort_temp_bytes;
+  l.sort1.temp = plan.sort_temp_bytes > 0 ? c.take<std::byte>(plan.sort_temp_bytes) : nullptr;
+  l.d_res = c.take<double>(S * mb);
+  l.d_cbuf = c.take<double>(std::max(r2, rf) * mb);
+  l.d_first = need_first ? c.take<double>(nm) : nullptr;
+  l.d_gauss = need_gauss ? c.take<double>(nm) : nullptr;
+  l.d_pow = need_pow ? c.take<double>(nm) : nullptr;
+  l.d_work = need_work ? c.take<double>(nm) : nullptr;
+  l.d_order2 = need_order2 ? c.take<std::uint32_t>(nm) : nullptr;
+  l.d_gauss2 = w_fnc ? c.take<double>(nm) : nullptr;
+  l.d_pow2 = w_fnc ? c.take<double>(nm) : nullptr;
+  l.sort2 = l.sort1;
+  l.sort2.order = l.d_order2;
 }
 
-// Q and R of the n x r matrix at d_x (the kept exposure columns) by geqrf + orgqr; checks devInfo
-// and |R_jj| against the CPU's cutoff (counted as borderline when at or below it).
-void CudaEraScorer::Impl::factorize(const double* d_x, std::size_t rows, std::size_t r, double tol,
-                                    double* d_q, double* d_r, const char* what) {
+// Enqueues Q and R of the n x r matrix at d_x (the kept exposure columns) by geqrf + orgqr on the
+// lane's stream; check_qr then reads devInfo and R back and checks |R_jj| against the CPU's cutoff
+// (counted as borderline when at or below it). The lane's workspace holds tau, devInfo and the
+// cuSOLVER workspace until check_qr: one pending QR per lane.
+void CudaEraScorer::Impl::enqueue_qr(Lane& lane, const double* d_x, std::size_t rows,
+                                     std::size_t r, double tol, double* d_q, double* d_r,
+                                     const char* what, PendingQr& qr) {
+  qr = PendingQr{};
   if (r == 0) return;
   if (rows > kMaxInt || r > kMaxInt) throw std::runtime_error("CudaEraScorer: era too large");
   const int in = static_cast<int>(rows), ir = static_cast<int>(r);
-  cudaStream_t st = compute.get();
+  cudaStream_t st = lane.stream.get();
+  cusolverDnHandle_t h = lane.solver.get();
   BACKSCORE_CUDA_CHECK(
       cudaMemcpyAsync(d_q, d_x, rows * r * sizeof(double), cudaMemcpyDeviceToDevice, st));
-  // Scratch (tau, devInfo, workspace): carved from the cuBLAS workspace, which is already in the
-  // memory plan and idle here (every cuBLAS call is stream-ordered on `compute`, as this is;
-  // cuSOLVER's internal cuBLAS has its own). Only a workspace larger than that (huge n x r) is
-  // allocated on its own, and counted.
+  // Scratch (tau, devInfo, workspace): carved from the lane's cuBLAS workspace, which is already
+  // in the memory plan and idle here (every cuBLAS call of the lane is stream-ordered on its
+  // stream, as this is; cuSOLVER's internal cuBLAS has its own). Only a workspace larger than that
+  // (huge n x r) is allocated on its own, and counted.
   const std::size_t tau_bytes = round_up(r * sizeof(double)),
                     info_bytes = round_up(2 * sizeof(int));
-  std::byte* scratch = cublas_ws.data();
+  std::byte* scratch = lane.ws.data();
   int lw1 = 0, lw2 = 0;
-  BACKSCORE_CUSOLVER_CHECK(cusolverDnDgeqrf_bufferSize(solver.get(), in, ir, d_q, in, &lw1));
-  BACKSCORE_CUSOLVER_CHECK(cusolverDnDorgqr_bufferSize(solver.get(), in, ir, ir, d_q, in,
+  BACKSCORE_CUSOLVER_CHECK(cusolverDnDgeqrf_bufferSize(h, in, ir, d_q, in, &lw1));
+  BACKSCORE_CUSOLVER_CHECK(cusolverDnDorgqr_bufferSize(h, in, ir, ir, d_q, in,
                                                        reinterpret_cast<double*>(scratch), &lw2));
   const int lwork = std::max({lw1, lw2, 1});
   const std::size_t need =
       tau_bytes + info_bytes + static_cast<std::size_t>(lwork) * sizeof(double);
-  DeviceBuffer<std::byte> own;
-  if (need > cublas_ws.bytes()) {
-    own = DeviceBuffer<std::byte>(need);
-    scratch = own.data();
-    note_bytes(era_mem.bytes() + batch_mem.bytes() + cublas_ws.bytes() + own.bytes());
+  if (need > lane.ws.bytes()) {
+    qr.own = DeviceBuffer<std::byte>(need);
+    scratch = qr.own.data();
+    note_bytes(held_bytes() + qr.own.bytes());
   }
   double* tau = reinterpret_cast<double*>(scratch);
   int* info = reinterpret_cast<int*>(scratch + tau_bytes);
   double* work = reinterpret_cast<double*>(scratch + tau_bytes + info_bytes);
   BACKSCORE_CUDA_CHECK(cudaMemsetAsync(info, 0, 2 * sizeof(int), st));
-  BACKSCORE_CUSOLVER_CHECK(cusolverDnDgeqrf(solver.get(), in, ir, d_q, in, tau, work, lwork, info));
+  BACKSCORE_CUSOLVER_CHECK(cusolverDnDgeqrf(h, in, ir, d_q, in, tau, work, lwork, info));
   // R: the upper triangle of the top r x r block, before orgqr overwrites it with Q.
   BACKSCORE_CUDA_CHECK(cudaMemcpy2DAsync(d_r, r * sizeof(double), d_q, rows * sizeof(double),
                                          r * sizeof(double), r, cudaMemcpyDeviceToDevice, st));
-  BACKSCORE_CUSOLVER_CHECK(
-      cusolverDnDorgqr(solver.get(), in, ir, ir, d_q, in, tau, work, lwork, info + 1));
+  BACKSCORE_CUSOLVER_CHECK(cusolverDnDorgqr(h, in, ir, ir, d_q, in, tau, work, lwork, info + 1));
+  qr.lane = &lane;
+  qr.r = r;
+  qr.tol = tol;
+  qr.what = what;
+  qr.d_r = d_r;
+  qr.d_info = info;
+}
+
+void CudaEraScorer::Impl::check_qr(PendingQr& qr) {
+  if (qr.lane == nullptr) return;
+  const std::size_t r = qr.r;
+  cudaStream_t st = qr.lane->stream.get();
+  // Pageable destinations: these copies return when done (after the lane's QR).
   std::vector<double> rh(r * r);
   int ih[2] = {0, 0};
   BACKSCORE_CUDA_CHECK(
-      cudaMemcpyAsync(rh.data(), d_r, r * r * sizeof(double), cudaMemcpyDeviceToHost, st));
-  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(ih, info, sizeof ih, cudaMemcpyDeviceToHost, st));
+      cudaMemcpyAsync(rh.data(), qr.d_r, r * r * sizeof(double), cudaMemcpyDeviceToHost, st));
+  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(ih, qr.d_info, sizeof ih, cudaMemcpyDeviceToHost, st));
   BACKSCORE_CUDA_CHECK(cudaStreamSynchronize(st));
+  qr.lane = nullptr;
   if (ih[0] != 0 || ih[1] != 0) {
-    throw CudaError(std::string("cuSOLVER ") + what + ": devInfo geqrf " + std::to_string(ih[0]) +
-                    ", orgqr " + std::to_string(ih[1]));
+    throw CudaError(std::string("cuSOLVER ") + qr.what + ": devInfo geqrf " +
+                    std::to_string(ih[0]) + ", orgqr " + std::to_string(ih[1]));
   }
   for (std::size_t j = 0; j < r; ++j) {
     const double d = std::fabs(rh[j * r + j]);
     if (!std::isfinite(d) || d == 0) {
-      throw CudaError(std::string("cuSOLVER ") + what + ": R(" + std::to_string(j) + ", " +
+      throw CudaError(std::string("cuSOLVER ") + qr.what + ": R(" + std::to_string(j) + ", " +
                       std::to_string(j) + ") is " + std::to_string(d) +
                       " for a column the CPU kept");
     }
-    if (d <= tol) ++borderline;
+    if (d <= qr.tol) ++borderline;
   }
 }
 
@@ -489,6 +545,7 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   s.plan = MemoryPlan{};
   if (n < 2) {  // every formula is NaN (n < 2): nothing on the device
     s.plan.batch_models = 1;
+    s.plan.lanes = 1;
     s.era_ready = true;
     return;
   }
@@ -563,46 +620,62 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   era_size.add<double>(n * s.rf);
   era_size.add<double>(s.rf * s.rf);
   s.plan.era_bytes = era_size.total;
-  s.plan.fixed_bytes = s.cublas_ws.bytes();
+  for (const Lane& l : s.lanes) s.plan.fixed_bytes += l.ws.bytes();
   s.plan.per_model_bytes = s.per_model_bytes();
-  std::size_t mb = s.max_models;
-  if (s.opt.max_batch_models > 0) mb = std::min(mb, s.opt.max_batch_models);
-  mb = std::min(mb, kMaxInt / n);  // cuBLAS/CUB int sizes
-  const std::size_t base = s.plan.era_bytes + s.plan.fixed_bytes + kBatchSlackBytes;
+  const std::size_t base = s.plan.era_bytes + s.plan.fixed_bytes;
   auto sort_temp = [&](std::size_t models) {
     return (s.block_f && (!s.need_order2 || s.block_d))
                ? std::size_t{0}
                : round_up(detail::segmented_sort_temp_bytes(n, models));
   };
-  while (mb > 0 && base + s.plan.per_model_bytes * mb + sort_temp(mb) > s.cap) {
-    const std::size_t avail = s.cap > base ? s.cap - base : 0;
-    const std::size_t guess = avail / s.plan.per_model_bytes;
-    mb = std::min(mb - 1, guess);
+  auto lane_bytes = [&](std::size_t models) {
+    return s.plan.per_model_bytes * models + sort_temp(models) + kBatchSlackBytes;
+  };
+  // As many lanes as there are models (up to the scorer's), each with batches as large as the cap
+  // allows up to an even share of the era's models; fewer lanes when not even one model fits.
+  std::size_t lanes = std::min(s.lanes.size(), s.max_models), mb = 0;
+  for (; lanes > 0; --lanes) {
+    mb = (s.max_models + lanes - 1) / lanes;
+    if (s.opt.max_batch_models > 0) mb = std::min(mb, s.opt.max_batch_models);
+    mb = std::min(mb, kMaxInt / n);  // cuBLAS/CUB int sizes
+    while (mb > 0 && base + lanes * lane_bytes(mb) > s.cap) {
+      const std::size_t avail = s.cap > base ? (s.cap - base) / lanes : 0;
+      const std::size_t guess = avail / s.plan.per_model_bytes;
+      mb = std::min(mb - 1, guess);
+    }
+    if (mb > 0) break;
   }
   if (mb == 0) {
     throw std::runtime_error("CudaEraScorer: era " + era.name + " (" + std::to_string(n) +
-                             " stocks) needs at least " +
-                             std::to_string(base + s.plan.per_model_bytes + sort_temp(1)) +
+                             " stocks) needs at least " + std::to_string(base + lane_bytes(1)) +
                              " bytes of device memory, the cap is " + std::to_string(s.cap));
   }
+  s.plan.lanes = lanes;
   s.plan.batch_models = mb;
   s.plan.sort_temp_bytes = sort_temp(mb);
-  const std::size_t batch_bytes =
-      s.plan.per_model_bytes * mb + s.plan.sort_temp_bytes + kBatchSlackBytes;
+  const std::size_t batch_bytes = lane_bytes(mb);
 
-  // ---- allocate (grow only; both freed first so the cap holds while reallocating) ----
-  BACKSCORE_CUDA_CHECK(cudaStreamSynchronize(s.compute.get()));
-  BACKSCORE_CUDA_CHECK(cudaStreamSynchronize(s.copy.get()));
-  if (s.era_mem.bytes() < s.plan.era_bytes || s.batch_mem.bytes() < batch_bytes) {
+  // ---- allocate (grow only; all freed first so the cap holds while reallocating) ----
+  s.synchronize_all();
+  bool grow = s.era_mem.bytes() < s.plan.era_bytes;
+  for (std::size_t i = 0; i < lanes; ++i) grow = grow || s.lanes[i].mem.bytes() < batch_bytes;
+  if (grow) {
     s.era_mem = DeviceBuffer<std::byte>();
-    s.batch_mem = DeviceBuffer<std::byte>();
+    for (Lane& l : s.lanes) l.mem = DeviceBuffer<std::byte>();
     s.era_mem = DeviceBuffer<std::byte>(std::max<std::size_t>(s.plan.era_bytes, kAlign));
-    s.batch_mem = DeviceBuffer<std::byte>(batch_bytes);
+    for (std::size_t i = 0; i < lanes; ++i) {
+      s.lanes[i].mem = DeviceBuffer<std::byte>(batch_bytes);
+    }
   }
-  s.note_bytes(s.era_mem.bytes() + s.batch_mem.bytes() + s.cublas_ws.bytes());
-  if (s.host_res.size() < s.S * mb) s.host_res = PinnedBuffer<double>(s.S * mb);
+  s.note_bytes(s.held_bytes());
+  for (std::size_t i = 0; i < lanes; ++i) {
+    Lane& l = s.lanes[i];
+    if (l.host_res.size() < s.S * mb) l.host_res = PinnedBuffer<double>(s.S * mb);
+    s.carve(l, mb);
+  }
 
-  // ---- carve and upload ----
+  // ---- carve and upload: the era's vectors and mmc2's QR on the first lane, fnc's QR on the
+  // second (when there is one), so the two factorizations run at once ----
   Carver c(s.era_mem.data(), s.era_mem.bytes());
   s.gtab = c.take<double>(gt.size());
   s.ptab = c.take<double>(pt.size());
@@ -617,63 +690,70 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   s.d_xf = c.take<double>(n * s.rf);
   s.d_qf = c.take<double>(n * s.rf);
   s.d_rf = c.take<double>(s.rf * s.rf);
-  cudaStream_t st = s.compute.get();
-  auto put = [&](double* dst, std::span<const double> src) {
+  Lane& first = s.lanes[0];
+  Lane& second = s.lanes[std::min<std::size_t>(1, s.lanes.size() - 1)];
+  auto put = [&](Lane& lane, double* dst, std::span<const double> src) {
     if (!src.empty()) {
-      BACKSCORE_CUDA_CHECK(
-          cudaMemcpyAsync(dst, src.data(), src.size_bytes(), cudaMemcpyHostToDevice, st));
+      BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(dst, src.data(), src.size_bytes(),
+                                           cudaMemcpyHostToDevice, lane.stream.get()));
     }
   };
-  put(s.gtab, gt);
-  put(s.ptab, pt);
-  put(s.d_target, ctx.target());
-  put(s.d_ct, ctx.corr_target());
-  put(s.d_mmc_t, ctx.mmc_target());
+  cudaStream_t st = first.stream.get();
+  put(first, s.gtab, gt);
+  put(first, s.ptab, pt);
+  put(first, s.d_target, ctx.target());
+  put(first, s.d_ct, ctx.corr_target());
+  put(first, s.d_mmc_t, ctx.mmc_target());
   BACKSCORE_CUDA_CHECK(cudaMemsetAsync(s.d_meta, 0, n * sizeof(double), st));
   BACKSCORE_CUDA_CHECK(cudaMemsetAsync(s.d_vg, 0, 3 * n * sizeof(double), st));
-  if (s.avail_meta) put(s.d_meta, ctx.meta_model());
-  put(s.d_vg, ctx.mmc_target());
-  if (s.avail_meta_gauss) put(s.d_vg + n, ctx.meta_gaussian());
-  if (s.avail_bench) put(s.d_vg + 2 * n, ctx.benchmark_gaussian());
-  put(s.d_x2, x2);
-  put(s.d_xf, xf);
-  s.factorize(s.d_x2, n, s.r2, tol2, s.d_q2, d_r2, "mmc2 exposures");
-  s.factorize(s.d_xf, n, s.rf, tolf, s.d_qf, s.d_rf, "fnc features");
-  s.carve_batch(mb);
-  BACKSCORE_CUDA_CHECK(cudaStreamSynchronize(st));  // the host vectors above die here
+  if (s.avail_meta) put(first, s.d_meta, ctx.meta_model());
+  put(first, s.d_vg, ctx.mmc_target());
+  if (s.avail_meta_gauss) put(first, s.d_vg + n, ctx.meta_gaussian());
+  if (s.avail_bench) put(first, s.d_vg + 2 * n, ctx.benchmark_gaussian());
+  put(first, s.d_x2, x2);
+  put(second, s.d_xf, xf);
+  PendingQr qr2, qrf;
+  try {
+    s.enqueue_qr(first, s.d_x2, n, s.r2, tol2, s.d_q2, d_r2, "mmc2 exposures", qr2);
+    if (&second == &first) s.check_qr(qr2);  // the lane's workspace holds one pending QR
+    s.enqueue_qr(second, s.d_xf, n, s.rf, tolf, s.d_qf, s.d_rf, "fnc features", qrf);
+    s.check_qr(qr2);
+    s.check_qr(qrf);
+  } catch (...) {
+    s.wait_idle_nothrow();  // the pending QRs' own scratch must outlive their kernels
+    throw;
+  }
+  s.synchronize_all();  // the host vectors above die here; every lane sees the era's buffers
   s.era_ready = true;
 }
 
-void CudaEraScorer::Impl::upload(std::span<const float> block, std::size_t j0, std::size_t mb,
-                                 int slot, bool pinned) {
+void CudaEraScorer::Impl::upload(Lane& l, std::span<const float> block, std::size_t j0,
+                                 std::size_t mb, bool pinned) {
   const float* src = block.data() + j0 * n;
   const std::size_t count = n * mb;
-  if (!pinned) {
-    h2d_done[slot].synchronize();        // the previous copy out of this staging slot is done
-    if (staging[slot].size() < count) {  // grow (no copy from this slot is in flight)
-      staging[slot] = PinnedBuffer<float>(std::max(count, staging_floats));
-    }
-    std::memcpy(staging[slot].data(), src, count * sizeof(float));
-    src = staging[slot].data();
+  if (!pinned) {  // the lane is idle (finish() ran): nothing reads its staging buffer
+    if (l.staging.size() < count) l.staging = PinnedBuffer<float>(count);
+    std::memcpy(l.staging.data(), src, count * sizeof(float));
+    src = l.staging.data();
   }
-  consumed[slot].wait_on(copy.get());  // the sort of two batches ago has read d_pred[slot]
-  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(d_pred[slot], src, count * sizeof(float),
-                                       cudaMemcpyHostToDevice, copy.get()));
-  h2d_done[slot].record(copy.get());
+  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(l.d_pred, src, count * sizeof(float),
+                                       cudaMemcpyHostToDevice, l.stream.get()));
 }
 
-void CudaEraScorer::Impl::compute_batch(std::size_t mb, int slot) {
-  cudaStream_t st = compute.get();
-  cublasHandle_t h = blas.get();
+void CudaEraScorer::Impl::compute_batch(Lane& l, std::size_t mb) {
+  cudaStream_t st = l.stream.get();
+  cublasHandle_t h = l.blas.get();
   const double one = 1.0, zero = 0.0;
   const int in = static_cast<int>(n), imb = static_cast<int>(mb);
   const std::size_t nm = n * mb;
-  h2d_done[slot].wait_on(st);
+  double *d_res = l.d_res, *d_first = l.d_first, *d_gauss = l.d_gauss, *d_pow = l.d_pow,
+         *d_work = l.d_work, *d_cbuf = l.d_cbuf, *d_gauss2 = l.d_gauss2, *d_pow2 = l.d_pow2;
+  const std::uint32_t* d_order2 = l.d_order2;
+  const detail::SortScratch &sort1 = l.sort1, &sort2 = l.sort2;
   BACKSCORE_CUDA_CHECK(cudaMemsetAsync(d_res, 0, S * mb * sizeof(double), st));
-  detail::sort_columns(d_pred[slot], n, mb, block_f, sort1, d_res, S, st);
+  detail::sort_columns(l.d_pred, n, mb, block_f, sort1, d_res, S, st);
   detail::ranks_from_sorted(sort1.keys_out, false, sort1.order, n, mb, gtab, ptab, d_first, d_gauss,
                             d_pow, d_res, S, detail::kConstSlot, st);
-  consumed[slot].record(st);
 
   if (w_cv1) detail::pair_stats(d_target, 0, d_first, n, nullptr, 0, n, mb, d_res, S, s_cv1, st);
   if (w_xc) detail::pair_stats(d_meta, 0, d_first, n, nullptr, 0, n, mb, d_res, S, s_xc, st);
@@ -742,9 +822,9 @@ void CudaEraScorer::Impl::compute_batch(std::size_t mb, int slot) {
       detail::pair_stats(d_ct, 0, d_pow2, n, d_order2, k, n, mb, d_res, S, slot_k, st);
     }
   }
-  BACKSCORE_CUDA_CHECK(
-      cudaMemcpyAsync(host_res.data(), d_res, S * mb * sizeof(double), cudaMemcpyDeviceToHost, st));
-  batch_done.record(st);
+  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(l.host_res.data(), d_res, S * mb * sizeof(double),
+                                       cudaMemcpyDeviceToHost, st));
+  l.done.record(st);
 }
 
 double CudaEraScorer::Impl::score(const FormulaSpec& f, const double* r) const {
@@ -800,16 +880,20 @@ double CudaEraScorer::Impl::score(const FormulaSpec& f, const double* r) const {
   return kNaN;
 }
 
-void CudaEraScorer::Impl::finalize(std::size_t mb, std::span<double> out) const {
+// Waits for the lane's batch and turns its per-column numbers into the formulas' scores, in
+// out[(j0 + j) * F + f].
+void CudaEraScorer::Impl::finish(Lane& l, std::span<double> out) {
+  l.done.synchronize();
+  l.busy = false;
   const std::size_t F = specs.size();
-  for (std::size_t j = 0; j < mb; ++j) {
-    const double* r = host_res.data() + j * S;
+  for (std::size_t j = 0; j < l.mb; ++j) {
+    const double* r = l.host_res.data() + j * S;
     if (r[detail::kNanSlot] != 0) {
       throw std::invalid_argument(
           "CudaEraScorer::score_full_columns: a column holds NaN (a missing id); such models "
           "belong to the CPU path");
     }
-    for (std::size_t f = 0; f < F; ++f) out[j * F + f] = score(specs[f], r);
+    for (std::size_t f = 0; f < F; ++f) out[(l.j0 + j) * F + f] = score(specs[f], r);
   }
 }
 
@@ -836,25 +920,26 @@ void CudaEraScorer::score_full_columns(std::span<const float> block, std::size_t
   } else {
     static_cast<void>(cudaGetLastError());  // unregistered memory on old drivers: not pinned
   }
-  const std::size_t mb_max = s.plan.batch_models;
+  // Batches of at most batch_models columns, spread evenly over the era's lanes when they fit.
+  const std::size_t lanes = s.plan.lanes;
+  const std::size_t mb_max = std::min(s.plan.batch_models, (m + lanes - 1) / lanes);
   const std::size_t batches = (m + mb_max - 1) / mb_max;
-  auto batch_size = [&](std::size_t b) { return std::min(mb_max, m - b * mb_max); };
-  s.staging_floats = n * std::min(m, mb_max);
   try {
-    s.upload(block, 0, batch_size(0), 0, pinned);
     for (std::size_t b = 0; b < batches; ++b) {
-      const int slot = static_cast<int>(b % 2);
-      const std::size_t mb = batch_size(b);
-      s.compute_batch(mb, slot);
-      if (b + 1 < batches) {
-        s.upload(block, (b + 1) * mb_max, batch_size(b + 1), 1 - slot, pinned);
-      }
-      s.batch_done.synchronize();
-      s.finalize(mb, out.subspan(b * mb_max * F, mb * F));
+      Lane& l = s.lanes[b % lanes];
+      if (l.busy) s.finish(l, out);  // batch b - lanes: its buffers are needed again
+      l.j0 = b * mb_max;
+      l.mb = std::min(mb_max, m - l.j0);
+      s.upload(l, block, l.j0, l.mb, pinned);
+      s.compute_batch(l, l.mb);
+      l.busy = true;
+    }
+    for (std::size_t b = batches > lanes ? batches - lanes : 0; b < batches; ++b) {
+      s.finish(s.lanes[b % lanes], out);
     }
   } catch (...) {
-    // An H2D copy of the next batch may still be reading the caller's (pinned) block, which the
-    // caller is free to release once we return: let everything enqueued finish first.
+    // An H2D copy may still be reading the caller's (pinned) block, which the caller is free to
+    // release once we return: let everything enqueued finish first (and mark the lanes idle).
     s.wait_idle_nothrow();
     throw;
   }

@@ -25,7 +25,8 @@
 // so the GPU projects onto exactly the subspace the CPU does.
 //
 // Not thread-safe: one scorer per thread. Holds device memory between eras (grown when an era
-// needs more, never beyond the cap).
+// needs more, never beyond the cap). CUB's temporary storage is part of each lane's batch buffers,
+// sized by the era's memory plan: no allocation per sort or per batch.
 #pragma once
 
 #include <cstddef>
@@ -54,17 +55,27 @@ struct EraScorerOptions {
   // Upper bound on the models per device batch (0 = as many as the memory cap allows). For tests
   // and benchmarks that need a batch split.
   std::size_t max_batch_models = 0;
+  // CUDA streams ("lanes", 1..kMaxStreams), each with its own cuBLAS handle and workspace, cuSOLVER
+  // handle, device batch buffers and pinned host buffers. Consecutive device batches go to the
+  // lanes in turn, so one lane's host-to-device copy, result copy and host work overlap another's
+  // kernels; begin_era factorizes the mmc2 and fnc exposures on two lanes at once. Fewer are used
+  // when the memory cap is too small for them (see MemoryPlan::lanes).
+  int streams = 2;
 };
 
-// How begin_era divided the device memory for the current era.
+inline constexpr int kMaxStreams = 8;
+
+// How begin_era divided the device memory for the current era. Every lane holds the buffers of
+// one device batch: the era's buffers are shared read-only by all lanes.
 struct MemoryPlan {
   std::size_t era_bytes = 0;        // per-era buffers (era vectors, gaussian tables, Q, R, X)
-  std::size_t per_model_bytes = 0;  // device bytes per model column of a batch
-  std::size_t sort_temp_bytes = 0;  // CUB temporary storage for a full batch
-  std::size_t fixed_bytes = 0;      // cuBLAS workspace and other per-scorer buffers
+  std::size_t per_model_bytes = 0;  // device bytes per model column of a lane's batch
+  std::size_t sort_temp_bytes = 0;  // CUB temporary storage for a full batch, per lane
+  std::size_t fixed_bytes = 0;      // the cuBLAS workspaces of all the scorer's lanes
   std::size_t batch_models = 0;     // models per device batch (>= 1)
+  std::size_t lanes = 0;            // lanes (streams) this era's batches use (>= 1)
   std::size_t total_bytes() const {
-    return era_bytes + fixed_bytes + sort_temp_bytes + per_model_bytes * batch_models;
+    return era_bytes + fixed_bytes + lanes * (sort_temp_bytes + per_model_bytes * batch_models);
   }
 };
 
@@ -95,9 +106,13 @@ class CudaEraScorer {
   // id present; a NaN throws std::invalid_argument and such columns belong to the CPU path).
   // out: m * specs.size() doubles, out[j * specs.size() + f] = score of column j under specs[f]
   // (the layout of EraScores::scores). Splits into device batches of memory_plan().batch_models
-  // internally; the copies of batch b+1 overlap the computation of batch b. If block lies in
-  // pinned memory (e.g. a cuda::PinnedBuffer<float>) it is copied to the device directly,
-  // otherwise through an internal pinned double buffer. Returns when out is complete.
+  // internally (a call of m <= lanes x batch_models columns is split evenly over the lanes), the
+  // batches going to the lanes in turn: one lane's copies overlap another's kernels. If block lies
+  // in pinned memory (e.g. a cuda::PinnedBuffer<float> or pinned_allocate()) it is copied to the
+  // device directly, otherwise through the lane's pinned staging buffer. Returns when out is
+  // complete. The result of a column does not depend on the lane that scored it; it may differ in
+  // the last bits between device batch sizes (cuBLAS picks its GEMM kernel by size), so the same
+  // call on the same options gives the same bytes.
   void score_full_columns(std::span<const float> block, std::size_t m, std::span<double> out);
 
   const std::vector<FormulaSpec>& specs() const;
@@ -109,6 +124,7 @@ class CudaEraScorer {
   // rank cutoff (nearly collinear exposures: the GPU then keeps the CPU's column set anyway and
   // the two backends agree only to cutoff / remainder, see docs/FORMULAS.md). Summed over eras.
   std::size_t borderline_rank_columns() const;
+  std::size_t streams() const;  // lanes created (options.streams, fewer under a small cap)
 
  private:
   struct Impl;

@@ -1,8 +1,9 @@
 // CudaEraScorer against the CPU engine (score_model on an EraContext of all rows): every formula,
 // random eras of several sizes (7, 500, 5000 on the block sort; 9000 and a forced segmented sort),
 // tied predictions and features, collinear features, burn and non-burn eras, degenerate models,
-// batch splits forced by a small memory cap and by max_batch_models, pinned input. Agreement to
-// 1e-9 absolute, NaN exactly where the CPU gives NaN. Every test skips without a CUDA device.
+// batch splits forced by a small memory cap and by max_batch_models, 1 to 8 streams, pinned input.
+// Agreement to 1e-9 absolute, NaN exactly where the CPU gives NaN. Every test that needs a CUDA
+// device skips without one.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -241,27 +242,108 @@ TEST(CudaEraScorer, BatchSplitByMaxBatchModels) {
   run_case(500, 40, 14, true, 0, opt);
 }
 
+bool bit_identical(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+// The device memory one lane of `plan` needs for `models` columns (the slack of its batch buffers
+// included), and a cap that leaves room for exactly that on `lanes` lanes.
+std::size_t cap_for(const cuda::MemoryPlan& p, std::size_t lanes, std::size_t models) {
+  return p.era_bytes + p.fixed_bytes +
+         lanes * (p.sort_temp_bytes + models * p.per_model_bytes + (128 << 10));
+}
+
 TEST(CudaEraScorer, BatchSplitBySmallMemoryCap) {
   SKIP_WITHOUT_DEVICE();
   const std::vector<FormulaSpec> specs = all_specs(3, 100);
   const TestEra t = make_era(2000, 40, 15, true, 1);
   const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
-  std::size_t cap = 0;
-  {
-    cuda::CudaEraScorer probe(0, specs, 0);
-    probe.begin_era(t.era, ctx);
-    const cuda::MemoryPlan& p = probe.memory_plan();
-    EXPECT_EQ(p.batch_models, 40u);
-    cap = p.era_bytes + p.fixed_bytes + p.sort_temp_bytes + 7 * p.per_model_bytes + (128 << 10);
+  for (int streams : {1, 2}) {
+    cuda::EraScorerOptions opt;
+    opt.streams = streams;
+    std::size_t cap = 0;
+    {
+      cuda::CudaEraScorer probe(0, specs, 0, opt);
+      probe.begin_era(t.era, ctx);
+      const cuda::MemoryPlan& p = probe.memory_plan();
+      EXPECT_EQ(p.lanes, static_cast<std::size_t>(streams));
+      EXPECT_EQ(p.batch_models * p.lanes, 40u);
+      cap = cap_for(p, p.lanes, 7);
+    }
+    cuda::CudaEraScorer scorer(0, specs, cap, opt);
+    EXPECT_EQ(scorer.streams(), static_cast<std::size_t>(streams));
+    scorer.begin_era(t.era, ctx);
+    const cuda::MemoryPlan& p = scorer.memory_plan();
+    EXPECT_EQ(p.lanes, static_cast<std::size_t>(streams));
+    EXPECT_GE(p.batch_models, 1u);
+    EXPECT_LE(p.batch_models, 7u);
+    EXPECT_LE(p.total_bytes(), cap);
+    EXPECT_LE(scorer.peak_device_bytes(), cap);
+    std::vector<double> gpu(40 * specs.size());
+    scorer.score_full_columns(t.preds, 40, gpu);
+    expect_match(gpu, cpu_scores(t, ctx, specs), specs,
+                 "small cap, " + std::to_string(streams) + " streams");
+    EXPECT_LE(scorer.peak_device_bytes(), cap);
   }
-  cuda::CudaEraScorer scorer(0, specs, cap);
-  scorer.begin_era(t.era, ctx);
-  EXPECT_GE(scorer.memory_plan().batch_models, 1u);
-  EXPECT_LT(scorer.memory_plan().batch_models, 40u);
-  EXPECT_LE(scorer.peak_device_bytes(), cap);
-  std::vector<double> gpu(40 * specs.size());
-  scorer.score_full_columns(t.preds, 40, gpu);
-  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "small cap");
+}
+
+// Every stream count scores the same bytes when the device batches have the same sizes (each
+// column's arithmetic depends on its batch's size only, never on the lane), and matches the CPU.
+TEST(CudaEraScorer, StreamCountsAgreeBitForBit) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 100);
+  for (std::size_t n : {500u, 9000u}) {  // block sort, segmented sort
+    const TestEra t = make_era(n, 40, static_cast<std::uint32_t>(70 + n), true, 1);
+    const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+    const std::vector<double> cpu = cpu_scores(t, ctx, specs);
+    std::vector<double> first;
+    for (int streams : {1, 2, 3, 8}) {
+      cuda::EraScorerOptions opt;
+      opt.streams = streams;
+      opt.max_batch_models = 5;  // 8 batches of 5 on every stream count
+      cuda::CudaEraScorer scorer(0, specs, 0, opt);
+      scorer.begin_era(t.era, ctx);
+      EXPECT_EQ(scorer.memory_plan().lanes, static_cast<std::size_t>(streams)) << streams;
+      std::vector<double> gpu(t.m * specs.size());
+      scorer.score_full_columns(t.preds, t.m, gpu);
+      const std::string what = "n=" + std::to_string(n) + ", " + std::to_string(streams) +
+                               " streams";
+      expect_match(gpu, cpu, specs, what);
+      if (first.empty()) {
+        first = gpu;
+      } else {
+        EXPECT_TRUE(bit_identical(first, gpu)) << what;
+      }
+    }
+  }
+}
+
+// More lanes than models: only as many lanes as models are planned; a one-model era on 8 streams.
+TEST(CudaEraScorer, MoreStreamsThanModels) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 50);
+  cuda::EraScorerOptions opt;
+  opt.streams = 8;
+  cuda::CudaEraScorer scorer(0, specs, 0, opt);
+  for (std::size_t m : {1u, 3u, 17u}) {
+    const TestEra t = make_era(400, m, static_cast<std::uint32_t>(80 + m), false, 0);
+    const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+    scorer.begin_era(t.era, ctx);
+    EXPECT_EQ(scorer.memory_plan().lanes, std::min<std::size_t>(m, 8)) << m;
+    std::vector<double> gpu(m * specs.size());
+    scorer.score_full_columns(t.preds, m, gpu);
+    expect_match(gpu, cpu_scores(t, ctx, specs), specs, std::to_string(m) + " models");
+  }
+}
+
+// The stream count is checked before any CUDA call (so this runs without a device too).
+TEST(CudaEraScorer, StreamCountOutOfRangeThrows) {
+  const std::vector<FormulaSpec> specs = all_specs(3, 10);
+  for (int streams : {0, -1, cuda::kMaxStreams + 1}) {
+    cuda::EraScorerOptions opt;
+    opt.streams = streams;
+    EXPECT_THROW(cuda::CudaEraScorer(0, specs, 0, opt), std::invalid_argument) << streams;
+  }
 }
 
 TEST(CudaEraScorer, PinnedInputAndSeveralEras) {
@@ -391,9 +473,6 @@ TEST(CudaEraScorer, BlockSortSizeBoundaries) {
   }
 }
 
-bool bit_identical(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
 
 // The same block on the same scorer (and after a second begin_era of the same era) gives the same
 // bits: fixed reduction orders, no atomics, one cuBLAS stream. Another batch split agrees to
@@ -460,9 +539,10 @@ TEST(CudaEraScorer, CallerBlocksOfVaryingWidthOnOneEra) {
   const std::vector<FormulaSpec> specs = all_specs(3, 200);
   const TestEra t = make_era(800, 40, 61, true, 0);
   const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
-  cuda::CudaEraScorer scorer(0, specs, 0);
+  cuda::CudaEraScorer scorer(0, specs, 0);  // 2 lanes: device batches of up to 20
   scorer.begin_era(t.era, ctx);
-  EXPECT_EQ(scorer.memory_plan().batch_models, 40u);
+  EXPECT_EQ(scorer.memory_plan().lanes, 2u);
+  EXPECT_EQ(scorer.memory_plan().batch_models, 20u);
   const std::size_t n = 800, F = specs.size();
   std::vector<double> gpu(t.m * F);
   std::size_t first = 0;
@@ -501,21 +581,25 @@ TEST(CudaEraScorer, ManyFeaturesUnderATightCap) {
   const std::vector<FormulaSpec> specs = all_specs(3, 300);
   const TestEra t = make_era(3000, 24, 63, true, 0, true, 150);
   const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
-  std::size_t cap = 0;
-  {
-    cuda::CudaEraScorer probe(0, specs, 0);
-    probe.begin_era(t.era, ctx);
-    const cuda::MemoryPlan& p = probe.memory_plan();
-    cap = p.era_bytes + p.fixed_bytes + p.sort_temp_bytes + 5 * p.per_model_bytes + (128 << 10);
+  for (int streams : {1, 2}) {
+    cuda::EraScorerOptions opt;
+    opt.streams = streams;
+    std::size_t cap = 0;
+    {
+      cuda::CudaEraScorer probe(0, specs, 0, opt);
+      probe.begin_era(t.era, ctx);
+      cap = cap_for(probe.memory_plan(), probe.memory_plan().lanes, 5);
+    }
+    cuda::CudaEraScorer scorer(0, specs, cap, opt);
+    scorer.begin_era(t.era, ctx);
+    EXPECT_LE(scorer.peak_device_bytes(), cap);
+    EXPECT_LE(scorer.memory_plan().batch_models, 5u);
+    std::vector<double> gpu(t.m * specs.size());
+    scorer.score_full_columns(t.preds, t.m, gpu);
+    expect_match(gpu, cpu_scores(t, ctx, specs), specs,
+                 "150 features, tight cap, " + std::to_string(streams) + " streams");
+    EXPECT_LE(scorer.peak_device_bytes(), cap);
   }
-  cuda::CudaEraScorer scorer(0, specs, cap);
-  scorer.begin_era(t.era, ctx);
-  EXPECT_LE(scorer.peak_device_bytes(), cap);
-  EXPECT_LT(scorer.memory_plan().batch_models, 24u);
-  std::vector<double> gpu(t.m * specs.size());
-  scorer.score_full_columns(t.preds, t.m, gpu);
-  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "150 features, tight cap");
-  EXPECT_LE(scorer.peak_device_bytes(), cap);
 }
 
 TEST(CudaEraScorer, MisuseThrows) {
