@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "kernels/cuda_check.hpp"
 #include "kernels/device.hpp"
 
 namespace backscore::cuda {
@@ -32,6 +33,17 @@ std::string describe_device(int index) {
                 static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0), prop.major,
                 prop.minor);
   return buf;
+}
+
+void* allocate_pinned(int device, std::size_t bytes) {
+  BACKSCORE_CUDA_CHECK(cudaSetDevice(device));
+  void* p = nullptr;
+  BACKSCORE_CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocPortable));
+  return p;
+}
+
+void free_pinned(void* p) noexcept {
+  if (p != nullptr) BACKSCORE_CUDA_WARN(cudaFreeHost(p));
 }
 
 }  // namespace backscore::cuda

@@ -40,6 +40,7 @@ struct RunArgs {
   std::size_t batch = 256;
   int device = 0;
   std::size_t gpu_memory_mib = 0;
+  int gpu_streams = 2;
   bool resume = false;
   bool quiet = false;
 };
@@ -61,8 +62,16 @@ std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const Run
     << fs::last_write_time(store.path(), ec).time_since_epoch().count() << "\nformulas";
   for (const auto& s : o.formulas) f << " " << s.name();
   if (o.plan) f << "\n" << o.plan->fingerprint();
-  // The backends agree to ~1e-12, not bit for bit: a journal continues only on the same one.
+  // The backends agree to ~1e-12, not bit for bit: a journal continues only on the same one. On
+  // the GPU the last bits also depend on the device and on the device batches' sizes (cuBLAS picks
+  // its GEMM kernel by size), which --batch, --gpu-memory and --gpu-streams decide.
   f << "\nbackend " << (o.backend == Backend::cuda ? "cuda" : "cpu");
+#ifdef BACKSCORE_HAVE_CUDA
+  if (o.backend == Backend::cuda) {
+    f << " " << cuda::describe_device(o.device) << " batch " << o.batch_models << " gpu-memory "
+      << o.gpu_memory << " gpu-streams " << o.gpu_streams;
+  }
+#endif
   f << "\ntarget " << a.target << "\nbenchmark " << o.benchmark << "\neras " << o.first_era << " "
     << o.end_era << "\nmodels";
   for (std::size_t i = 0; i < o.model_selected.size(); ++i) {
@@ -135,6 +144,7 @@ void run(const RunArgs& a) {
   o.backend = backend.backend;
   o.device = a.device;
   o.gpu_memory = static_cast<std::size_t>(a.gpu_memory_mib) << 20;
+  o.gpu_streams = a.gpu_streams;
 
   auto t = std::find(schema.targets.begin(), schema.targets.end(), a.target);
   if (t == schema.targets.end()) {
@@ -265,8 +275,8 @@ void run(const RunArgs& a) {
     std::fprintf(
         stderr,
         "backscore run: GPU scored the built-ins of %zu model-eras (the rest on the CPU), "
-        "device batches of up to %zu models, peak device memory %.1f MiB%s\n",
-        stats.gpu_model_eras, stats.gpu_batch_models,
+        "device batches of up to %zu models on %zu streams, peak device memory %.1f MiB%s\n",
+        stats.gpu_model_eras, stats.gpu_batch_models, stats.gpu_streams,
         static_cast<double>(stats.gpu_peak_bytes) / (1 << 20),
         o.gpu_memory ? (" (cap " + std::to_string(o.gpu_memory >> 20) + " MiB)").c_str() : "");
   }
@@ -319,6 +329,11 @@ void add_run(CLI::App& app) {
                   "Cap on the device memory the cuda backend allocates, in MiB (0 = 90% of the "
                   "free memory); eras that do not fit are scored in model batches, e.g. "
                   "--gpu-memory 8192")
+      ->capture_default_str();
+  cmd->add_option("--gpu-streams", a->gpu_streams,
+                  "CUDA streams of the cuda backend, each scoring its own device batches (one "
+                  "batch's copies overlap another's kernels), e.g. --gpu-streams 4")
+      ->check(CLI::Range(1, kMaxGpuStreams))
       ->capture_default_str();
   cmd->add_flag("--resume", a->resume,
                 "Continue a killed run with the same arguments without recomputing finished eras");

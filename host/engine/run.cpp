@@ -19,15 +19,20 @@
 #include <string>
 #include <thread>
 
+#include "host/engine/buffer_pool.hpp"
 #include "host/engine/era_context.hpp"
 #include "host/engine/progress.hpp"
 #include "host/lang/eval.hpp"
 #include "io/input_error.hpp"
 #ifdef BACKSCORE_HAVE_CUDA
+#include "kernels/device.hpp"
 #include "kernels/era_scorer.hpp"
 #endif
 
 namespace backscore {
+#ifdef BACKSCORE_HAVE_CUDA
+static_assert(kMaxGpuStreams == cuda::kMaxStreams);
+#endif
 namespace {
 
 // One unit of work handed from the I/O thread to the scoring threads.
@@ -36,7 +41,7 @@ struct Batch {
   std::size_t era_index = 0;
   std::size_t first = 0;  // first prediction column of the batch
   std::size_t count = 0;
-  std::vector<float> predictions;  // count x n_stocks
+  BufferPool::Buffer predictions;  // count x n_stocks (none when count = 0)
   bool last_of_era = false;
 };
 
@@ -139,14 +144,32 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
 #ifdef BACKSCORE_HAVE_CUDA
   std::optional<cuda::CudaEraScorer> gpu;
   if (options.backend == Backend::cuda && !builtins.empty()) {
-    gpu.emplace(options.device, builtins, options.gpu_memory);
+    cuda::EraScorerOptions gpu_options;
+    gpu_options.streams = options.gpu_streams;
+    gpu.emplace(options.device, builtins, options.gpu_memory, gpu_options);
   }
-  std::vector<float> gpu_block;  // the batch's complete columns, when not all are
   std::vector<double> gpu_scores;
 #else
   if (options.backend == Backend::cuda) {
     throw InputError("--backend cuda: this backscore was built without CUDA (BACKSCORE_CUDA=OFF)");
   }
+#endif
+
+  // The batches' buffers: page-locked for the GPU (HDF5 reads straight into what the scorer copies
+  // to the device), the heap otherwise. Declared before the queue: it outlives every batch.
+  BufferPool pool = [&] {
+#ifdef BACKSCORE_HAVE_CUDA
+    if (gpu) {
+      const int device = options.device;
+      return BufferPool(
+          {[device](std::size_t bytes) { return cuda::allocate_pinned(device, bytes); },
+           [](void* p) { cuda::free_pinned(p); }});
+    }
+#endif
+    return BufferPool();
+  }();
+#ifdef BACKSCORE_HAVE_CUDA
+  BufferPool::Buffer gpu_block;  // the batch's complete columns, when not all are
 #endif
 
   // The I/O thread: every HDF5 call of the run happens here.
@@ -163,8 +186,8 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
         for (std::size_t first = 0; first < m; first += batch_models) {
           Batch b{era, e, first, std::min(batch_models, m - first), {}, false};
           b.last_of_era = b.first + b.count == m;
-          b.predictions.resize(b.count * n);
-          store.read_predictions(e, b.first, b.count, b.predictions);
+          b.predictions = pool.take(b.count * n);
+          store.read_predictions(e, b.first, b.count, b.predictions.span());
           if (!queue.push(std::move(b))) return;  // the scoring side failed: stop reading
         }
       }
@@ -249,9 +272,10 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
         }
       }
       if (complete > 0) {
-        std::span<const float> block = batch->predictions;
+        std::span<const float> block = batch->predictions.span();
         if (complete < batch->count) {  // gather: the scorer takes complete columns only
-          gpu_block.resize(complete * n);
+          gpu_block.reset();
+          gpu_block = pool.take(complete * n);
           for (std::size_t j = 0; j < batch->count; ++j) {
             if (gpu_row[j] == SIZE_MAX) continue;
             std::copy_n(batch->predictions.data() + j * n, n, gpu_block.data() + gpu_row[j] * n);
@@ -262,6 +286,7 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
         gpu->score_full_columns(block, complete, gpu_scores);
         stats.gpu_model_eras += complete;
         stats.gpu_batch_models = std::max(stats.gpu_batch_models, gpu->memory_plan().batch_models);
+        stats.gpu_streams = std::max(stats.gpu_streams, gpu->memory_plan().lanes);
       }
     }
 #endif

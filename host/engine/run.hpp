@@ -26,6 +26,8 @@ enum class Backend {
          // models with missing ids and defined formulas on the CPU, as with `cpu`
 };
 
+inline constexpr int kMaxGpuStreams = 8;  // cuda::kMaxStreams (asserted in run.cpp)
+
 struct RunOptions {
   // The output columns, in order: built-ins (scored by score_model) and defined formulas (scored
   // by `plan`, which must then hold a formula of each defined name, bound to the store).
@@ -42,6 +44,7 @@ struct RunOptions {
   Backend backend = Backend::cpu;
   int device = 0;              // cuda: the device index
   std::size_t gpu_memory = 0;  // cuda: device memory cap in bytes (0 = 90% of what is free)
+  int gpu_streams = 2;         // cuda: streams (lanes) of the scorer, 1..kMaxGpuStreams
 };
 
 struct RunStats {
@@ -57,6 +60,7 @@ struct RunStats {
   std::size_t gpu_model_eras = 0;    // cuda: model-eras whose built-ins were scored on the GPU
   std::size_t gpu_peak_bytes = 0;    // cuda: the most device memory held at once
   std::size_t gpu_batch_models = 0;  // cuda: the largest device batch (models) of the run
+  std::size_t gpu_streams = 0;       // cuda: the most streams an era's batches used
 };
 
 // Scores eras in order, skipping those in `done`; calls on_era on the calling thread for each.

@@ -111,5 +111,15 @@ TEST_F(RunBackends, SmallAndLargeErasBatchSplitsAndDefinedFormulas) {
                         {"--formulas", "all"});
 }
 
+TEST_F(RunBackends, OneAndFourStreams) {
+  // --batch 50 on 60 models: calls of 50 and 10 columns, split over the lanes unevenly.
+  for (const char* streams : {"1", "4"}) {
+    expect_backends_agree({"--models", "60", "--eras", "3", "--stocks", "2000", "--features", "8",
+                           "--burn-fraction", "0.5", "--seed", "14"},
+                          {"--formulas", "all", "--top-bottom", "50", "--batch", "50",
+                           "--gpu-streams", streams});
+  }
+}
+
 }  // namespace
 }  // namespace backscore
