@@ -2,6 +2,9 @@
 // per second, on synthetic eras (not a store: no HDF5 in the timing). Built as backscore_gpu_bench
 // with -DBACKSCORE_GPU_BENCH=ON; driven by bench/gpu_bench.sh.
 //   backscore_gpu_bench [stocks=5000] [models=2000] [eras=10] [features=20] [formulas=all|corr,...]
+// Prints one line per (streams, columns per call) of a sweep (calls as wide as run's --batch
+// values and the whole era), then the headline figure: the default of `backscore run --backend
+// cuda` (2 streams, 1024 columns per call).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -53,22 +56,55 @@ int main(int argc, char** argv) {
   for (std::size_t x = 0; x < n * m; ++x) block[x] = static_cast<float>(z(rng));
   std::vector<double> out(m * specs.size());
 
-  cuda::CudaEraScorer scorer(0, specs, 0);
   const EraContext ctx(era, {}, ContextNeeds::of(specs), 0, 0);
-  scorer.begin_era(era, ctx);
-  scorer.score_full_columns({block.data(), block.size()}, m, out);  // warm-up
   using clock = std::chrono::steady_clock;
-  double t_begin = 0, t_score = 0;
-  for (std::size_t e = 0; e < eras; ++e) {
-    const auto t0 = clock::now();
-    scorer.begin_era(era, ctx);  // the CPU EraContext is not timed (the run loop builds it anyway)
-    const auto t1 = clock::now();
-    scorer.score_full_columns({block.data(), block.size()}, m, out);
-    const auto t2 = clock::now();
-    t_begin += std::chrono::duration<double>(t1 - t0).count();
-    t_score += std::chrono::duration<double>(t2 - t1).count();
-  }
   const double preds = static_cast<double>(n * m * eras);
+  // Kernel-only predictions/s for one configuration: eras x (begin_era + calls of `width` columns).
+  auto measure = [&](int streams, std::size_t width, double& begin_ms, std::size_t& batch,
+                     std::size_t& lanes, double& peak_mib) {
+    cuda::EraScorerOptions opt;
+    opt.streams = streams;
+    cuda::CudaEraScorer scorer(0, specs, 0, opt);
+    auto score_era = [&] {
+      for (std::size_t j = 0; j < m; j += width) {
+        const std::size_t w = std::min(width, m - j);
+        scorer.score_full_columns({block.data() + j * n, w * n}, w,
+                                  {out.data() + j * specs.size(), w * specs.size()});
+      }
+    };
+    scorer.begin_era(era, ctx);
+    score_era();  // warm-up
+    double t_begin = 0, t_score = 0;
+    for (std::size_t e = 0; e < eras; ++e) {
+      const auto t0 = clock::now();
+      scorer.begin_era(era, ctx);  // the CPU EraContext is not timed (the run loop builds it)
+      const auto t1 = clock::now();
+      score_era();
+      const auto t2 = clock::now();
+      t_begin += std::chrono::duration<double>(t1 - t0).count();
+      t_score += std::chrono::duration<double>(t2 - t1).count();
+    }
+    begin_ms = 1000 * t_begin / static_cast<double>(eras);
+    batch = scorer.memory_plan().batch_models;
+    lanes = scorer.memory_plan().lanes;
+    peak_mib = static_cast<double>(scorer.peak_device_bytes()) / (1 << 20);
+    return preds / t_score;
+  };
+  std::printf("device: %s\n", cuda::describe_device(0).c_str());
+  std::printf("era: %zu stocks x %zu models x %zu eras, %zu features, %zu formulas\n", n, m, eras,
+              k, specs.size());
+  double begin_ms = 0, peak_mib = 0;
+  std::size_t batch = 0, lanes = 0;
+  for (int streams : {1, 2, 4}) {
+    for (std::size_t width : {std::size_t{256}, std::size_t{1024}, m}) {
+      const double rate = measure(streams, width, begin_ms, batch, lanes, peak_mib);
+      std::printf(
+          "sweep: streams %d (lanes %zu), %zu columns per call, device batch %zu: %.3g "
+          "predictions/s, begin_era %.3f ms, peak %.1f MiB\n",
+          streams, lanes, std::min(width, m), batch, rate, begin_ms, peak_mib);
+    }
+  }
+  const double headline = measure(2, 1024, begin_ms, batch, lanes, peak_mib);
 
   // Pinned host-to-device bandwidth of the same size of block.
   cuda::DeviceBuffer<float> dev(n * m);
@@ -88,16 +124,9 @@ int main(int argc, char** argv) {
   BACKSCORE_CUDA_CHECK(cudaEventElapsedTime(&ms, a.get(), b.get()));
   const double copy_preds_per_s = static_cast<double>(n * m) * reps / (ms / 1000.0);
 
-  std::printf("device: %s\n", cuda::describe_device(0).c_str());
-  std::printf(
-      "era: %zu stocks x %zu models x %zu eras, %zu features, %zu formulas, batch %zu "
-      "models, peak device memory %.1f MiB\n",
-      n, m, eras, k, specs.size(), scorer.memory_plan().batch_models,
-      static_cast<double>(scorer.peak_device_bytes()) / (1 << 20));
-  std::printf("kernel-only (score_full_columns, pinned input): %.3g predictions/s\n",
-              preds / t_score);
-  std::printf("begin_era (uploads + QR): %.3f ms per era\n",
-              1000 * t_begin / static_cast<double>(eras));
+  std::printf("kernel-only (2 streams, 1024 columns per call, pinned input): %.3g predictions/s\n",
+              headline);
+  std::printf("begin_era (uploads + QR): %.3f ms per era\n", begin_ms);
   std::printf("host-to-device pinned copy: %.3g predictions/s (%.1f GB/s)\n", copy_preds_per_s,
               copy_preds_per_s * 4 / 1e9);
   return 0;

@@ -28,20 +28,30 @@ fi
 cells=$("$BIN/backscore" inspect "$STORE" | sed -n 's/^missing ids.*(\([0-9]*\) of \([0-9]*\)).*/\2/p')
 echo "store: $STORE, $cells submitted predictions"
 
+# run_backend LABEL BACKEND [run options...]: one timed run, HDF5 store to scores file.
 run_backend() {
-  local backend=$1 t0 t1
-  rm -f "$WORK/scores_$backend.h5"
+  local label=$1 backend=$2 t0 t1
+  shift 2
+  rm -f "$WORK/scores_$label.h5"
   t0=$(date +%s.%N)
-  "$BIN/backscore" run "$STORE" --formulas "$FORMULAS" --backend "$backend" \
-    --out "$WORK/scores_$backend.h5" --quiet 2> "$WORK/run_$backend.txt" > /dev/null
+  "$BIN/backscore" run "$STORE" --formulas "$FORMULAS" --backend "$backend" "$@" \
+    --out "$WORK/scores_$label.h5" --quiet 2> "$WORK/run_$label.txt" > /dev/null
   t1=$(date +%s.%N)
-  cat "$WORK/run_$backend.txt"
-  awk -v b="$backend" -v t0="$t0" -v t1="$t1" -v p="$cells" \
+  cat "$WORK/run_$label.txt"
+  awk -v b="$label" -v t0="$t0" -v t1="$t1" -v p="$cells" \
     'BEGIN { t = t1 - t0; printf "%s end-to-end: %.2f s, %.4g predictions/s\n", b, t, p / t }'
 }
 echo "== end to end (HDF5 store -> scores file, all formulas)"
-run_backend cuda | tee "$WORK/e2e_cuda.txt"
-run_backend cpu | tee "$WORK/e2e_cpu.txt"
+run_backend cuda cuda | tee "$WORK/e2e_cuda.txt"  # the defaults: --batch 1024, --gpu-streams 2
+run_backend cpu cpu | tee "$WORK/e2e_cpu.txt"
+echo "== cuda end to end, other --batch / --gpu-streams"
+for batch in 256 1024 4096; do
+  for streams in 1 2 4; do
+    [[ $batch == 1024 && $streams == 2 ]] && continue
+    run_backend "cuda_b${batch}_s${streams}" cuda --batch "$batch" --gpu-streams "$streams" |
+      grep end-to-end
+  done
+done
 copy=$(sed -n 's/^host-to-device pinned copy: \([0-9.e+]*\) predictions.*/\1/p' "$WORK/kernel.txt")
 e2e=$(sed -n 's/^cuda end-to-end: .*s, \([0-9.e+]*\) predictions.*/\1/p' "$WORK/e2e_cuda.txt")
 awk -v e="$e2e" -v c="$copy" 'BEGIN { if (c > 0) printf "end-to-end / copy bandwidth: %.3f\n", e / c }'

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs on a GPU machine, from the repository root, with gpu-carry/ (scripts/gpu-carry.sh) beside
 # it: the GPU tests, compute-sanitizer memcheck and racecheck on them, and the GPU benchmark.
-# Logs go to ${OUT:-gpu-results}/. Steps: all (default), tests, sanitizer, bench.
+# Logs go to ${OUT:-gpu-results}/. Steps: all (default), tests, sanitizer, bench. The sanitizer
+# step takes SANITIZER_TOOLS (default memcheck racecheck synccheck initcheck) and SANITIZER_FILTER
+# (a gtest filter, default CudaEraScorer.*).
 #   scripts/gpu-on-device.sh [all|tests|sanitizer|bench]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,10 +28,12 @@ if [[ $step == all || $step == tests ]]; then
 fi
 if [[ $step == all || $step == sanitizer ]]; then
   # The scorer tests (the run tests fork the CLI; the sanitizer follows them too but slowly).
-  for tool in memcheck racecheck; do
+  # SANITIZER_TOOLS / SANITIZER_FILTER narrow it when a tool is too slow for one device call.
+  for tool in ${SANITIZER_TOOLS:-memcheck racecheck synccheck initcheck}; do
     echo "== compute-sanitizer --tool $tool"
     compute-sanitizer --tool "$tool" --error-exitcode 3 "$bin/backscore_gpu_tests" \
-      --gtest_filter='CudaEraScorer.*' 2>&1 | tail -40 | tee "$out/sanitizer_$tool.txt"
+      --gtest_filter="${SANITIZER_FILTER:-CudaEraScorer.*}" 2>&1 | tail -40 |
+      tee "$out/sanitizer_$tool.txt"
     ((${PIPESTATUS[0]} == 0)) || status=1
   done
 fi
