@@ -264,12 +264,17 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
     std::vector<std::size_t> gpu_row(batch->count, SIZE_MAX);
 #ifdef BACKSCORE_HAVE_CUDA
     if (gpu && n > 0) {
+      // Which columns are complete (the scan on all cores), then their rows in column order.
+      std::vector<char> whole(batch->count, 0);
+      const std::ptrdiff_t cols = static_cast<std::ptrdiff_t>(batch->count);
+#pragma omp parallel for schedule(static)
+      for (std::ptrdiff_t j = 0; j < cols; ++j) {
+        const float* c = batch->predictions.data() + static_cast<std::size_t>(j) * n;
+        whole[j] = slot[j] >= 0 && std::none_of(c, c + n, [](float v) { return std::isnan(v); });
+      }
       std::size_t complete = 0;
       for (std::size_t j = 0; j < batch->count; ++j) {
-        const float* c = batch->predictions.data() + j * n;
-        if (slot[j] >= 0 && std::none_of(c, c + n, [](float v) { return std::isnan(v); })) {
-          gpu_row[j] = complete++;
-        }
+        if (whole[j]) gpu_row[j] = complete++;
       }
       if (complete > 0) {
         std::span<const float> block = batch->predictions.span();
