@@ -114,8 +114,12 @@ struct Lane {
   Event done;  // recorded after the batch's results are copied to host_res
   CublasHandle blas;
   CusolverHandle solver;
-  DeviceBuffer<std::byte> ws;   // the cuBLAS workspace; begin_era's cuSOLVER scratch
-  DeviceBuffer<std::byte> mem;  // the batch buffers below, one allocation (carve)
+  // The cuBLAS workspace (also begin_era's cuSOLVER scratch) and the batch buffers below (one
+  // allocation, see carve): allocated by begin_era for the lanes the era's plan uses. A lane whose
+  // buffers were freed (an era that needed fewer lanes and more memory) keeps a stale workspace
+  // pointer in its cuBLAS handle; nothing calls cuBLAS on it before begin_era sets a new one.
+  DeviceBuffer<std::byte> ws;
+  DeviceBuffer<std::byte> mem;
   float* d_pred = nullptr;
   detail::SortScratch sort1, sort2;  // sort2: same scratch, order -> order2
   double *d_first = nullptr, *d_gauss = nullptr, *d_pow = nullptr, *d_work = nullptr,
@@ -175,6 +179,7 @@ struct CudaEraScorer::Impl {
   std::vector<std::pair<std::size_t, std::size_t>> s_corr_tb, s_mmc_tb, s_bmc_tb, s_fnc_tb;
   MemoryPlan plan;
   std::size_t peak = 0, borderline = 0;
+  std::size_t largest_batch = 0, most_lanes = 0;  // of the batches scored so far
 
   // Device memory of the era (shared read-only by the lanes), one allocation.
   DeviceBuffer<std::byte> era_mem;
@@ -254,25 +259,19 @@ CudaEraScorer::CudaEraScorer(int device, std::vector<FormulaSpec> specs,
     memory_cap_bytes = free_b / 10 * 9;
   }
   s.cap = memory_cap_bytes;
-  // The lanes' workspaces take at most half the cap (at least one lane).
-  const std::size_t lanes = std::clamp<std::size_t>(
-      memory_cap_bytes / 2 / kCublasWorkspaceBytes, 1, static_cast<std::size_t>(options.streams));
-  s.lanes.resize(lanes);
+  // Streams and handles for every lane; their device memory (workspace, batch buffers) comes with
+  // the first era whose plan uses the lane.
+  s.lanes.resize(static_cast<std::size_t>(options.streams));
   for (Lane& l : s.lanes) {
     l.stream = Stream::create();
     l.done = Event::create();
     l.blas = CublasHandle::create();
     BACKSCORE_CUBLAS_CHECK(cublasSetStream(l.blas.get(), l.stream.get()));
-    // After cublasSetStream, which resets the workspace: a fixed, accounted workspace per handle
-    // (one stream per handle and its own workspace: cuBLAS results are then reproducible).
-    l.ws = DeviceBuffer<std::byte>(kCublasWorkspaceBytes);
-    BACKSCORE_CUBLAS_CHECK(cublasSetWorkspace(l.blas.get(), l.ws.data(), l.ws.bytes()));
     l.solver = CusolverHandle::create();
     BACKSCORE_CUSOLVER_CHECK(cusolverDnSetStream(l.solver.get(), l.stream.get()));
   }
   s.block_rows_f = detail::block_sort_max_rows(false, device);
   s.block_rows_d = detail::block_sort_max_rows(true, device);
-  s.note_bytes(s.held_bytes());
 
   auto add_k = [](std::vector<std::size_t>& ks, std::size_t k) {
     if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
@@ -323,6 +322,8 @@ std::size_t CudaEraScorer::memory_cap() const { return impl_->cap; }
 int CudaEraScorer::device() const { return impl_->device; }
 std::size_t CudaEraScorer::borderline_rank_columns() const { return impl_->borderline; }
 std::size_t CudaEraScorer::streams() const { return impl_->lanes.size(); }
+std::size_t CudaEraScorer::largest_batch_models() const { return impl_->largest_batch; }
+std::size_t CudaEraScorer::most_streams_used() const { return impl_->most_lanes; }
 
 // Decides what each batch computes and assigns the result slots.
 void CudaEraScorer::Impl::plan_era(const Era& era, const EraContext& ctx) {
@@ -457,9 +458,9 @@ void CudaEraScorer::Impl::carve(Lane& l, std::size_t mb) const {
 // lane's stream; check_qr then reads devInfo and R back and checks |R_jj| against the CPU's cutoff
 // (counted as borderline when at or below it). The lane's workspace holds tau, devInfo and the
 // cuSOLVER workspace until check_qr: one pending QR per lane.
-void CudaEraScorer::Impl::enqueue_qr(Lane& lane, const double* d_x, std::size_t rows,
-                                     std::size_t r, double tol, double* d_q, double* d_r,
-                                     const char* what, PendingQr& qr) {
+void CudaEraScorer::Impl::enqueue_qr(Lane& lane, const double* d_x, std::size_t rows, std::size_t r,
+                                     double tol, double* d_q, double* d_r, const char* what,
+                                     PendingQr& qr) {
   qr = PendingQr{};
   if (r == 0) return;
   if (rows > kMaxInt || r > kMaxInt) throw std::runtime_error("CudaEraScorer: era too large");
@@ -482,10 +483,9 @@ void CudaEraScorer::Impl::enqueue_qr(Lane& lane, const double* d_x, std::size_t 
   const int lwork = std::max({lw1, lw2, 1});
   const std::size_t need =
       tau_bytes + info_bytes + static_cast<std::size_t>(lwork) * sizeof(double);
-  if (need > lane.ws.bytes()) {
+  if (need > lane.ws.bytes()) {  // counted in the peak by begin_era, with the other QR's
     qr.own = DeviceBuffer<std::byte>(need);
     scratch = qr.own.data();
-    note_bytes(held_bytes() + qr.own.bytes());
   }
   double* tau = reinterpret_cast<double*>(scratch);
   int* info = reinterpret_cast<int*>(scratch + tau_bytes);
@@ -620,16 +620,17 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   era_size.add<double>(n * s.rf);
   era_size.add<double>(s.rf * s.rf);
   s.plan.era_bytes = era_size.total;
-  for (const Lane& l : s.lanes) s.plan.fixed_bytes += l.ws.bytes();
   s.plan.per_model_bytes = s.per_model_bytes();
-  const std::size_t base = s.plan.era_bytes + s.plan.fixed_bytes;
+  const std::size_t base = s.plan.era_bytes;
   auto sort_temp = [&](std::size_t models) {
     return (s.block_f && (!s.need_order2 || s.block_d))
                ? std::size_t{0}
                : round_up(detail::segmented_sort_temp_bytes(n, models));
   };
+  // One lane: its cuBLAS workspace and its batch buffers.
   auto lane_bytes = [&](std::size_t models) {
-    return s.plan.per_model_bytes * models + sort_temp(models) + kBatchSlackBytes;
+    return kCublasWorkspaceBytes + s.plan.per_model_bytes * models + sort_temp(models) +
+           kBatchSlackBytes;
   };
   // As many lanes as there are models (up to the scorer's), each with batches as large as the cap
   // allows up to an even share of the era's models; fewer lanes when not even one model fits.
@@ -640,7 +641,9 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
     mb = std::min(mb, kMaxInt / n);  // cuBLAS/CUB int sizes
     while (mb > 0 && base + lanes * lane_bytes(mb) > s.cap) {
       const std::size_t avail = s.cap > base ? (s.cap - base) / lanes : 0;
-      const std::size_t guess = avail / s.plan.per_model_bytes;
+      const std::size_t guess = avail > kCublasWorkspaceBytes
+                                    ? (avail - kCublasWorkspaceBytes) / s.plan.per_model_bytes
+                                    : 0;
       mb = std::min(mb - 1, guess);
     }
     if (mb > 0) break;
@@ -653,18 +656,30 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   s.plan.lanes = lanes;
   s.plan.batch_models = mb;
   s.plan.sort_temp_bytes = sort_temp(mb);
-  const std::size_t batch_bytes = lane_bytes(mb);
+  s.plan.fixed_bytes = lanes * kCublasWorkspaceBytes;
+  const std::size_t batch_bytes = lane_bytes(mb) - kCublasWorkspaceBytes;
 
-  // ---- allocate (grow only; all freed first so the cap holds while reallocating) ----
+  // ---- allocate (grow only; all freed first so the cap holds while reallocating: what is held
+  // is then exactly this plan, and an era that grows nothing holds what an earlier plan did) ----
   s.synchronize_all();
   bool grow = s.era_mem.bytes() < s.plan.era_bytes;
-  for (std::size_t i = 0; i < lanes; ++i) grow = grow || s.lanes[i].mem.bytes() < batch_bytes;
+  for (std::size_t i = 0; i < lanes; ++i) {
+    grow = grow || s.lanes[i].ws.bytes() == 0 || s.lanes[i].mem.bytes() < batch_bytes;
+  }
   if (grow) {
     s.era_mem = DeviceBuffer<std::byte>();
-    for (Lane& l : s.lanes) l.mem = DeviceBuffer<std::byte>();
+    for (Lane& l : s.lanes) {
+      l.ws = DeviceBuffer<std::byte>();
+      l.mem = DeviceBuffer<std::byte>();
+    }
     s.era_mem = DeviceBuffer<std::byte>(std::max<std::size_t>(s.plan.era_bytes, kAlign));
     for (std::size_t i = 0; i < lanes; ++i) {
-      s.lanes[i].mem = DeviceBuffer<std::byte>(batch_bytes);
+      Lane& l = s.lanes[i];
+      l.ws = DeviceBuffer<std::byte>(kCublasWorkspaceBytes);
+      // A fixed, accounted workspace per handle (one stream per handle, its own workspace: cuBLAS
+      // results are then reproducible). Set after cublasSetStream, which resets it.
+      BACKSCORE_CUBLAS_CHECK(cublasSetWorkspace(l.blas.get(), l.ws.data(), l.ws.bytes()));
+      l.mem = DeviceBuffer<std::byte>(batch_bytes);
     }
   }
   s.note_bytes(s.held_bytes());
@@ -691,7 +706,7 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   s.d_qf = c.take<double>(n * s.rf);
   s.d_rf = c.take<double>(s.rf * s.rf);
   Lane& first = s.lanes[0];
-  Lane& second = s.lanes[std::min<std::size_t>(1, s.lanes.size() - 1)];
+  Lane& second = s.lanes[std::min<std::size_t>(1, lanes - 1)];
   auto put = [&](Lane& lane, double* dst, std::span<const double> src) {
     if (!src.empty()) {
       BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(dst, src.data(), src.size_bytes(),
@@ -717,6 +732,7 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
     s.enqueue_qr(first, s.d_x2, n, s.r2, tol2, s.d_q2, d_r2, "mmc2 exposures", qr2);
     if (&second == &first) s.check_qr(qr2);  // the lane's workspace holds one pending QR
     s.enqueue_qr(second, s.d_xf, n, s.rf, tolf, s.d_qf, s.d_rf, "fnc features", qrf);
+    s.note_bytes(s.held_bytes() + qr2.own.bytes() + qrf.own.bytes());
     s.check_qr(qr2);
     s.check_qr(qrf);
   } catch (...) {
@@ -732,12 +748,12 @@ void CudaEraScorer::Impl::upload(Lane& l, std::span<const float> block, std::siz
   const float* src = block.data() + j0 * n;
   const std::size_t count = n * mb;
   if (!pinned) {  // the lane is idle (finish() ran): nothing reads its staging buffer
-    if (l.staging.size() < count) l.staging = PinnedBuffer<float>(count);
+    if (l.staging.size() < count) l.staging = PinnedBuffer<float>(n * plan.batch_models);
     std::memcpy(l.staging.data(), src, count * sizeof(float));
     src = l.staging.data();
   }
-  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(l.d_pred, src, count * sizeof(float),
-                                       cudaMemcpyHostToDevice, l.stream.get()));
+  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(l.d_pred, src, count * sizeof(float), cudaMemcpyHostToDevice,
+                                       l.stream.get()));
 }
 
 void CudaEraScorer::Impl::compute_batch(Lane& l, std::size_t mb) {
@@ -924,6 +940,8 @@ void CudaEraScorer::score_full_columns(std::span<const float> block, std::size_t
   const std::size_t lanes = s.plan.lanes;
   const std::size_t mb_max = std::min(s.plan.batch_models, (m + lanes - 1) / lanes);
   const std::size_t batches = (m + mb_max - 1) / mb_max;
+  s.largest_batch = std::max(s.largest_batch, mb_max);
+  s.most_lanes = std::max(s.most_lanes, std::min(lanes, batches));
   try {
     for (std::size_t b = 0; b < batches; ++b) {
       Lane& l = s.lanes[b % lanes];

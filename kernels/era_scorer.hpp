@@ -58,8 +58,9 @@ struct EraScorerOptions {
   // CUDA streams ("lanes", 1..kMaxStreams), each with its own cuBLAS handle and workspace, cuSOLVER
   // handle, device batch buffers and pinned host buffers. Consecutive device batches go to the
   // lanes in turn, so one lane's host-to-device copy, result copy and host work overlap another's
-  // kernels; begin_era factorizes the mmc2 and fnc exposures on two lanes at once. Fewer are used
-  // when the memory cap is too small for them (see MemoryPlan::lanes).
+  // kernels; begin_era factorizes the mmc2 and fnc exposures on two lanes at once. An era uses at
+  // most one lane per model, and fewer when the memory cap does not hold even one model per lane
+  // (each lane has its own 32 MiB cuBLAS workspace; see MemoryPlan::lanes).
   int streams = 2;
 };
 
@@ -71,7 +72,7 @@ struct MemoryPlan {
   std::size_t era_bytes = 0;        // per-era buffers (era vectors, gaussian tables, Q, R, X)
   std::size_t per_model_bytes = 0;  // device bytes per model column of a lane's batch
   std::size_t sort_temp_bytes = 0;  // CUB temporary storage for a full batch, per lane
-  std::size_t fixed_bytes = 0;      // the cuBLAS workspaces of all the scorer's lanes
+  std::size_t fixed_bytes = 0;      // the cuBLAS workspaces of the era's lanes
   std::size_t batch_models = 0;     // models per device batch (>= 1)
   std::size_t lanes = 0;            // lanes (streams) this era's batches use (>= 1)
   std::size_t total_bytes() const {
@@ -108,8 +109,8 @@ class CudaEraScorer {
   // (the layout of EraScores::scores). Splits into device batches of memory_plan().batch_models
   // internally (a call of m <= lanes x batch_models columns is split evenly over the lanes), the
   // batches going to the lanes in turn: one lane's copies overlap another's kernels. If block lies
-  // in pinned memory (e.g. a cuda::PinnedBuffer<float> or pinned_allocate()) it is copied to the
-  // device directly, otherwise through the lane's pinned staging buffer. Returns when out is
+  // in pinned memory (e.g. a cuda::PinnedBuffer<float> or cuda::allocate_pinned) it is copied to
+  // the device directly, otherwise through the lane's pinned staging buffer. Returns when out is
   // complete. The result of a column does not depend on the lane that scored it; it may differ in
   // the last bits between device batch sizes (cuBLAS picks its GEMM kernel by size), so the same
   // call on the same options gives the same bytes.
@@ -124,7 +125,9 @@ class CudaEraScorer {
   // rank cutoff (nearly collinear exposures: the GPU then keeps the CPU's column set anyway and
   // the two backends agree only to cutoff / remainder, see docs/FORMULAS.md). Summed over eras.
   std::size_t borderline_rank_columns() const;
-  std::size_t streams() const;  // lanes created (options.streams, fewer under a small cap)
+  std::size_t streams() const;               // lanes created (options.streams)
+  std::size_t largest_batch_models() const;  // the widest device batch scored so far
+  std::size_t most_streams_used() const;     // the most lanes one call has used so far
 
  private:
   struct Impl;

@@ -64,7 +64,8 @@ std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const Run
   if (o.plan) f << "\n" << o.plan->fingerprint();
   // The backends agree to ~1e-12, not bit for bit: a journal continues only on the same one. On
   // the GPU the last bits also depend on the device and on the device batches' sizes (cuBLAS picks
-  // its GEMM kernel by size), which --batch, --gpu-memory and --gpu-streams decide.
+  // its GEMM kernel by size), which --batch, --gpu-memory and --gpu-streams decide (with
+  // --gpu-memory 0 also the device's free memory, when that is what limits a batch: not recorded).
   f << "\nbackend " << (o.backend == Backend::cuda ? "cuda" : "cpu");
 #ifdef BACKSCORE_HAVE_CUDA
   if (o.backend == Backend::cuda) {

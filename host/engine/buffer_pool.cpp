@@ -1,8 +1,10 @@
 // BufferPool (see buffer_pool.hpp).
 #include "host/engine/buffer_pool.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <new>
+#include <optional>
 #include <utility>
 
 namespace backscore {
@@ -22,46 +24,67 @@ BufferPool::~BufferPool() {
 }
 
 BufferPool::Buffer BufferPool::take(std::size_t count) {
-  std::unique_lock lock(mu_);
-  if (count > high_water_) high_water_ = count;
-  // Any free buffer large enough; the free ones smaller than the high-water mark are dropped.
-  for (std::size_t i = 0; i < free_.size();) {
-    if (free_[i].capacity >= count) {
-      const Block b = free_[i];
-      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
-      ++out_;
-      return Buffer(this, b.p, count, b.capacity);
+  // The allocator runs outside the lock: cudaHostAlloc / cudaFreeHost may wait for the device,
+  // and the other thread should not wait behind that to return a buffer.
+  std::vector<float*> drop;
+  std::optional<Block> found;
+  std::size_t capacity = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (count > high_water_) high_water_ = count;
+    // Any free buffer large enough; the free ones smaller than the high-water mark are dropped.
+    for (std::size_t i = 0; i < free_.size() && !found;) {
+      if (free_[i].capacity >= count) {
+        found = free_[i];
+        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+        ++out_;
+      } else if (free_[i].capacity < high_water_) {
+        drop.push_back(free_[i].p);
+        held_ -= free_[i].capacity * sizeof(float);
+        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
     }
-    if (free_[i].capacity < high_water_) {
-      allocator_.release(free_[i].p);
-      held_ -= free_[i].capacity * sizeof(float);
-      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
-    } else {
-      ++i;
+    if (!found) {
+      // New blocks get a quarter of headroom over the mark, so eras that grow a little at a time
+      // (a history's stock count creeps up) do not reallocate every buffer at each new maximum.
+      const std::size_t mark = std::max<std::size_t>(high_water_, 1);
+      capacity = mark + mark / 4;
+      ++out_;
+      held_ += capacity * sizeof(float);
     }
   }
-  const std::size_t capacity = high_water_ > 0 ? high_water_ : 1;
-  void* p = allocator_.allocate(capacity * sizeof(float));
+  for (float* p : drop) allocator_.release(p);
+  if (found) return Buffer(this, found->p, count, found->capacity);
+  void* p = nullptr;
+  try {
+    p = allocator_.allocate(capacity * sizeof(float));
+  } catch (...) {
+    std::lock_guard lock(mu_);
+    --out_;
+    held_ -= capacity * sizeof(float);
+    throw;
+  }
+  std::lock_guard lock(mu_);
   ++allocations_;
-  held_ += capacity * sizeof(float);
-  ++out_;
   return Buffer(this, static_cast<float*>(p), count, capacity);
 }
 
 void BufferPool::give_back(float* p, std::size_t capacity) noexcept {
-  std::lock_guard lock(mu_);
-  --out_;
-  if (capacity < high_water_) {
-    allocator_.release(p);
+  {
+    std::lock_guard lock(mu_);
+    --out_;
+    if (capacity >= high_water_) {
+      try {
+        free_.push_back({p, capacity});
+        return;
+      } catch (...) {  // no memory for the free list's entry: drop the buffer instead
+      }
+    }
     held_ -= capacity * sizeof(float);
-    return;
   }
-  try {
-    free_.push_back({p, capacity});
-  } catch (...) {  // no memory for the free list's entry: drop the buffer instead
-    allocator_.release(p);
-    held_ -= capacity * sizeof(float);
-  }
+  allocator_.release(p);
 }
 
 std::size_t BufferPool::allocations() const {

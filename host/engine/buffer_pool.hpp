@@ -4,10 +4,11 @@
 // allocator gives page-locked memory (cuda::allocate_pinned), so the scorer copies the batch to the
 // device straight from the buffer HDF5 read into; the CPU backend uses the heap.
 //
-// Sizes: every new buffer is as large as the largest request so far (the high-water mark), and a
-// free buffer smaller than that is released when it comes back, so after the first batches every
-// buffer fits every request and nothing is allocated again. The number of buffers is the number
-// in use at once (the queue's depth plus one being read and one being scored). Thread-safe.
+// Sizes: every new buffer is the largest request so far (the high-water mark) plus a quarter, and
+// a buffer smaller than the mark is released when it comes back or is found free, so after the
+// first batches every buffer fits every request and nothing is allocated again. The number of
+// buffers is the number in use at once (the queue's depth plus one being read and one being
+// scored). Thread-safe; the allocator is called outside the pool's lock.
 #pragma once
 
 #include <cstddef>

@@ -290,8 +290,6 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
         gpu_scores.resize(complete * builtins.size());
         gpu->score_full_columns(block, complete, gpu_scores);
         stats.gpu_model_eras += complete;
-        stats.gpu_batch_models = std::max(stats.gpu_batch_models, gpu->memory_plan().batch_models);
-        stats.gpu_streams = std::max(stats.gpu_streams, gpu->memory_plan().lanes);
       }
     }
 #endif
@@ -377,7 +375,11 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
   }
   progress.end();
 #ifdef BACKSCORE_HAVE_CUDA
-  if (gpu) stats.gpu_peak_bytes = gpu->peak_device_bytes();
+  if (gpu) {
+    stats.gpu_peak_bytes = gpu->peak_device_bytes();
+    stats.gpu_batch_models = gpu->largest_batch_models();
+    stats.gpu_streams = gpu->most_streams_used();
+  }
 #endif
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;

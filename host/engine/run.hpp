@@ -60,7 +60,7 @@ struct RunStats {
   std::size_t gpu_model_eras = 0;    // cuda: model-eras whose built-ins were scored on the GPU
   std::size_t gpu_peak_bytes = 0;    // cuda: the most device memory held at once
   std::size_t gpu_batch_models = 0;  // cuda: the largest device batch (models) of the run
-  std::size_t gpu_streams = 0;       // cuda: the most streams an era's batches used
+  std::size_t gpu_streams = 0;       // cuda: the most streams one scorer call used
 };
 
 // Scores eras in order, skipping those in `done`; calls on_era on the calling thread for each.

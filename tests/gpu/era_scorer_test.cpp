@@ -287,6 +287,34 @@ TEST(CudaEraScorer, BatchSplitBySmallMemoryCap) {
   }
 }
 
+// A cap that holds one lane's workspace and a few models but not two workspaces: the era runs on
+// one lane (of the two asked for) rather than failing.
+TEST(CudaEraScorer, FewerLanesWhenTheCapHoldsOneWorkspace) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 100);
+  const TestEra t = make_era(2000, 40, 16, false, 0);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  cuda::EraScorerOptions one;
+  one.streams = 1;
+  std::size_t cap = 0;
+  {
+    cuda::CudaEraScorer probe(0, specs, 0, one);
+    probe.begin_era(t.era, ctx);
+    cap = cap_for(probe.memory_plan(), 1, 5);
+  }
+  cuda::CudaEraScorer scorer(0, specs, cap);  // 2 streams asked for
+  EXPECT_EQ(scorer.streams(), 2u);
+  scorer.begin_era(t.era, ctx);
+  EXPECT_EQ(scorer.memory_plan().lanes, 1u);
+  EXPECT_LE(scorer.memory_plan().batch_models, 5u);
+  std::vector<double> gpu(t.m * specs.size());
+  scorer.score_full_columns(t.preds, t.m, gpu);
+  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "one lane under the cap");
+  EXPECT_LE(scorer.peak_device_bytes(), cap);
+  EXPECT_EQ(scorer.most_streams_used(), 1u);
+  EXPECT_LE(scorer.largest_batch_models(), 5u);
+}
+
 // Every stream count scores the same bytes when the device batches have the same sizes (each
 // column's arithmetic depends on its batch's size only, never on the lane), and matches the CPU.
 TEST(CudaEraScorer, StreamCountsAgreeBitForBit) {
@@ -306,8 +334,8 @@ TEST(CudaEraScorer, StreamCountsAgreeBitForBit) {
       EXPECT_EQ(scorer.memory_plan().lanes, static_cast<std::size_t>(streams)) << streams;
       std::vector<double> gpu(t.m * specs.size());
       scorer.score_full_columns(t.preds, t.m, gpu);
-      const std::string what = "n=" + std::to_string(n) + ", " + std::to_string(streams) +
-                               " streams";
+      const std::string what =
+          "n=" + std::to_string(n) + ", " + std::to_string(streams) + " streams";
       expect_match(gpu, cpu, specs, what);
       if (first.empty()) {
         first = gpu;
@@ -472,7 +500,6 @@ TEST(CudaEraScorer, BlockSortSizeBoundaries) {
                       all_specs(3, static_cast<int>(n / 4)), "n=" + std::to_string(n));
   }
 }
-
 
 // The same block on the same scorer (and after a second begin_era of the same era) gives the same
 // bits: fixed reduction orders, no atomics, one cuBLAS stream. Another batch split agrees to
