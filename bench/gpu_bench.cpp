@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
       t_score += std::chrono::duration<double>(t2 - t1).count();
     }
     begin_ms = 1000 * t_begin / static_cast<double>(eras);
-    batch = scorer.memory_plan().batch_models;
-    lanes = scorer.memory_plan().lanes;
+    batch = scorer.largest_batch_models();
+    lanes = scorer.most_streams_used();
     peak_mib = static_cast<double>(scorer.peak_device_bytes()) / (1 << 20);
     return preds / t_score;
   };

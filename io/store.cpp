@@ -1,13 +1,19 @@
 // The tournament store on disk (layout in docs/FORMAT.md): writer and streaming reader.
 #include "io/store.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
+#include <mutex>
 #include <system_error>
+#include <thread>
 
 #include "io/hdf5.hpp"
 #include "io/input_error.hpp"
@@ -241,6 +247,22 @@ struct StoreReader::Impl {
   // The era whose predictions were read last: batches of one era reuse the open dataset.
   std::size_t open_era = std::numeric_limits<std::size_t>::max();
   h5::Hid open_predictions;
+  // Direct reads of the open era's predictions: the file opened for pread (-1: none), and when
+  // the dataset qualifies (chunk_rows > 0) the file offset of each chunk of chunk_rows rows.
+  int fd = -1;
+  hsize_t chunk_rows = 0, row_floats = 0;
+  std::vector<std::uint64_t> chunk_offset;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  hid_t predictions_of(std::size_t era);
+  void plan_direct_reads(hid_t ds, hsize_t m, hsize_t n);
+  void read_direct(std::size_t first, std::size_t count, float* out, int threads) const;
 
   [[noreturn]] void bad(const std::string& what) const {
     throw InputError(path.string() + ": " + what);
@@ -270,6 +292,93 @@ struct StoreReader::Impl {
     return out;
   }
 };
+
+// Whether the era's predictions can be read from the file directly, and from where: a chunked,
+// unfiltered dataset of little-endian float32 (this machine's float) whose chunks hold whole rows,
+// every chunk allocated, in a file without a user block (so HDF5 addresses are file offsets).
+// Anything else (a store written by other software) keeps chunk_rows = 0: read through HDF5.
+void StoreReader::Impl::plan_direct_reads(hid_t ds, hsize_t m, hsize_t n) {
+  chunk_rows = 0;
+  row_floats = n;
+  chunk_offset.clear();
+  if (fd < 0 || m == 0 || n == 0) return;
+  if (H5Tequal(H5T_NATIVE_FLOAT, H5T_IEEE_F32LE) <= 0) return;
+  h5::Hid fcpl(H5Fget_create_plist(file.get()));
+  hsize_t userblock = 1;
+  if (!fcpl.valid() || H5Pget_userblock(fcpl.get(), &userblock) < 0 || userblock != 0) return;
+  h5::Hid type(H5Dget_type(ds));
+  if (!type.valid() || H5Tequal(type.get(), H5T_IEEE_F32LE) <= 0) return;
+  h5::Hid dcpl(H5Dget_create_plist(ds));
+  if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED || H5Pget_nfilters(dcpl.get()) != 0) {
+    return;
+  }
+  hsize_t chunk[2] = {0, 0};
+  if (H5Pget_chunk(dcpl.get(), 2, chunk) != 2 || chunk[0] == 0 || chunk[1] != n) return;
+  std::vector<std::uint64_t> offsets;
+  for (hsize_t r = 0; r < m; r += chunk[0]) {
+    const hsize_t at[2] = {r, 0};
+    unsigned filter_mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t bytes = 0;
+    if (H5Dget_chunk_info_by_coord(ds, at, &filter_mask, &addr, &bytes) < 0 ||
+        addr == HADDR_UNDEF || filter_mask != 0 || bytes != chunk[0] * n * sizeof(float)) {
+      static_cast<void>(H5Eclear2(H5E_DEFAULT));
+      return;
+    }
+    offsets.push_back(addr);
+  }
+  chunk_rows = chunk[0];
+  chunk_offset = std::move(offsets);
+}
+
+// Rows [first, first + count) into out: one pread per chunk piece, up to `threads` at once.
+void StoreReader::Impl::read_direct(std::size_t first, std::size_t count, float* out,
+                                    int threads) const {
+  struct Piece {
+    std::uint64_t offset;
+    char* dst;
+    std::size_t bytes;
+  };
+  const std::size_t row_bytes = row_floats * sizeof(float);
+  std::vector<Piece> pieces;
+  for (std::size_t r = first; r < first + count;) {
+    const std::size_t c = r / chunk_rows, within = r - c * chunk_rows;
+    const std::size_t rows = std::min<std::size_t>(chunk_rows - within, first + count - r);
+    pieces.push_back({chunk_offset[c] + within * row_bytes,
+                      reinterpret_cast<char*>(out + (r - first) * row_floats), rows * row_bytes});
+    r += rows;
+  }
+  std::atomic<std::size_t> next{0};
+  std::mutex error_mu;
+  std::string error;
+  auto work = [&] {
+    for (std::size_t i = next++; i < pieces.size(); i = next++) {
+      const Piece& p = pieces[i];
+      std::size_t done = 0;
+      while (done < p.bytes) {
+        const ssize_t got = ::pread(fd, p.dst + done, p.bytes - done,
+                                    static_cast<off_t>(p.offset + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+          std::lock_guard lock(error_mu);
+          if (error.empty()) {
+            error = got < 0 ? std::strerror(errno) : "the file ends inside a chunk (truncated?)";
+          }
+          return;
+        }
+        done += static_cast<std::size_t>(got);
+      }
+    }
+  };
+  const std::size_t helpers =
+      std::min<std::size_t>(pieces.size(), static_cast<std::size_t>(std::max(threads, 1))) - 1;
+  std::vector<std::thread> pool;
+  pool.reserve(helpers);
+  for (std::size_t t = 0; t < helpers; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (!error.empty()) bad("reading predictions: " + error);
+}
 
 StoreReader::StoreReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
@@ -307,6 +416,7 @@ StoreReader::StoreReader(const fs::path& path) : impl_(std::make_unique<Impl>())
     }
     impl_->eras = h5::read_strings(root, "eras/names");
     impl_->eras_group = h5::open_group(root, "eras");
+    impl_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // -1: every read through HDF5
   } catch (const h5::Hdf5Error& e) {
     impl_->bad(std::string("malformed store: ") + e.what());
   }
@@ -400,29 +510,57 @@ Era StoreReader::read_era(std::size_t e) const {
   return era;
 }
 
-void StoreReader::read_predictions(std::size_t era, std::size_t first, std::size_t count,
-                                   std::span<float> out) const {
-  try {
-    if (impl_->open_era != era) {
-      impl_->open_predictions.reset();
-      h5::Hid g = impl_->era_group(era);
-      // Every chunk is read once, straight into the caller's buffer: no chunk cache.
-      h5::Hid dapl(H5Pcreate(H5P_DATASET_ACCESS));
-      if (!dapl.valid() || H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0,
-                                              H5D_CHUNK_CACHE_W0_DEFAULT) < 0) {
-        throw h5::Hdf5Error("H5Pset_chunk_cache failed for 'predictions'");
-      }
-      hid_t ds = H5Dopen2(g.get(), "predictions", dapl.get());
-      if (ds < 0) throw h5::Hdf5Error("H5Dopen2 failed for 'predictions'");
-      impl_->open_predictions = h5::Hid(ds);
-      impl_->open_era = era;
+// Opens era's predictions dataset (kept open for the era's next batches) and plans direct reads.
+hid_t StoreReader::Impl::predictions_of(std::size_t era) {
+  if (open_era != era) {
+    open_predictions.reset();
+    open_era = std::numeric_limits<std::size_t>::max();
+    h5::Hid g = era_group(era);
+    // Every chunk is read once, straight into the caller's buffer: no chunk cache.
+    h5::Hid dapl(H5Pcreate(H5P_DATASET_ACCESS));
+    if (!dapl.valid() || H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0,
+                                            H5D_CHUNK_CACHE_W0_DEFAULT) < 0) {
+      throw h5::Hdf5Error("H5Pset_chunk_cache failed for 'predictions'");
     }
-    const hid_t ds = impl_->open_predictions.get();
+    hid_t ds = H5Dopen2(g.get(), "predictions", dapl.get());
+    if (ds < 0) throw h5::Hdf5Error("H5Dopen2 failed for 'predictions'");
+    open_predictions = h5::Hid(ds);
+    const std::vector<hsize_t> dims = h5::dataset_dims(ds, "predictions");
+    if (dims.size() == 2) {
+      plan_direct_reads(ds, dims[0], dims[1]);
+    } else {
+      chunk_rows = 0;
+    }
+    open_era = era;
+  }
+  return open_predictions.get();
+}
+
+void StoreReader::read_predictions(std::size_t era, std::size_t first, std::size_t count,
+                                   std::span<float> out, int threads) const {
+  try {
+    const hid_t ds = impl_->predictions_of(era);
     std::vector<hsize_t> dims = h5::dataset_dims(ds, "predictions");
     if (dims.size() != 2 || first + count > dims[0] || out.size() != count * dims[1]) {
       throw std::logic_error("read_predictions: bad block request");
     }
-    h5::read_rows(ds, H5T_NATIVE_FLOAT, first, count, out.data(), "predictions");
+    if (count == 0) return;
+    if (impl_->chunk_rows > 0) {
+      impl_->read_direct(first, count, out.data(), threads);
+    } else {
+      h5::read_rows(ds, H5T_NATIVE_FLOAT, first, count, out.data(), "predictions");
+    }
+  } catch (const h5::Hdf5Error& ex) {
+    impl_->open_era = std::numeric_limits<std::size_t>::max();
+    impl_->open_predictions.reset();
+    impl_->bad("era '" + impl_->eras[era] + "': " + ex.what());
+  }
+}
+
+bool StoreReader::reads_predictions_directly(std::size_t era) const {
+  try {
+    impl_->predictions_of(era);
+    return impl_->chunk_rows > 0;
   } catch (const h5::Hdf5Error& ex) {
     impl_->open_era = std::numeric_limits<std::size_t>::max();
     impl_->open_predictions.reset();

@@ -93,10 +93,16 @@ class StoreReader {
   std::size_t n_stocks(std::size_t era) const;
   // Everything of era `era` except its predictions.
   Era read_era(std::size_t era) const;
-  // Prediction columns [first, first + count) of era `era` into out (count x n_stocks floats),
-  // one hyperslab read.
+  // Prediction columns [first, first + count) of era `era` into out (count x n_stocks floats).
+  // When the era's dataset is what backscore writes (chunked by rows, unfiltered, little-endian
+  // float32 in a file without a user block) the rows are read straight from the file's chunks with
+  // pread, by up to `threads` threads at once (chunk addresses from HDF5, on the calling thread);
+  // any other layout is read through HDF5 (one hyperslab). Same values either way.
   void read_predictions(std::size_t era, std::size_t first, std::size_t count,
-                        std::span<float> out) const;
+                        std::span<float> out, int threads = 1) const;
+  // Whether read_predictions of era `era` reads the file directly (true for every store backscore
+  // writes) rather than through HDF5.
+  bool reads_predictions_directly(std::size_t era) const;
 
  private:
   struct Impl;

@@ -125,9 +125,9 @@ struct Lane {
   double *d_first = nullptr, *d_gauss = nullptr, *d_pow = nullptr, *d_work = nullptr,
          *d_gauss2 = nullptr, *d_pow2 = nullptr, *d_res = nullptr, *d_cbuf = nullptr;
   std::uint32_t* d_order2 = nullptr;
-  // Host pinned buffers. staging grows on demand in upload() (to the largest device batch a
-  // caller's block needs), not to the era's whole model count: run_eras passes --batch columns
-  // at a time, and pinning n x (all models) floats per lane could fail on a large era.
+  // Host pinned buffers. staging (used only for callers' unpinned blocks; run_eras' are pinned)
+  // grows on demand in upload(), doubling up to the plan's device batch, so narrow calls do not
+  // pin n x (an even share of all the era's models) floats per lane.
   PinnedBuffer<float> staging;
   PinnedBuffer<double> host_res;
   // The batch in flight (enqueued, results not yet read): columns [j0, j0 + mb) of the call.
@@ -221,8 +221,10 @@ struct CudaEraScorer::Impl {
   void plan_era(const Era& era, const EraContext& ctx);
   std::size_t per_model_bytes() const;
   void carve(Lane& lane, std::size_t mb) const;
+  // other_scratch: device bytes of another QR's own scratch still held (the cap covers both).
   void enqueue_qr(Lane& lane, const double* d_x, std::size_t rows, std::size_t r, double tol,
-                  double* d_q, double* d_r, const char* what, PendingQr& qr);
+                  double* d_q, double* d_r, const char* what, std::size_t other_scratch,
+                  PendingQr& qr);
   void check_qr(PendingQr& qr);
   void upload(Lane& lane, std::span<const float> block, std::size_t j0, std::size_t mb,
               bool pinned);
@@ -460,7 +462,7 @@ void CudaEraScorer::Impl::carve(Lane& l, std::size_t mb) const {
 // cuSOLVER workspace until check_qr: one pending QR per lane.
 void CudaEraScorer::Impl::enqueue_qr(Lane& lane, const double* d_x, std::size_t rows, std::size_t r,
                                      double tol, double* d_q, double* d_r, const char* what,
-                                     PendingQr& qr) {
+                                     std::size_t other_scratch, PendingQr& qr) {
   qr = PendingQr{};
   if (r == 0) return;
   if (rows > kMaxInt || r > kMaxInt) throw std::runtime_error("CudaEraScorer: era too large");
@@ -483,9 +485,16 @@ void CudaEraScorer::Impl::enqueue_qr(Lane& lane, const double* d_x, std::size_t 
   const int lwork = std::max({lw1, lw2, 1});
   const std::size_t need =
       tau_bytes + info_bytes + static_cast<std::size_t>(lwork) * sizeof(double);
-  if (need > lane.ws.bytes()) {  // counted in the peak by begin_era, with the other QR's
+  if (need > lane.ws.bytes()) {  // huge n x r: scratch of its own, under the cap too
+    if (held_bytes() + other_scratch + need > cap) {
+      throw std::runtime_error(std::string("CudaEraScorer: the cuSOLVER QR of the ") + what +
+                               " needs " + std::to_string(need) +
+                               " bytes of scratch beyond the memory cap (" + std::to_string(cap) +
+                               " bytes); raise --gpu-memory");
+    }
     qr.own = DeviceBuffer<std::byte>(need);
     scratch = qr.own.data();
+    note_bytes(held_bytes() + other_scratch + need);
   }
   double* tau = reinterpret_cast<double*>(scratch);
   int* info = reinterpret_cast<int*>(scratch + tau_bytes);
@@ -516,6 +525,7 @@ void CudaEraScorer::Impl::check_qr(PendingQr& qr) {
   BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(ih, qr.d_info, sizeof ih, cudaMemcpyDeviceToHost, st));
   BACKSCORE_CUDA_CHECK(cudaStreamSynchronize(st));
   qr.lane = nullptr;
+  qr.own = DeviceBuffer<std::byte>();  // the QR is done with its scratch
   if (ih[0] != 0 || ih[1] != 0) {
     throw CudaError(std::string("cuSOLVER ") + qr.what + ": devInfo geqrf " +
                     std::to_string(ih[0]) + ", orgqr " + std::to_string(ih[1]));
@@ -633,12 +643,14 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
            kBatchSlackBytes;
   };
   // As many lanes as there are models (up to the scorer's), each with batches as large as the cap
-  // allows up to an even share of the era's models; fewer lanes when not even one model fits.
+  // allows up to an even share of the era's models. Fewer lanes when the cap leaves a lane less
+  // than min_lane_models (or its whole share, if smaller): one lane of 80 models beats two of 1.
   std::size_t lanes = std::min(s.lanes.size(), s.max_models), mb = 0;
   for (; lanes > 0; --lanes) {
-    mb = (s.max_models + lanes - 1) / lanes;
-    if (s.opt.max_batch_models > 0) mb = std::min(mb, s.opt.max_batch_models);
-    mb = std::min(mb, kMaxInt / n);  // cuBLAS/CUB int sizes
+    std::size_t share = (s.max_models + lanes - 1) / lanes;
+    if (s.opt.max_batch_models > 0) share = std::min(share, s.opt.max_batch_models);
+    share = std::min(share, kMaxInt / n);  // cuBLAS/CUB int sizes
+    mb = share;
     while (mb > 0 && base + lanes * lane_bytes(mb) > s.cap) {
       const std::size_t avail = s.cap > base ? (s.cap - base) / lanes : 0;
       const std::size_t guess = avail > kCublasWorkspaceBytes
@@ -646,7 +658,8 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
                                     : 0;
       mb = std::min(mb - 1, guess);
     }
-    if (mb > 0) break;
+    const std::size_t floor = std::min(share, std::max<std::size_t>(s.opt.min_lane_models, 1));
+    if (mb >= floor || (lanes == 1 && mb > 0)) break;
   }
   if (mb == 0) {
     throw std::runtime_error("CudaEraScorer: era " + era.name + " (" + std::to_string(n) +
@@ -666,19 +679,21 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   for (std::size_t i = 0; i < lanes; ++i) {
     grow = grow || s.lanes[i].ws.bytes() == 0 || s.lanes[i].mem.bytes() < batch_bytes;
   }
-  if (grow) {
+  if (grow) {  // the workspaces of lanes this era uses stay (they are part of the plan)
     s.era_mem = DeviceBuffer<std::byte>();
-    for (Lane& l : s.lanes) {
-      l.ws = DeviceBuffer<std::byte>();
-      l.mem = DeviceBuffer<std::byte>();
+    for (std::size_t i = 0; i < s.lanes.size(); ++i) {
+      if (i >= lanes) s.lanes[i].ws = DeviceBuffer<std::byte>();
+      s.lanes[i].mem = DeviceBuffer<std::byte>();
     }
     s.era_mem = DeviceBuffer<std::byte>(std::max<std::size_t>(s.plan.era_bytes, kAlign));
     for (std::size_t i = 0; i < lanes; ++i) {
       Lane& l = s.lanes[i];
-      l.ws = DeviceBuffer<std::byte>(kCublasWorkspaceBytes);
-      // A fixed, accounted workspace per handle (one stream per handle, its own workspace: cuBLAS
-      // results are then reproducible). Set after cublasSetStream, which resets it.
-      BACKSCORE_CUBLAS_CHECK(cublasSetWorkspace(l.blas.get(), l.ws.data(), l.ws.bytes()));
+      if (l.ws.bytes() == 0) {
+        l.ws = DeviceBuffer<std::byte>(kCublasWorkspaceBytes);
+        // A fixed, accounted workspace per handle (one stream per handle, its own workspace:
+        // cuBLAS results are then reproducible). Set after cublasSetStream, which resets it.
+        BACKSCORE_CUBLAS_CHECK(cublasSetWorkspace(l.blas.get(), l.ws.data(), l.ws.bytes()));
+      }
       l.mem = DeviceBuffer<std::byte>(batch_bytes);
     }
   }
@@ -729,10 +744,10 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   put(second, s.d_xf, xf);
   PendingQr qr2, qrf;
   try {
-    s.enqueue_qr(first, s.d_x2, n, s.r2, tol2, s.d_q2, d_r2, "mmc2 exposures", qr2);
+    s.enqueue_qr(first, s.d_x2, n, s.r2, tol2, s.d_q2, d_r2, "mmc2 exposures", 0, qr2);
     if (&second == &first) s.check_qr(qr2);  // the lane's workspace holds one pending QR
-    s.enqueue_qr(second, s.d_xf, n, s.rf, tolf, s.d_qf, s.d_rf, "fnc features", qrf);
-    s.note_bytes(s.held_bytes() + qr2.own.bytes() + qrf.own.bytes());
+    s.enqueue_qr(second, s.d_xf, n, s.rf, tolf, s.d_qf, s.d_rf, "fnc features", qr2.own.bytes(),
+                 qrf);
     s.check_qr(qr2);
     s.check_qr(qrf);
   } catch (...) {
@@ -748,7 +763,10 @@ void CudaEraScorer::Impl::upload(Lane& l, std::span<const float> block, std::siz
   const float* src = block.data() + j0 * n;
   const std::size_t count = n * mb;
   if (!pinned) {  // the lane is idle (finish() ran): nothing reads its staging buffer
-    if (l.staging.size() < count) l.staging = PinnedBuffer<float>(n * plan.batch_models);
+    if (l.staging.size() < count) {  // doubling, up to the plan's batch
+      l.staging = PinnedBuffer<float>(
+          std::max(count, std::min(n * plan.batch_models, 2 * l.staging.size())));
+    }
     std::memcpy(l.staging.data(), src, count * sizeof(float));
     src = l.staging.data();
   }

@@ -62,6 +62,10 @@ struct EraScorerOptions {
   // most one lane per model, and fewer when the memory cap does not hold even one model per lane
   // (each lane has its own 32 MiB cuBLAS workspace; see MemoryPlan::lanes).
   int streams = 2;
+  // A lane is planned only if the memory cap leaves it at least this many models per device
+  // batch (or its whole share of the era's models, if fewer); else the era uses fewer lanes with
+  // larger batches. Tests lower it to force several lanes under a small cap.
+  std::size_t min_lane_models = 32;
 };
 
 inline constexpr int kMaxStreams = 8;

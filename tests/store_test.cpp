@@ -118,6 +118,117 @@ TEST(Store, RoundTripEqualsInput) {
                                                 eras[2].predictions.begin() + 2 * n)));
 }
 
+// A store of eras with 1, 63, 64, 65 and 200 models (below, at and above one 64-row chunk) and
+// 1, 7 and 300 stocks.
+std::vector<EraAndPredictions> chunk_edge_eras(const StoreSchema& schema) {
+  std::vector<EraAndPredictions> eras;
+  unsigned seed = 40;
+  for (std::size_t m : {1u, 63u, 64u, 65u, 200u}) {
+    for (std::size_t n : {1u, 7u, 300u}) {
+      std::vector<std::int32_t> models(m);
+      for (std::size_t j = 0; j < m; ++j) models[j] = static_cast<std::int32_t>(j);
+      eras.push_back(make_era(schema, "e" + std::to_string(m) + "x" + std::to_string(n), n, models,
+                              seed++, true));
+    }
+  }
+  return eras;
+}
+
+// read_predictions' direct path (pread of the chunks, 1 and 4 threads) against HDF5's own
+// hyperslab read, on batches that start and end inside chunks.
+TEST(Store, DirectChunkReadsEqualHdf5Reads) {
+  TempDir dir;
+  const auto path = dir / "s.h5";
+  const StoreSchema schema = test_schema(200);
+  const std::vector<EraAndPredictions> eras = chunk_edge_eras(schema);
+  {
+    StoreWriter w(path, schema);
+    for (const auto& e : eras) w.append_era(e.era, e.predictions);
+    w.finish();
+  }
+  StoreReader r(path);
+  h5::SilenceHdf5 quiet;
+  h5::Hid file = h5::open_file(path.string());
+  std::mt19937_64 rng(9);
+  for (std::size_t e = 0; e < eras.size(); ++e) {
+    const std::size_t m = eras[e].era.n_submitted(), n = eras[e].era.n_stocks();
+    EXPECT_TRUE(r.reads_predictions_directly(e)) << "era " << e;
+    char name[64];
+    std::snprintf(name, sizeof name, "/eras/%06zu/predictions", e);
+    h5::Hid ds = h5::open_dataset(file.get(), name);
+    std::vector<float> reference(m * n);
+    h5::read_rows(ds.get(), H5T_NATIVE_FLOAT, 0, m, reference.data(), name);
+    ASSERT_TRUE(same_bits(reference, eras[e].predictions)) << "era " << e;
+    std::vector<std::pair<std::size_t, std::size_t>> batches = {{0, m}, {0, 1}, {m - 1, 1}};
+    for (int k = 0; k < 12; ++k) {
+      const std::size_t first = rng() % m;
+      batches.emplace_back(first, 1 + rng() % (m - first));
+    }
+    for (const auto& [first, count] : batches) {
+      const std::vector<float> want(
+          reference.begin() + static_cast<std::ptrdiff_t>(first * n),
+          reference.begin() + static_cast<std::ptrdiff_t>((first + count) * n));
+      for (int threads : {1, 4}) {
+        std::vector<float> got(count * n, -7.0f);
+        r.read_predictions(e, first, count, got, threads);
+        EXPECT_TRUE(same_bits(got, want))
+            << "era " << e << " rows " << first << "+" << count << ", " << threads << " threads";
+      }
+    }
+  }
+}
+
+// Prediction datasets laid out otherwise (big-endian and contiguous; deflate-compressed chunks),
+// as another writer might make them, are read through HDF5 with the same values.
+TEST(Store, OtherPredictionLayoutsAreReadThroughHdf5) {
+  TempDir dir;
+  const auto path = dir / "s.h5";
+  const StoreSchema schema = test_schema(200);
+  const std::vector<EraAndPredictions> eras = chunk_edge_eras(schema);
+  {
+    StoreWriter w(path, schema);
+    for (const auto& e : eras) w.append_era(e.era, e.predictions);
+    w.finish();
+  }
+  const std::size_t big_endian = 10, deflated = 13;  // 65 x 7 and 200 x 7
+  {
+    h5::SilenceHdf5 quiet;
+    h5::Hid f = h5::open_file(path.string(), true);
+    for (std::size_t e : {big_endian, deflated}) {
+      char name[64];
+      std::snprintf(name, sizeof name, "/eras/%06zu/predictions", e);
+      ASSERT_GE(H5Ldelete(f.get(), name, H5P_DEFAULT), 0);
+      const hsize_t dims[2] = {eras[e].era.n_submitted(), eras[e].era.n_stocks()};
+      h5::Hid space(H5Screate_simple(2, dims, nullptr));
+      h5::Hid dcpl(H5Pcreate(H5P_DATASET_CREATE));
+      if (e == deflated) {
+        const hsize_t chunk[2] = {16, dims[1]};
+        ASSERT_GE(H5Pset_chunk(dcpl.get(), 2, chunk), 0);
+        ASSERT_GE(H5Pset_deflate(dcpl.get(), 6), 0);
+      }
+      h5::Hid ds(H5Dcreate2(f.get(), name, e == big_endian ? H5T_IEEE_F32BE : H5T_IEEE_F32LE,
+                            space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+      ASSERT_TRUE(ds.valid());
+      ASSERT_GE(H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                         eras[e].predictions.data()),
+                0);
+    }
+  }
+  StoreReader r(path);
+  for (std::size_t e : {big_endian, deflated}) {
+    EXPECT_FALSE(r.reads_predictions_directly(e)) << "era " << e;
+    const std::size_t m = eras[e].era.n_submitted(), n = eras[e].era.n_stocks();
+    std::vector<float> all(m * n);
+    r.read_predictions(e, 0, m, all, 4);
+    EXPECT_TRUE(same_bits(all, eras[e].predictions)) << "era " << e;
+    std::vector<float> part(3 * n);
+    r.read_predictions(e, 20, 3, part, 4);
+    EXPECT_TRUE(same_bits(part, std::vector<float>(eras[e].predictions.begin() + 20 * n,
+                                                   eras[e].predictions.begin() + 23 * n)));
+  }
+  EXPECT_TRUE(r.reads_predictions_directly(big_endian + 1));  // the untouched eras still are
+}
+
 // Every invalid era is refused with a message naming the era and what is wrong, and leaves no
 // file behind (neither the final name nor the temporary one).
 TEST(Store, WriterRefusesInvalidErasAndLeavesNoFile) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include "host/cli/commands.hpp"
 #include "host/cli/formula_options.hpp"
@@ -143,6 +144,11 @@ void run(const RunArgs& a) {
   // The GPU wants wider calls: each score_full_columns call has fixed costs (kernel launches, a
   // synchronization, the host's NaN scan) that a wider batch spreads over more predictions.
   o.batch_models = a.batch > 0 ? a.batch : backend.backend == Backend::cuda ? 1024 : 256;
+  // The GPU consumes predictions as fast as the store delivers them: read each batch's chunks on
+  // several threads. The CPU backend's cores are busy scoring; one reader keeps up with them.
+  o.read_threads = backend.backend == Backend::cuda
+                       ? static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u))
+                       : 1;
   o.progress = !a.quiet;
   o.backend = backend.backend;
   o.device = a.device;

@@ -32,6 +32,7 @@ BufferPool::Buffer BufferPool::take(std::size_t count) {
   {
     std::lock_guard lock(mu_);
     if (count > high_water_) high_water_ = count;
+    drop.reserve(free_.size());  // nothing below throws once the free list changes
     // Any free buffer large enough; the free ones smaller than the high-water mark are dropped.
     for (std::size_t i = 0; i < free_.size() && !found;) {
       if (free_[i].capacity >= count) {

@@ -187,7 +187,8 @@ RunStats run_eras(const StoreReader& store, const RunOptions& options,
           Batch b{era, e, first, std::min(batch_models, m - first), {}, false};
           b.last_of_era = b.first + b.count == m;
           b.predictions = pool.take(b.count * n);
-          store.read_predictions(e, b.first, b.count, b.predictions.span());
+          store.read_predictions(e, b.first, b.count, b.predictions.span(),
+                                 options.read_threads);
           if (!queue.push(std::move(b))) return;  // the scoring side failed: stop reading
         }
       }

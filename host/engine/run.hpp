@@ -40,6 +40,7 @@ struct RunOptions {
   std::vector<char> model_selected;  // empty: every model; else one flag per schema model
   int threads = 0;                   // 0: OpenMP's default
   std::size_t batch_models = 256;    // prediction columns per read
+  int read_threads = 1;              // threads reading a batch's chunks from the store at once
   bool progress = false;             // eras done, predictions/s and ETA on stderr
   Backend backend = Backend::cpu;
   int device = 0;              // cuda: the device index

@@ -261,6 +261,7 @@ TEST(CudaEraScorer, BatchSplitBySmallMemoryCap) {
   for (int streams : {1, 2}) {
     cuda::EraScorerOptions opt;
     opt.streams = streams;
+    opt.min_lane_models = 1;  // keep both lanes under the small cap
     std::size_t cap = 0;
     {
       cuda::CudaEraScorer probe(0, specs, 0, opt);
@@ -313,6 +314,30 @@ TEST(CudaEraScorer, FewerLanesWhenTheCapHoldsOneWorkspace) {
   EXPECT_LE(scorer.peak_device_bytes(), cap);
   EXPECT_EQ(scorer.most_streams_used(), 1u);
   EXPECT_LE(scorer.largest_batch_models(), 5u);
+}
+
+// Under the same small cap with the default floor (32 models per lane), the era takes one lane
+// and every model in one batch rather than two lanes of 7.
+TEST(CudaEraScorer, OneWideLaneRatherThanTwoNarrowOnes) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<FormulaSpec> specs = all_specs(3, 100);
+  const TestEra t = make_era(2000, 40, 17, true, 0);
+  const EraContext ctx(t.era, {}, ContextNeeds::of(specs), 0, 0);
+  std::size_t cap = 0;
+  {
+    cuda::CudaEraScorer probe(0, specs, 0);
+    probe.begin_era(t.era, ctx);
+    ASSERT_EQ(probe.memory_plan().lanes, 2u);
+    cap = cap_for(probe.memory_plan(), 2, 7);
+  }
+  cuda::CudaEraScorer scorer(0, specs, cap);
+  scorer.begin_era(t.era, ctx);
+  EXPECT_EQ(scorer.memory_plan().lanes, 1u);
+  EXPECT_EQ(scorer.memory_plan().batch_models, 40u);  // a workspace's worth of room: ~200 models
+  std::vector<double> gpu(t.m * specs.size());
+  scorer.score_full_columns(t.preds, t.m, gpu);
+  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "one wide lane");
+  EXPECT_LE(scorer.peak_device_bytes(), cap);
 }
 
 // Every stream count scores the same bytes when the device batches have the same sizes (each
@@ -611,6 +636,7 @@ TEST(CudaEraScorer, ManyFeaturesUnderATightCap) {
   for (int streams : {1, 2}) {
     cuda::EraScorerOptions opt;
     opt.streams = streams;
+    opt.min_lane_models = 1;  // keep both lanes under the small cap
     std::size_t cap = 0;
     {
       cuda::CudaEraScorer probe(0, specs, 0, opt);
