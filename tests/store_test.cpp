@@ -134,18 +134,22 @@ std::vector<EraAndPredictions> chunk_edge_eras(const StoreSchema& schema) {
   return eras;
 }
 
+// Writes the chunk_edge_eras store to path and returns its eras.
+std::vector<EraAndPredictions> write_chunk_edge_store(const std::filesystem::path& path) {
+  const StoreSchema schema = test_schema(200);
+  std::vector<EraAndPredictions> eras = chunk_edge_eras(schema);
+  StoreWriter w(path, schema);
+  for (const auto& e : eras) w.append_era(e.era, e.predictions);
+  w.finish();
+  return eras;
+}
+
 // read_predictions' direct path (pread of the chunks, 1 and 4 threads) against HDF5's own
 // hyperslab read, on batches that start and end inside chunks.
 TEST(Store, DirectChunkReadsEqualHdf5Reads) {
   TempDir dir;
   const auto path = dir / "s.h5";
-  const StoreSchema schema = test_schema(200);
-  const std::vector<EraAndPredictions> eras = chunk_edge_eras(schema);
-  {
-    StoreWriter w(path, schema);
-    for (const auto& e : eras) w.append_era(e.era, e.predictions);
-    w.finish();
-  }
+  const std::vector<EraAndPredictions> eras = write_chunk_edge_store(path);
   StoreReader r(path);
   h5::SilenceHdf5 quiet;
   h5::Hid file = h5::open_file(path.string());
@@ -183,13 +187,7 @@ TEST(Store, DirectChunkReadsEqualHdf5Reads) {
 TEST(Store, OtherPredictionLayoutsAreReadThroughHdf5) {
   TempDir dir;
   const auto path = dir / "s.h5";
-  const StoreSchema schema = test_schema(200);
-  const std::vector<EraAndPredictions> eras = chunk_edge_eras(schema);
-  {
-    StoreWriter w(path, schema);
-    for (const auto& e : eras) w.append_era(e.era, e.predictions);
-    w.finish();
-  }
+  const std::vector<EraAndPredictions> eras = write_chunk_edge_store(path);
   const std::size_t big_endian = 10, deflated = 13;  // 65 x 7 and 200 x 7
   {
     h5::SilenceHdf5 quiet;

@@ -253,6 +253,17 @@ std::size_t cap_for(const cuda::MemoryPlan& p, std::size_t lanes, std::size_t mo
          lanes * (p.sort_temp_bytes + models * p.per_model_bytes + (128 << 10));
 }
 
+// Scores every column of t on a scorer built with a memory cap (begin_era done), compares with the
+// CPU and checks the peak stayed under the cap.
+void score_under_cap(cuda::CudaEraScorer& scorer, const TestEra& t, const EraContext& ctx,
+                     const std::vector<FormulaSpec>& specs, std::size_t cap,
+                     const std::string& what) {
+  std::vector<double> gpu(t.m * specs.size());
+  scorer.score_full_columns(t.preds, t.m, gpu);
+  expect_match(gpu, cpu_scores(t, ctx, specs), specs, what);
+  EXPECT_LE(scorer.peak_device_bytes(), cap) << what;
+}
+
 TEST(CudaEraScorer, BatchSplitBySmallMemoryCap) {
   SKIP_WITHOUT_DEVICE();
   const std::vector<FormulaSpec> specs = all_specs(3, 100);
@@ -280,11 +291,8 @@ TEST(CudaEraScorer, BatchSplitBySmallMemoryCap) {
     EXPECT_LE(p.batch_models, 7u);
     EXPECT_LE(p.total_bytes(), cap);
     EXPECT_LE(scorer.peak_device_bytes(), cap);
-    std::vector<double> gpu(40 * specs.size());
-    scorer.score_full_columns(t.preds, 40, gpu);
-    expect_match(gpu, cpu_scores(t, ctx, specs), specs,
-                 "small cap, " + std::to_string(streams) + " streams");
-    EXPECT_LE(scorer.peak_device_bytes(), cap);
+    score_under_cap(scorer, t, ctx, specs, cap,
+                    "small cap, " + std::to_string(streams) + " streams");
   }
 }
 
@@ -308,10 +316,7 @@ TEST(CudaEraScorer, FewerLanesWhenTheCapHoldsOneWorkspace) {
   scorer.begin_era(t.era, ctx);
   EXPECT_EQ(scorer.memory_plan().lanes, 1u);
   EXPECT_LE(scorer.memory_plan().batch_models, 5u);
-  std::vector<double> gpu(t.m * specs.size());
-  scorer.score_full_columns(t.preds, t.m, gpu);
-  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "one lane under the cap");
-  EXPECT_LE(scorer.peak_device_bytes(), cap);
+  score_under_cap(scorer, t, ctx, specs, cap, "one lane under the cap");
   EXPECT_EQ(scorer.most_streams_used(), 1u);
   EXPECT_LE(scorer.largest_batch_models(), 5u);
 }
@@ -334,10 +339,7 @@ TEST(CudaEraScorer, OneWideLaneRatherThanTwoNarrowOnes) {
   scorer.begin_era(t.era, ctx);
   EXPECT_EQ(scorer.memory_plan().lanes, 1u);
   EXPECT_EQ(scorer.memory_plan().batch_models, 40u);  // a workspace's worth of room: ~200 models
-  std::vector<double> gpu(t.m * specs.size());
-  scorer.score_full_columns(t.preds, t.m, gpu);
-  expect_match(gpu, cpu_scores(t, ctx, specs), specs, "one wide lane");
-  EXPECT_LE(scorer.peak_device_bytes(), cap);
+  score_under_cap(scorer, t, ctx, specs, cap, "one wide lane");
 }
 
 // Every stream count scores the same bytes when the device batches have the same sizes (each
@@ -647,11 +649,8 @@ TEST(CudaEraScorer, ManyFeaturesUnderATightCap) {
     scorer.begin_era(t.era, ctx);
     EXPECT_LE(scorer.peak_device_bytes(), cap);
     EXPECT_LE(scorer.memory_plan().batch_models, 5u);
-    std::vector<double> gpu(t.m * specs.size());
-    scorer.score_full_columns(t.preds, t.m, gpu);
-    expect_match(gpu, cpu_scores(t, ctx, specs), specs,
-                 "150 features, tight cap, " + std::to_string(streams) + " streams");
-    EXPECT_LE(scorer.peak_device_bytes(), cap);
+    score_under_cap(scorer, t, ctx, specs, cap,
+                    "150 features, tight cap, " + std::to_string(streams) + " streams");
   }
 }
 
