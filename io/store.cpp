@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <mutex>
 #include <system_error>
@@ -247,6 +246,7 @@ struct StoreReader::Impl {
   // The era whose predictions were read last: batches of one era reuse the open dataset.
   std::size_t open_era = std::numeric_limits<std::size_t>::max();
   h5::Hid open_predictions;
+  std::vector<hsize_t> open_dims;  // its shape
   // Direct reads of the open era's predictions: the file opened for pread (-1: none), and when
   // the dataset qualifies (chunk_rows > 0) the file offset of each chunk of chunk_rows rows.
   int fd = -1;
@@ -261,6 +261,8 @@ struct StoreReader::Impl {
   }
 
   hid_t predictions_of(std::size_t era);
+  // An HDF5 failure on era's predictions: forget the open dataset and throw the one-line error.
+  [[noreturn]] void predictions_failed(std::size_t era, const h5::Hdf5Error& ex);
   void plan_direct_reads(hid_t ds, hsize_t m, hsize_t n);
   void read_direct(std::size_t first, std::size_t count, float* out, int threads) const;
 
@@ -309,7 +311,8 @@ void StoreReader::Impl::plan_direct_reads(hid_t ds, hsize_t m, hsize_t n) {
   h5::Hid type(H5Dget_type(ds));
   if (!type.valid() || H5Tequal(type.get(), H5T_IEEE_F32LE) <= 0) return;
   h5::Hid dcpl(H5Dget_create_plist(ds));
-  if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED || H5Pget_nfilters(dcpl.get()) != 0) {
+  if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED ||
+      H5Pget_nfilters(dcpl.get()) != 0) {
     return;
   }
   hsize_t chunk[2] = {0, 0};
@@ -356,13 +359,15 @@ void StoreReader::Impl::read_direct(std::size_t first, std::size_t count, float*
       const Piece& p = pieces[i];
       std::size_t done = 0;
       while (done < p.bytes) {
-        const ssize_t got = ::pread(fd, p.dst + done, p.bytes - done,
-                                    static_cast<off_t>(p.offset + done));
+        const ssize_t got =
+            ::pread(fd, p.dst + done, p.bytes - done, static_cast<off_t>(p.offset + done));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) {
           std::lock_guard lock(error_mu);
           if (error.empty()) {
-            error = got < 0 ? std::strerror(errno) : "the file ends inside a chunk (truncated?)";
+            error = got < 0
+                        ? std::generic_category().message(errno)  // thread-safe, unlike strerror
+                        : "the file ends inside a chunk (truncated?)";
           }
           return;
         }
@@ -525,9 +530,9 @@ hid_t StoreReader::Impl::predictions_of(std::size_t era) {
     hid_t ds = H5Dopen2(g.get(), "predictions", dapl.get());
     if (ds < 0) throw h5::Hdf5Error("H5Dopen2 failed for 'predictions'");
     open_predictions = h5::Hid(ds);
-    const std::vector<hsize_t> dims = h5::dataset_dims(ds, "predictions");
-    if (dims.size() == 2) {
-      plan_direct_reads(ds, dims[0], dims[1]);
+    open_dims = h5::dataset_dims(ds, "predictions");
+    if (open_dims.size() == 2) {
+      plan_direct_reads(ds, open_dims[0], open_dims[1]);
     } else {
       chunk_rows = 0;
     }
@@ -536,11 +541,17 @@ hid_t StoreReader::Impl::predictions_of(std::size_t era) {
   return open_predictions.get();
 }
 
+void StoreReader::Impl::predictions_failed(std::size_t era, const h5::Hdf5Error& ex) {
+  open_era = std::numeric_limits<std::size_t>::max();
+  open_predictions.reset();
+  bad("era '" + eras[era] + "': " + ex.what());
+}
+
 void StoreReader::read_predictions(std::size_t era, std::size_t first, std::size_t count,
                                    std::span<float> out, int threads) const {
   try {
     const hid_t ds = impl_->predictions_of(era);
-    std::vector<hsize_t> dims = h5::dataset_dims(ds, "predictions");
+    const std::vector<hsize_t>& dims = impl_->open_dims;
     if (dims.size() != 2 || first + count > dims[0] || out.size() != count * dims[1]) {
       throw std::logic_error("read_predictions: bad block request");
     }
@@ -551,9 +562,7 @@ void StoreReader::read_predictions(std::size_t era, std::size_t first, std::size
       h5::read_rows(ds, H5T_NATIVE_FLOAT, first, count, out.data(), "predictions");
     }
   } catch (const h5::Hdf5Error& ex) {
-    impl_->open_era = std::numeric_limits<std::size_t>::max();
-    impl_->open_predictions.reset();
-    impl_->bad("era '" + impl_->eras[era] + "': " + ex.what());
+    impl_->predictions_failed(era, ex);
   }
 }
 
@@ -562,9 +571,7 @@ bool StoreReader::reads_predictions_directly(std::size_t era) const {
     impl_->predictions_of(era);
     return impl_->chunk_rows > 0;
   } catch (const h5::Hdf5Error& ex) {
-    impl_->open_era = std::numeric_limits<std::size_t>::max();
-    impl_->open_predictions.reset();
-    impl_->bad("era '" + impl_->eras[era] + "': " + ex.what());
+    impl_->predictions_failed(era, ex);
   }
 }
 
