@@ -6,7 +6,7 @@
 #include <cstring>
 #include <unordered_set>
 
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 

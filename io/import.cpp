@@ -17,7 +17,7 @@
 #include <utility>
 
 #include "io/csv.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/store.hpp"
 
 namespace backscore {

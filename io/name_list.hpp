@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "io/hdf5.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 

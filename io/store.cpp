@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "io/hdf5.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 namespace {

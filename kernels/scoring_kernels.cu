@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "kernels/cuda_check.hpp"
-#include "kernels/hd/elementwise.hpp"
+#include "core/hd/elementwise.hpp"
 #include "kernels/scoring_kernels.hpp"
 
 namespace backscore::cuda::detail {

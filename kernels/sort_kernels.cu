@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "kernels/cuda_check.hpp"
-#include "kernels/hd/order_key.hpp"
+#include "core/hd/order_key.hpp"
 #include "kernels/scoring_kernels.hpp"
 
 namespace backscore::cuda::detail {

@@ -12,7 +12,7 @@
 
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"

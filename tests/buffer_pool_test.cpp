@@ -1,6 +1,6 @@
 // BufferPool: reuse, the high-water sizing, release of every block, allocator failures, and
 // concurrent take/return from two threads (the run loop's I/O and scoring threads).
-#include "host/engine/buffer_pool.hpp"
+#include "host/run/buffer_pool.hpp"
 
 #include <gtest/gtest.h>
 

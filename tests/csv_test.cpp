@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "io/csv.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "test_support.hpp"
 
 namespace backscore {

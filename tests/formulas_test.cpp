@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "host/engine/era_context.hpp"
-#include "host/engine/formulas.hpp"
+#include "host/era/era_context.hpp"
+#include "host/era/formulas.hpp"
 #include "io/store.hpp"
 
 namespace backscore {

@@ -1,4 +1,4 @@
-// The __host__ __device__ helpers of kernels/hd/ that the CUDA scorer relies on, tested on the CPU:
+// The __host__ __device__ helpers of core/hd/ that the CUDA scorer relies on, tested on the CPU:
 // the order-preserving sort keys (order_key.hpp) and the half-rank ndtri table the scorer builds.
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@
 #include <random>
 #include <vector>
 
-#include "host/engine/rank.hpp"
-#include "kernels/hd/elementwise.hpp"
-#include "kernels/hd/ndtri.hpp"
-#include "kernels/hd/order_key.hpp"
+#include "host/era/rank.hpp"
+#include "core/hd/elementwise.hpp"
+#include "core/hd/ndtri.hpp"
+#include "core/hd/order_key.hpp"
 
 namespace backscore {
 namespace {

@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "host/engine/least_squares.hpp"
-#include "host/engine/rank.hpp"
-#include "host/engine/stats.hpp"
-#include "kernels/hd/elementwise.hpp"
-#include "kernels/hd/ndtri.hpp"
+#include "host/era/least_squares.hpp"
+#include "host/era/rank.hpp"
+#include "host/era/stats.hpp"
+#include "core/hd/elementwise.hpp"
+#include "core/hd/ndtri.hpp"
 
 namespace backscore {
 namespace {

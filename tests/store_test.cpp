@@ -7,7 +7,7 @@
 #include <random>
 
 #include "io/hdf5.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"
 

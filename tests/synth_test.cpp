@@ -11,9 +11,9 @@
 #include <cstring>
 #include <set>
 
-#include "host/engine/rank.hpp"
-#include "host/engine/stats.hpp"
-#include "io/input_error.hpp"
+#include "host/era/rank.hpp"
+#include "host/era/stats.hpp"
+#include "core/error.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"
 

@@ -5,7 +5,7 @@
 
 #include "host/cli/commands.hpp"
 #include "io/hdf5.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "version.hpp"
 
 namespace backscore::cli {

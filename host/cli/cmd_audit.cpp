@@ -11,7 +11,7 @@
 #include "host/cli/commands.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/name_list.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"

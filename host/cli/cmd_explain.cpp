@@ -8,7 +8,7 @@
 #include "host/cli/commands.hpp"
 #include "host/cli/formula_options.hpp"
 #include "host/lang/select.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/store.hpp"
 
 namespace backscore::cli {

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "host/cli/commands.hpp"
-#include "host/engine/formulas.hpp"
+#include "host/era/formulas.hpp"
 
 namespace backscore::cli {
 

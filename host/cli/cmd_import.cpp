@@ -7,7 +7,7 @@
 
 #include "host/cli/commands.hpp"
 #include "io/import.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore::cli {
 namespace {

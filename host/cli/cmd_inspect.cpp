@@ -6,8 +6,8 @@
 #include <numeric>
 
 #include "host/cli/commands.hpp"
-#include "host/engine/era_context.hpp"
-#include "host/engine/formulas.hpp"
+#include "host/era/era_context.hpp"
+#include "host/era/formulas.hpp"
 #include "io/store.hpp"
 
 namespace backscore::cli {

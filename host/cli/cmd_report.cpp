@@ -7,7 +7,7 @@
 #include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
 #include "host/report/report.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/name_list.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"

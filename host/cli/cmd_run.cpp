@@ -16,12 +16,12 @@
 
 #include "host/cli/commands.hpp"
 #include "host/cli/formula_options.hpp"
-#include "host/engine/formulas.hpp"
-#include "host/engine/journal.hpp"
-#include "host/engine/run.hpp"
-#include "host/engine/score_output.hpp"
+#include "host/era/formulas.hpp"
+#include "host/run/journal.hpp"
+#include "host/run/run.hpp"
+#include "host/run/score_output.hpp"
 #include "host/lang/select.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/store.hpp"
 #include "version.hpp"
 #ifdef BACKSCORE_HAVE_CUDA

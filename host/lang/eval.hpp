@@ -10,8 +10,8 @@
 #include <span>
 #include <vector>
 
-#include "host/engine/least_squares.hpp"
-#include "host/engine/rank.hpp"
+#include "host/era/least_squares.hpp"
+#include "host/era/rank.hpp"
 #include "host/lang/plan.hpp"
 #include "io/store.hpp"
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "host/engine/formulas.hpp"
+#include "host/era/formulas.hpp"
 #include "host/lang/parse.hpp"
 #include "io/store.hpp"
 

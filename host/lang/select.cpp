@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/name_list.hpp"
 
 namespace backscore::lang {

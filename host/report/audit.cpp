@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <unordered_map>
 
-#include "host/engine/era_context.hpp"
-#include "host/engine/formulas.hpp"
-#include "io/input_error.hpp"
+#include "host/era/era_context.hpp"
+#include "host/era/formulas.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 

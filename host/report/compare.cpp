@@ -13,9 +13,9 @@
 #include <system_error>
 #include <unordered_map>
 
-#include "host/engine/rank.hpp"
-#include "host/engine/stats.hpp"
-#include "io/input_error.hpp"
+#include "host/era/rank.hpp"
+#include "host/era/stats.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 

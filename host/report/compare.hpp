@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "host/engine/rank.hpp"
+#include "host/era/rank.hpp"
 #include "host/report/payout_rule.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
@@ -53,8 +53,8 @@ struct ModelStats {
 };
 ModelStats model_stats(std::span<const double> scores);
 
-// Spearman rank correlation over the pairs where both are finite: Pearson (host/engine/stats)
-// of the tie-kept percentile ranks (host/engine/rank), so ties get their mean rank. NaN for fewer
+// Spearman rank correlation over the pairs where both are finite: Pearson (host/era/stats)
+// of the tie-kept percentile ranks (host/era/rank), so ties get their mean rank. NaN for fewer
 // than 2 pairs or a constant side. The one rank correlation of compare, audit and report.
 struct RankWork {  // reusable buffers: no allocation after warm-up
   StableSorter sorter;

@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "host/lang/parse.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 

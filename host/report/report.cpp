@@ -11,7 +11,7 @@
 
 #include "host/report/compare.hpp"
 #include "host/report/payout_rule.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "version.hpp"
 
 namespace backscore {

@@ -66,11 +66,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include "host/engine/progress.hpp"
-#include "host/engine/rank.hpp"
-#include "host/engine/stats.hpp"
+#include "io/progress.hpp"
+#include "host/era/rank.hpp"
+#include "host/era/stats.hpp"
 #include "host/synth/counter_rng.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "io/store.hpp"
 
 namespace backscore {

@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "host/engine/era_context.hpp"
-#include "host/engine/formulas.hpp"
+#include "host/era/era_context.hpp"
+#include "host/era/formulas.hpp"
 #include "io/store.hpp"
 #include "kernels/cuda_error.hpp"
 #include "kernels/cuda_resources.hpp"
 #include "kernels/device.hpp"
-#include "kernels/era_scorer.hpp"
+#include "host/run/cuda/era_scorer.hpp"
 
 namespace backscore {
 namespace {

@@ -13,8 +13,8 @@
 #include <span>
 #include <vector>
 
-#include "host/engine/formulas.hpp"
-#include "host/engine/journal.hpp"
+#include "host/era/formulas.hpp"
+#include "host/run/journal.hpp"
 #include "host/lang/plan.hpp"
 #include "io/store.hpp"
 
@@ -22,7 +22,7 @@ namespace backscore {
 
 enum class Backend {
   cpu,   // every model on the CPU (OpenMP)
-  cuda,  // built-ins of the models that submitted every id on the GPU (kernels/era_scorer.hpp);
+  cuda,  // built-ins of the models that submitted every id on the GPU (host/run/cuda/era_scorer.hpp);
          // models with missing ids and defined formulas on the CPU, as with `cpu`
 };
 

@@ -18,8 +18,8 @@
 //   fnc              beta = Rf^-1 Qf^T gauss (GEMM + TRSM), residual row by row in the CPU's order
 //                    (ties kept), / std, sort (double keys), re-rank, power check, pair stats
 //   every per-column number lands in one results array (slots), copied back once; the formulas
-//   are then assembled on the host exactly as host/engine/formulas.cpp does.
-#include "kernels/era_scorer.hpp"
+//   are then assembled on the host exactly as host/era/formulas.cpp does.
+#include "host/run/cuda/era_scorer.hpp"
 
 #include <algorithm>
 #include <cfloat>
@@ -30,20 +30,20 @@
 #include <string>
 #include <utility>
 
-#include "host/engine/era_context.hpp"
-#include "host/engine/stats.hpp"  // pairwise_sum_of (header template: no link dependency)
+#include "host/era/era_context.hpp"
+#include "host/era/stats.hpp"  // pairwise_sum_of (header template: no link dependency)
 #include "io/store.hpp"
 #include "kernels/cuda_check.hpp"
 #include "kernels/cuda_resources.hpp"
-#include "kernels/hd/elementwise.hpp"
-#include "kernels/hd/ndtri.hpp"
+#include "core/hd/elementwise.hpp"
+#include "core/hd/ndtri.hpp"
 #include "kernels/scoring_kernels.hpp"
 
 namespace backscore::cuda {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kMmc2Scale = 0.29 * 0.29;  // as host/engine/formulas.cpp
+constexpr double kMmc2Scale = 0.29 * 0.29;  // as host/era/formulas.cpp
 constexpr std::size_t kCublasWorkspaceBytes = std::size_t{32} << 20;
 constexpr std::size_t kAlign = 256;
 constexpr std::size_t kNone = detail::kNoSlot;
@@ -54,12 +54,12 @@ bool has_top_bottom(Builtin b) {
   return b == Builtin::corr || b == Builtin::mmc || b == Builtin::bmc || b == Builtin::fnc;
 }
 
-// The CPU's dot (host/engine/stats.cpp), from the header template.
+// The CPU's dot (host/era/stats.cpp), from the header template.
 double host_dot(std::span<const double> x, std::span<const double> y) {
   return pairwise_sum_of(x.size(), [&](std::size_t i) { return x[i] * y[i]; });
 }
 
-// np.corrcoef from the pair statistics, in the CPU's operation order (host/engine/stats.cpp).
+// np.corrcoef from the pair statistics, in the CPU's operation order (host/era/stats.cpp).
 double pearson_from(const double* s, std::size_t count) {
   if (count < 2) return kNaN;
   const double sxx = s[2], syy = s[3], sxy = s[4];
@@ -566,7 +566,7 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   std::vector<double> gt, pt;
   if (tables) {
     // ndtri(percentile(t / 2, n)) for t = 2 .. 2n: every tie-kept rank, integer or half, computed
-    // by the CPU's own ndtri (so bit-identical to host/engine/rank.cpp's values).
+    // by the CPU's own ndtri (so bit-identical to host/era/rank.cpp's values).
     const double dn = static_cast<double>(n);
     gt.resize(2 * n - 1);
     pt.resize(2 * n - 1);

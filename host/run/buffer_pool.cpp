@@ -1,5 +1,5 @@
 // BufferPool (see buffer_pool.hpp).
-#include "host/engine/buffer_pool.hpp"
+#include "host/run/buffer_pool.hpp"
 
 #include <algorithm>
 #include <cstdio>

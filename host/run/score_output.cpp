@@ -1,5 +1,5 @@
 // Scores file and CSV writers (see score_output.hpp; layout in docs/FORMAT.md).
-#include "host/engine/score_output.hpp"
+#include "host/run/score_output.hpp"
 
 #include <unistd.h>
 
@@ -11,9 +11,9 @@
 #include <memory>
 #include <system_error>
 
-#include "host/engine/journal.hpp"
+#include "host/run/journal.hpp"
 #include "io/hdf5.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #include "version.hpp"
 
 namespace backscore {

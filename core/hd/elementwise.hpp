@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "kernels/hd/hd.hpp"
+#include "core/hd/hd.hpp"
 
 namespace backscore {
 

@@ -1,11 +1,11 @@
 // Householder QR with rank detection (see least_squares.hpp).
-#include "host/engine/least_squares.hpp"
+#include "host/era/least_squares.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "host/engine/stats.hpp"
+#include "host/era/stats.hpp"
 
 namespace backscore {
 

@@ -1,5 +1,5 @@
 // FP64 reductions in numpy's summation order (see stats.hpp).
-#include "host/engine/stats.hpp"
+#include "host/era/stats.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "host/engine/rank.hpp"
+#include "host/era/rank.hpp"
 
 namespace backscore {
 

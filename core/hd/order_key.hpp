@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/hd/hd.hpp"
+#include "core/hd/hd.hpp"
 
 namespace backscore {
 

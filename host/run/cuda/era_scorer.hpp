@@ -35,7 +35,7 @@
 #include <string>
 #include <vector>
 
-#include "host/engine/formulas.hpp"
+#include "host/era/formulas.hpp"
 
 namespace backscore {
 

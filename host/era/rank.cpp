@@ -1,14 +1,14 @@
 // Ranking (see rank.hpp).
-#include "host/engine/rank.hpp"
+#include "host/era/rank.hpp"
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
 
-#include "kernels/hd/elementwise.hpp"
-#include "kernels/hd/ndtri.hpp"
-#include "kernels/hd/order_key.hpp"
+#include "core/hd/elementwise.hpp"
+#include "core/hd/ndtri.hpp"
+#include "core/hd/order_key.hpp"
 
 namespace backscore {
 namespace {

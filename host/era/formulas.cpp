@@ -1,5 +1,5 @@
 // The built-in formulas and their per-model evaluation (see formulas.hpp, docs/FORMULAS.md).
-#include "host/engine/formulas.hpp"
+#include "host/era/formulas.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,9 +7,9 @@
 #include <limits>
 #include <stdexcept>
 
-#include "host/engine/era_context.hpp"
-#include "host/engine/stats.hpp"
-#include "kernels/hd/elementwise.hpp"
+#include "host/era/era_context.hpp"
+#include "host/era/stats.hpp"
+#include "core/hd/elementwise.hpp"
 
 namespace backscore {
 namespace {

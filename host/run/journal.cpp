@@ -1,6 +1,6 @@
 // Binary journal of finished eras (see journal.hpp). Layout: magic "BSJ1", u64 fingerprint
 // length, fingerprint bytes, then records {u64 era, u64 m, i32 models[m], f64 scores[m*F]}.
-#include "host/engine/journal.hpp"
+#include "host/run/journal.hpp"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 namespace {

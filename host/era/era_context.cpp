@@ -1,14 +1,14 @@
 // The per-era stages shared by every model (see era_context.hpp).
-#include "host/engine/era_context.hpp"
+#include "host/era/era_context.hpp"
 
 #include <algorithm>
 #include <cfloat>
 #include <stdexcept>
 #include <string>
 
-#include "host/engine/rank.hpp"
-#include "host/engine/stats.hpp"
-#include "kernels/hd/elementwise.hpp"
+#include "host/era/rank.hpp"
+#include "host/era/stats.hpp"
+#include "core/hd/elementwise.hpp"
 
 namespace backscore {
 namespace {

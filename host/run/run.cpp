@@ -1,5 +1,5 @@
 // The era loop of both backends (see run.hpp).
-#include "host/engine/run.hpp"
+#include "host/run/run.hpp"
 
 #include <omp.h>
 #include <unistd.h>
@@ -19,14 +19,14 @@
 #include <string>
 #include <thread>
 
-#include "host/engine/buffer_pool.hpp"
-#include "host/engine/era_context.hpp"
-#include "host/engine/progress.hpp"
+#include "host/run/buffer_pool.hpp"
+#include "host/era/era_context.hpp"
+#include "io/progress.hpp"
 #include "host/lang/eval.hpp"
-#include "io/input_error.hpp"
+#include "core/error.hpp"
 #ifdef BACKSCORE_HAVE_CUDA
 #include "kernels/device.hpp"
-#include "kernels/era_scorer.hpp"
+#include "host/run/cuda/era_scorer.hpp"
 #endif
 
 namespace backscore {

@@ -12,7 +12,7 @@
 
 #include <cmath>
 
-#include "kernels/hd/hd.hpp"
+#include "core/hd/hd.hpp"
 
 namespace backscore {
 namespace ndtri_detail {

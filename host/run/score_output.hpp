@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "host/engine/formulas.hpp"
+#include "host/era/formulas.hpp"
 #include "io/store.hpp"
 
 namespace backscore {

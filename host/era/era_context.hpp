@@ -10,9 +10,9 @@
 #include <span>
 #include <vector>
 
-#include "host/engine/formulas.hpp"
-#include "host/engine/least_squares.hpp"
-#include "host/engine/rank.hpp"
+#include "host/era/formulas.hpp"
+#include "host/era/least_squares.hpp"
+#include "host/era/rank.hpp"
 #include "io/store.hpp"
 
 namespace backscore {
