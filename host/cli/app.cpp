@@ -34,6 +34,9 @@ int run_cli(int argc, char** argv) {
   } catch (const InputError& e) {
     std::fprintf(stderr, "backscore: error: %s\n", e.what());
     return 2;
+  } catch (const ResourceLimitError& e) {
+    std::fprintf(stderr, "backscore: error: %s\n", e.what());
+    return 2;
   } catch (const h5::Hdf5Error& e) {
     std::fprintf(stderr, "backscore: error: %s\n", e.what());
     return 2;
