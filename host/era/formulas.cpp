@@ -4,19 +4,17 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <limits>
 #include <stdexcept>
 
-#include "host/era/era_context.hpp"
-#include "host/era/stats.hpp"
 #include "core/hd/elementwise.hpp"
+#include "host/era/era_context.hpp"
+#include "host/era/formula_parts.hpp"
+#include "host/era/stats.hpp"
 
 namespace backscore {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// example-scripts' MMC2 divides the covariance by 0.29**2 (about the variance of U(0, 1)).
-constexpr double kMmc2Scale = 0.29 * 0.29;
+using formula_parts::kNaN;
 
 constexpr std::array<BuiltinInfo, 7> kBuiltins{{
     {Builtin::corr_v1, "corr_v1",
@@ -45,14 +43,7 @@ constexpr std::array<BuiltinInfo, 7> kBuiltins{{
 }};
 
 bool power_ok(std::span<const double> powered, std::span<const double> x) {
-  return zero_std(powered) || pearson(powered, x) >= 0.9;
-}
-
-// max of the burn-era proposal; NaN if any term is NaN (Python's max returns its first argument
-// when that is NaN, the only term that can be NaN alone here: see docs/FORMULAS.md).
-double nan_max3(double a, double b, double c) {
-  if (std::isnan(a) || std::isnan(b) || std::isnan(c)) return kNaN;
-  return std::max(a, std::max(b, c));
+  return zero_std(powered) || pearson(powered, x) >= formula_parts::kPowerCheckMin;
 }
 
 // Everything score_model computes for one model, each stage at most once and only if asked.
@@ -70,7 +61,8 @@ class ModelEval {
     if (f.is_defined()) return kNaN;
     const std::size_t k = static_cast<std::size_t>(std::max(f.top_bottom, 0));
     if (k > 0 && !builtin_info(f.builtin).has_top_bottom) return kNaN;
-    if (k > 0 && 2 * k > n_) return kNaN;  // outside numerai-tools' assumptions (2 tb <= n)
+    // outside numerai-tools' assumptions (2 tb <= n)
+    if (k > 0 && !formula_parts::top_bottom_fits(k, n_)) return kNaN;
     switch (f.builtin) {
       case Builtin::corr_v1:
         return corr_v1();
@@ -199,7 +191,7 @@ class ModelEval {
   double mmc2(double proportion) {
     s_.work.resize(ctx_.mmc2_projector().rank());
     ctx_.mmc2_projector().residual(first().data(), proportion, s_.resid.data(), s_.work.data());
-    return covariance(s_.resid, ctx_.target()) / kMmc2Scale;
+    return formula_parts::mmc2_from_covariance(covariance(s_.resid, ctx_.target()));
   }
   double mmc2_plain() {
     if (!have_mmc2_) {
@@ -210,10 +202,10 @@ class ModelEval {
   }
   double mmc2_burnflip() {
     const double mm_corr = ctx_.meta_corr_v1();
-    if (!(mm_corr < 0)) return mmc2_plain();
+    if (!formula_parts::is_burn_era(mm_corr)) return mmc2_plain();
     const double c = corr_v1();
     const double xcorr = pearson(ctx_.meta_model(), first());
-    return nan_max3((1 - xcorr) * (c - mm_corr), mmc2(-1.0), c);
+    return formula_parts::burnflip_value(c, xcorr, mm_corr, mmc2(-1.0));
   }
 
   // feature_neutral_corr: variance_normalize(neutralize(gauss, [features, 1])), then
