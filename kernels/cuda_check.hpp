@@ -1,8 +1,8 @@
 // Checked calls: every CUDA runtime, cuBLAS and cuSOLVER call and every kernel launch goes
 // through one of these macros, which throw backscore::CudaError with the call's text, the file,
 // the line and the status name, e.g.
-//   "cudaMalloc(&p, bytes) failed at host/run/cuda/era_scorer.cpp:123: cudaErrorMemoryAllocation (out of
-//   memory)".
+//   "cudaMalloc(&p, bytes) failed at host/run/cuda/era_scorer.cpp:123: cudaErrorMemoryAllocation
+//   (out of memory)".
 // Usage:
 //   BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(...));
 //   BACKSCORE_CUBLAS_CHECK(cublasDgemm(...));

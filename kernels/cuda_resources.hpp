@@ -1,7 +1,7 @@
-// Small move-only owners of CUDA resources: a stream, an event, device and pinned host buffers,
-// a cuBLAS and a cuSOLVER handle. The caller creates them (inside main or an object it owns),
-// never as globals, so their lifetime ends before the CUDA runtime shuts down. Creation failures
-// throw CudaError (kernels/cuda_check.hpp); destruction never throws.
+// Small move-only owners of CUDA resources: a stream, an event, a cuBLAS and a cuSOLVER handle
+// (UniqueHandle), device and pinned host buffers (OwnedBuffer). The caller creates them (inside
+// main or an object it owns), never as globals, so their lifetime ends before the CUDA runtime
+// shuts down. Creation failures throw CudaError (kernels/cuda_check.hpp); destruction never throws.
 #pragma once
 
 #include <cublas_v2.h>
@@ -118,22 +118,41 @@ class CusolverHandle : public UniqueHandle<cusolverDnHandle_t, resource_detail::
   explicit CusolverHandle(cusolverDnHandle_t h) : UniqueHandle(h) {}
 };
 
-// count elements of T in device memory (uninitialized). Size 0 holds no allocation.
-template <class T>
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t count) : n_(count) {
-    if (count > 0) {
-      void* p = nullptr;
-      BACKSCORE_CUDA_CHECK(cudaMalloc(&p, count * sizeof(T)));
-      p_ = static_cast<T*>(p);
-    }
+namespace resource_detail {
+// Where an OwnedBuffer's memory lives: how to get and give back `bytes` bytes of it.
+struct DeviceMemory {
+  static constexpr bool host_accessible = false;
+  static void* allocate(std::size_t bytes) {
+    void* p = nullptr;
+    BACKSCORE_CUDA_CHECK(cudaMalloc(&p, bytes));
+    return p;
   }
-  ~DeviceBuffer() { release(); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept
+  static void release(void* p) { BACKSCORE_CUDA_WARN(cudaFree(p)); }
+};
+struct PinnedHostMemory {
+  static constexpr bool host_accessible = true;
+  static void* allocate(std::size_t bytes) {
+    void* p = nullptr;
+    BACKSCORE_CUDA_CHECK(cudaMallocHost(&p, bytes));
+    return p;
+  }
+  static void release(void* p) { BACKSCORE_CUDA_WARN(cudaFreeHost(p)); }
+};
+}  // namespace resource_detail
+
+// count elements of T (uninitialized) in the memory of Memory (resource_detail above), owned and
+// move-only. Size 0 holds no allocation.
+template <class T, class Memory>
+class OwnedBuffer {
+ public:
+  OwnedBuffer() = default;
+  explicit OwnedBuffer(std::size_t count) : n_(count) {
+    if (count > 0) p_ = static_cast<T*>(Memory::allocate(count * sizeof(T)));
+  }
+  ~OwnedBuffer() { release(); }
+  OwnedBuffer(OwnedBuffer&& o) noexcept
       : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+  OwnedBuffer& operator=(OwnedBuffer&& o) noexcept {
     if (this != &o) {
       release();
       p_ = std::exchange(o.p_, nullptr);
@@ -141,16 +160,21 @@ class DeviceBuffer {
     }
     return *this;
   }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  OwnedBuffer(const OwnedBuffer&) = delete;
+  OwnedBuffer& operator=(const OwnedBuffer&) = delete;
 
   T* data() const { return p_; }
   std::size_t size() const { return n_; }
   std::size_t bytes() const { return n_ * sizeof(T); }
+  // Host-accessible memory only (pinned host buffers).
+  T& operator[](std::size_t i) const {
+    static_assert(Memory::host_accessible, "device memory cannot be indexed on the host");
+    return p_[i];
+  }
 
  private:
   void release() {
-    if (p_ != nullptr) BACKSCORE_CUDA_WARN(cudaFree(p_));
+    if (p_ != nullptr) Memory::release(p_);
     p_ = nullptr;
     n_ = 0;
   }
@@ -158,46 +182,12 @@ class DeviceBuffer {
   std::size_t n_ = 0;
 };
 
-// count elements of T in page-locked host memory (uninitialized): the source of asynchronous
-// host-to-device copies.
+// count elements of T in device memory.
 template <class T>
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  explicit PinnedBuffer(std::size_t count) : n_(count) {
-    if (count > 0) {
-      void* p = nullptr;
-      BACKSCORE_CUDA_CHECK(cudaMallocHost(&p, count * sizeof(T)));
-      p_ = static_cast<T*>(p);
-    }
-  }
-  ~PinnedBuffer() { release(); }
-  PinnedBuffer(PinnedBuffer&& o) noexcept
-      : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
-    if (this != &o) {
-      release();
-      p_ = std::exchange(o.p_, nullptr);
-      n_ = std::exchange(o.n_, 0);
-    }
-    return *this;
-  }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-
-  T* data() const { return p_; }
-  std::size_t size() const { return n_; }
-  std::size_t bytes() const { return n_ * sizeof(T); }
-  T& operator[](std::size_t i) const { return p_[i]; }
-
- private:
-  void release() {
-    if (p_ != nullptr) BACKSCORE_CUDA_WARN(cudaFreeHost(p_));
-    p_ = nullptr;
-    n_ = 0;
-  }
-  T* p_ = nullptr;
-  std::size_t n_ = 0;
-};
+using DeviceBuffer = OwnedBuffer<T, resource_detail::DeviceMemory>;
+// count elements of T in page-locked host memory: the source of asynchronous host-to-device
+// copies.
+template <class T>
+using PinnedBuffer = OwnedBuffer<T, resource_detail::PinnedHostMemory>;
 
 }  // namespace backscore::cuda
