@@ -4,9 +4,10 @@
 // element-wise arithmetic is the CPU's operation for operation.
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 
-#include "kernels/cuda_check.hpp"
 #include "core/hd/elementwise.hpp"
+#include "kernels/cuda_check.hpp"
 #include "kernels/scoring_kernels.hpp"
 
 namespace backscore::cuda::detail {
@@ -37,7 +38,7 @@ __global__ void rank_kernel(const Key* __restrict__ keys, const std::uint32_t* _
     const Key* kc = keys + base;
     const std::uint32_t* oc = order + base;
     if (first != nullptr) first[base + oc[k]] = percentile(static_cast<double>(k + 1), dn);
-    if (k == 0 && const_slot != kNoSlot)
+    if (k == 0 && const_slot != layout::kNoSlot)
       res[j * stride + const_slot] = kc[0] == kc[n - 1] ? 1.0 : 0.0;
     if ((gauss == nullptr && powered == nullptr) || (k > 0 && kc[k] == kc[k - 1])) continue;
     // k starts a run of equal keys [k, b): its tie-kept rank is (k + 1 + b) / 2. The run's first
@@ -114,12 +115,12 @@ __global__ void __launch_bounds__(kReduceThreads)
   const double sxx = block_sum(a, sh), syy = block_sum(b, sh), sxy = block_sum(c, sh);
   if (threadIdx.x == 0) {
     double* out = res + j * stride + offset;
-    out[0] = mx;
-    out[1] = my;
-    out[2] = sxx;
-    out[3] = syy;
-    out[4] = sxy;
-    out[5] = sum_xy;
+    out[layout::pair::kMeanX] = mx;
+    out[layout::pair::kMeanY] = my;
+    out[layout::pair::kSxx] = sxx;
+    out[layout::pair::kSyy] = syy;
+    out[layout::pair::kSxy] = sxy;
+    out[layout::pair::kSumXy] = sum_xy;
   }
 }
 
@@ -163,62 +164,74 @@ __global__ void divide_by_std_kernel(double* __restrict__ v, const double* __res
   }
 }
 
+// The launchers' views must describe the shapes the kernels assume (a programming error if not).
+void require(bool ok, const char* what) {
+  if (!ok) throw std::logic_error(what);
+}
+bool is_dense(std::size_t rows, std::size_t ld) { return ld == rows; }
+
 }  // namespace
 
-void ranks_from_sorted(const void* sorted_keys, bool wide_keys, const std::uint32_t* order,
-                       std::size_t n, std::size_t m, const double* gauss_table,
-                       const double* pow_table, double* first, double* gauss, double* powered,
-                       double* res, std::size_t stride, std::size_t const_slot,
-                       cudaStream_t stream) {
-  const std::size_t total = n * m;
+template <class Key>
+void ranks_from_sorted(SortedColumns<Key> sorted, RankTables tables, RankOutputs out,
+                       ResultSlots res, std::size_t const_slot, cudaStream_t stream) {
+  const std::size_t n = sorted.rows, total = n * sorted.cols;
   if (total == 0) return;
-  if (wide_keys) {
-    rank_kernel<std::uint64_t><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
-        static_cast<const std::uint64_t*>(sorted_keys), order, n, total, gauss_table, pow_table,
-        first, gauss, powered, res, stride, const_slot);
-  } else {
-    rank_kernel<std::uint32_t><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
-        static_cast<const std::uint32_t*>(sorted_keys), order, n, total, gauss_table, pow_table,
-        first, gauss, powered, res, stride, const_slot);
-  }
+  rank_kernel<Key><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
+      sorted.keys, sorted.order, n, total, tables.gauss, tables.powered, out.first, out.gauss,
+      out.powered, res.data, res.stride, const_slot);
   BACKSCORE_CUDA_LAUNCH_CHECK("rank_kernel");
 }
+template void ranks_from_sorted<std::uint32_t>(SortedColumns<std::uint32_t>, RankTables,
+                                               RankOutputs, ResultSlots, std::size_t, cudaStream_t);
+template void ranks_from_sorted<std::uint64_t>(SortedColumns<std::uint64_t>, RankTables,
+                                               RankOutputs, ResultSlots, std::size_t, cudaStream_t);
 
-void pair_stats(const double* x, std::size_t ldx, const double* y, std::size_t ldy,
-                const std::uint32_t* order, std::size_t k, std::size_t n, std::size_t m,
-                double* res, std::size_t stride, std::size_t offset, cudaStream_t stream) {
+void pair_stats(ColumnBlock<const double> x, ColumnBlock<const double> y, RowSelection rows,
+                ResultSlots res, std::size_t offset, cudaStream_t stream) {
+  const std::size_t n = y.rows, m = y.cols;
+  require(x.rows == n && x.cols == m, "pair_stats: x and y differ in shape");
   if (m == 0 || n == 0) return;
   pair_stats_kernel<<<static_cast<unsigned>(m), kReduceThreads, 0, stream>>>(
-      x, ldx, y, ldy, order, k, n, res, stride, offset);
+      x.data, x.ld, y.data, y.ld, rows.order, rows.k, n, res.data, res.stride, offset);
   BACKSCORE_CUDA_LAUNCH_CHECK("pair_stats_kernel");
 }
 
-void residual_rows(const double* x, const double* cols, std::size_t r, const double* beta,
-                   std::size_t ldb, double proportion, std::size_t n, std::size_t m, double* out,
+void residual_rows(ColumnBlock<const double> x, ColumnBlock<const double> basis,
+                   ColumnBlock<const double> beta, double proportion, ColumnBlock<double> out,
                    cudaStream_t stream) {
+  const std::size_t n = x.rows, m = x.cols, r = basis.cols;
+  require(is_dense(n, x.ld) && out.rows == n && out.cols == m && is_dense(n, out.ld),
+          "residual_rows: x and out must be dense n x m");
+  require(r == 0 || (basis.rows == n && is_dense(n, basis.ld) && beta.rows == r && beta.cols == m),
+          "residual_rows: basis must be dense n x r and beta r x m");
   const std::size_t total = n * m;
   if (total == 0) return;
-  residual_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, cols, r, beta, ldb,
-                                                                      proportion, n, total, out);
+  residual_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(
+      x.data, basis.data, r, beta.data, beta.ld, proportion, n, total, out.data);
   BACKSCORE_CUDA_LAUNCH_CHECK("residual_kernel");
 }
 
-void orthogonalize(const double* g, const double* mvec, const double* res, std::size_t stride,
-                   std::size_t offset, double m_norm2, std::size_t n, std::size_t m, double* out,
-                   cudaStream_t stream) {
+void orthogonalize(ColumnBlock<const double> g, const double* v, double v_norm2, ResultSlots res,
+                   std::size_t dot_slot, ColumnBlock<double> out, cudaStream_t stream) {
+  const std::size_t n = g.rows, m = g.cols;
+  require(is_dense(n, g.ld) && out.rows == n && out.cols == m && is_dense(n, out.ld),
+          "orthogonalize: g and out must be dense n x m");
   const std::size_t total = n * m;
   if (total == 0) return;
   orthogonalize_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(
-      g, mvec, res, stride, offset, m_norm2, n, total, out);
+      g.data, v, res.data, res.stride, dot_slot, v_norm2, n, total, out.data);
   BACKSCORE_CUDA_LAUNCH_CHECK("orthogonalize_kernel");
 }
 
-void divide_by_std(double* v, const double* res, std::size_t stride, std::size_t offset,
-                   std::size_t n, std::size_t m, cudaStream_t stream) {
+void divide_by_std(ColumnBlock<double> v, ResultSlots res, std::size_t pair_offset,
+                   cudaStream_t stream) {
+  const std::size_t n = v.rows, m = v.cols;
+  require(is_dense(n, v.ld), "divide_by_std: v must be dense");
   const std::size_t total = n * m;
   if (total == 0) return;
-  divide_by_std_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(v, res, stride, offset,
-                                                                           n, total);
+  divide_by_std_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(
+      v.data, res.data, res.stride, pair_offset + layout::pair::kSxx, n, total);
   BACKSCORE_CUDA_LAUNCH_CHECK("divide_by_std_kernel");
 }
 

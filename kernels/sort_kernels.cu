@@ -7,9 +7,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 
-#include "kernels/cuda_check.hpp"
 #include "core/hd/order_key.hpp"
+#include "kernels/cuda_check.hpp"
 #include "kernels/scoring_kernels.hpp"
 
 namespace backscore::cuda::detail {
@@ -17,17 +18,6 @@ namespace {
 
 __device__ inline std::uint32_t key_of(float v) { return order_key32(v); }
 __device__ inline std::uint64_t key_of(double v) { return order_key64(v); }
-
-template <class Src>
-struct KeyFor;
-template <>
-struct KeyFor<float> {
-  using type = std::uint32_t;
-};
-template <>
-struct KeyFor<double> {
-  using type = std::uint64_t;
-};
 
 // The two block configurations per key width: up to 1,024 rows (128 threads x 8) and up to 8,192
 // rows (512 threads x 16). Keys of rows >= n are the maximum key, which no finite or infinite
@@ -42,10 +32,9 @@ using BlockSort = cub::BlockRadixSort<Key, Threads, Items, std::uint32_t>;
 template <class Src, int Threads, int Items>
 __global__ void __launch_bounds__(Threads)
     block_sort_kernel(const Src* __restrict__ src, std::size_t n,
-                      typename KeyFor<Src>::type* __restrict__ keys_out,
-                      std::uint32_t* __restrict__ order, double* __restrict__ res,
-                      std::size_t stride) {
-  using Key = typename KeyFor<Src>::type;
+                      SortKey<Src>* __restrict__ keys_out, std::uint32_t* __restrict__ order,
+                      double* __restrict__ res, std::size_t stride) {
+  using Key = SortKey<Src>;
   using Sort = BlockSort<Key, Threads, Items>;
   extern __shared__ __align__(16) unsigned char smem[];
   auto& temp = *reinterpret_cast<typename Sort::TempStorage*>(smem);
@@ -76,18 +65,17 @@ __global__ void __launch_bounds__(Threads)
     }
   }
   // The same value from any thread: the result does not depend on which writes last.
-  if (nan && res != nullptr) res[col * stride + kNanSlot] = 1.0;
+  if (nan && res != nullptr) res[col * stride + layout::kNanSlot] = 1.0;
 }
 
 template <class Src>
 __global__ void make_keys_kernel(const Src* __restrict__ src, std::size_t n, std::size_t total,
-                                 typename KeyFor<Src>::type* __restrict__ keys,
-                                 std::uint32_t* __restrict__ vals, double* __restrict__ res,
-                                 std::size_t stride) {
+                                 SortKey<Src>* __restrict__ keys, std::uint32_t* __restrict__ vals,
+                                 double* __restrict__ res, std::size_t stride) {
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
     const Src v = src[i];
-    if (isnan(v) && res != nullptr) res[(i / n) * stride + kNanSlot] = 1.0;
+    if (isnan(v) && res != nullptr) res[(i / n) * stride + layout::kNanSlot] = 1.0;
     keys[i] = key_of(v);
     vals[i] = static_cast<std::uint32_t>(i % n);
   }
@@ -113,62 +101,36 @@ int optin_smem(int device) {
 }
 
 template <class Src, int Threads, int Items>
-void launch_block_sort(const Src* src, std::size_t n, std::size_t m, const SortScratch& s,
-                       double* res, std::size_t stride, cudaStream_t stream) {
-  using Key = typename KeyFor<Src>::type;
+void launch_block_sort(const Src* src, std::size_t n, std::size_t m,
+                       const SortScratch<SortKey<Src>>& s, double* res, std::size_t stride,
+                       cudaStream_t stream) {
+  using Key = SortKey<Src>;
   using Sort = BlockSort<Key, Threads, Items>;
   const std::size_t smem = sizeof(typename Sort::TempStorage);
   auto kernel = block_sort_kernel<Src, Threads, Items>;
   BACKSCORE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             static_cast<int>(smem)));
   // One block per column; m is at most the batch size, far below the 2^31 - 1 grid limit.
-  kernel<<<static_cast<unsigned>(m), Threads, smem, stream>>>(src, n, static_cast<Key*>(s.keys_out),
-                                                              s.order, res, stride);
+  kernel<<<static_cast<unsigned>(m), Threads, smem, stream>>>(src, n, s.keys_out, s.order, res,
+                                                              stride);
   BACKSCORE_CUDA_LAUNCH_CHECK("block_sort_kernel");
-}
-
-template <class Src>
-void sort_impl(const Src* src, std::size_t n, std::size_t m, bool use_block, const SortScratch& s,
-               double* res, std::size_t stride, cudaStream_t stream) {
-  using Key = typename KeyFor<Src>::type;
-  if (n == 0 || m == 0) return;
-  if (use_block) {
-    if (n <= static_cast<std::size_t>(kSmallThreads) * kSmallItems) {
-      launch_block_sort<Src, kSmallThreads, kSmallItems>(src, n, m, s, res, stride, stream);
-    } else if (n <= static_cast<std::size_t>(kLargeThreads) * kLargeItems) {
-      launch_block_sort<Src, kLargeThreads, kLargeItems>(src, n, m, s, res, stride, stream);
-    } else {
-      throw CudaError("sort_columns: the block sort takes at most 8192 rows");
-    }
-    return;
-  }
-  const std::size_t total = n * m;
-  make_keys_kernel<Src><<<grid_for(total, 256), 256, 0, stream>>>(
-      src, n, total, static_cast<Key*>(s.keys_in), s.vals_in, res, stride);
-  BACKSCORE_CUDA_LAUNCH_CHECK("make_keys_kernel");
-  offsets_kernel<<<grid_for(m + 1, 256), 256, 0, stream>>>(s.offsets, n, m);
-  BACKSCORE_CUDA_LAUNCH_CHECK("offsets_kernel");
-  std::size_t temp_bytes = s.temp_bytes;
-  BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
-      s.temp, temp_bytes, static_cast<const Key*>(s.keys_in), static_cast<Key*>(s.keys_out),
-      s.vals_in, s.order, static_cast<std::int64_t>(total), static_cast<std::int64_t>(m), s.offsets,
-      s.offsets + 1, stream));
 }
 
 }  // namespace
 
-std::size_t block_sort_max_rows(bool wide_keys, int device) {
+template <class Key>
+std::size_t block_sort_max_rows(int device) {
   const std::size_t optin = static_cast<std::size_t>(optin_smem(device));
   const std::size_t large =
-      wide_keys ? sizeof(BlockSort<std::uint64_t, kLargeThreads, kLargeItems>::TempStorage)
-                : sizeof(BlockSort<std::uint32_t, kLargeThreads, kLargeItems>::TempStorage);
+      sizeof(typename BlockSort<Key, kLargeThreads, kLargeItems>::TempStorage);
   const std::size_t small =
-      wide_keys ? sizeof(BlockSort<std::uint64_t, kSmallThreads, kSmallItems>::TempStorage)
-                : sizeof(BlockSort<std::uint32_t, kSmallThreads, kSmallItems>::TempStorage);
+      sizeof(typename BlockSort<Key, kSmallThreads, kSmallItems>::TempStorage);
   if (large <= optin) return static_cast<std::size_t>(kLargeThreads) * kLargeItems;
   if (small <= optin) return static_cast<std::size_t>(kSmallThreads) * kSmallItems;
   return 0;
 }
+template std::size_t block_sort_max_rows<std::uint32_t>(int);
+template std::size_t block_sort_max_rows<std::uint64_t>(int);
 
 std::size_t segmented_sort_temp_bytes(std::size_t n, std::size_t m) {
   std::size_t b32 = 0, b64 = 0;
@@ -186,13 +148,40 @@ std::size_t segmented_sort_temp_bytes(std::size_t n, std::size_t m) {
   return b32 > b64 ? b32 : b64;
 }
 
-void sort_columns(const float* src, std::size_t n, std::size_t m, bool use_block,
-                  const SortScratch& s, double* res, std::size_t stride, cudaStream_t stream) {
-  sort_impl(src, n, m, use_block, s, res, stride, stream);
+template <class Src>
+void sort_columns(ColumnBlock<const Src> src, bool use_block, const SortScratch<SortKey<Src>>& s,
+                  ResultSlots nan_flags, cudaStream_t stream) {
+  using Key = SortKey<Src>;
+  const std::size_t n = src.rows, m = src.cols;
+  if (src.ld != n) throw std::logic_error("sort_columns: the source must be a dense block");
+  double* res = nan_flags.data;
+  const std::size_t stride = nan_flags.stride;
+  if (n == 0 || m == 0) return;
+  if (use_block) {
+    if (n <= static_cast<std::size_t>(kSmallThreads) * kSmallItems) {
+      launch_block_sort<Src, kSmallThreads, kSmallItems>(src.data, n, m, s, res, stride, stream);
+    } else if (n <= static_cast<std::size_t>(kLargeThreads) * kLargeItems) {
+      launch_block_sort<Src, kLargeThreads, kLargeItems>(src.data, n, m, s, res, stride, stream);
+    } else {
+      throw CudaError("sort_columns: the block sort takes at most 8192 rows");
+    }
+    return;
+  }
+  const std::size_t total = n * m;
+  make_keys_kernel<Src><<<grid_for(total, 256), 256, 0, stream>>>(src.data, n, total, s.keys_in,
+                                                                  s.vals_in, res, stride);
+  BACKSCORE_CUDA_LAUNCH_CHECK("make_keys_kernel");
+  offsets_kernel<<<grid_for(m + 1, 256), 256, 0, stream>>>(s.offsets, n, m);
+  BACKSCORE_CUDA_LAUNCH_CHECK("offsets_kernel");
+  std::size_t temp_bytes = s.temp_bytes;
+  BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
+      s.temp, temp_bytes, static_cast<const Key*>(s.keys_in), s.keys_out, s.vals_in, s.order,
+      static_cast<std::int64_t>(total), static_cast<std::int64_t>(m), s.offsets, s.offsets + 1,
+      stream));
 }
-void sort_columns(const double* src, std::size_t n, std::size_t m, bool use_block,
-                  const SortScratch& s, double* res, std::size_t stride, cudaStream_t stream) {
-  sort_impl(src, n, m, use_block, s, res, stride, stream);
-}
+template void sort_columns<float>(ColumnBlock<const float>, bool, const SortScratch<std::uint32_t>&,
+                                  ResultSlots, cudaStream_t);
+template void sort_columns<double>(ColumnBlock<const double>, bool,
+                                   const SortScratch<std::uint64_t>&, ResultSlots, cudaStream_t);
 
 }  // namespace backscore::cuda::detail

@@ -102,8 +102,9 @@ class CudaEraScorer {
   // (ctx.size() == era.n_stocks(); rows = {}) with needs covering ContextNeeds::of(specs), from the
   // same era object (features are read from `era`). Both must outlive nothing: everything needed
   // is copied to the device before returning. Throws std::invalid_argument on a mismatched ctx,
-  // std::runtime_error when even one model column does not fit under the memory cap, CudaError on
-  // a CUDA failure (including cuSOLVER devInfo != 0).
+  // ResourceLimitError (core/error.hpp) when even one model column (or the exposures' QR scratch)
+  // does not fit under the memory cap, CudaError on a CUDA failure (including cuSOLVER devInfo !=
+  // 0).
   void begin_era(const Era& era, const EraContext& ctx);
 
   // Scores m model columns of the current era. block: column-major n x m float32 (n =
