@@ -5,10 +5,10 @@
 #include <memory>
 #include <string>
 
+#include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/formula_options.hpp"
 #include "host/lang/select.hpp"
-#include "core/error.hpp"
 #include "io/store.hpp"
 
 namespace backscore::cli {
@@ -22,7 +22,7 @@ struct ExplainArgs {
 
 void explain(const ExplainArgs& a) {
   try {
-    const std::vector<lang::Definition> defs = lang::read_definitions(a.formulas);
+    const std::vector<lang::Definition> defs = read_formula_definitions(a.formulas);
     lang::Binding binding;
     std::unique_ptr<StoreReader> store;
     if (!a.store.empty()) {
@@ -41,7 +41,7 @@ void explain(const ExplainArgs& a) {
         binding.benchmark = static_cast<std::size_t>(jt - b.begin());
       }
     }
-    const lang::FormulaSelection sel = lang::select_formulas(a.formulas, defs, binding);
+    const lang::FormulaSelection sel = select_formula_columns(a.formulas, defs, binding);
     std::printf("columns:");
     for (const FormulaSpec& f : sel.specs) {
       std::printf(" %s%s", f.name().c_str(), f.is_defined() ? "" : " (built-in)");

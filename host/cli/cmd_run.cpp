@@ -135,7 +135,7 @@ BackendChoice choose_backend(const std::string& requested, int device) {
 void run(const RunArgs& a) {
   const BackendChoice backend = choose_backend(a.backend, a.device);
   // Language errors first, before the store is opened; then against the store's schema.
-  const std::vector<lang::Definition> definitions = lang::read_definitions(a.formulas);
+  const std::vector<lang::Definition> definitions = read_formula_definitions(a.formulas);
   if (!definitions.empty()) lang::compile(definitions, {}, lang::Binding{});
   StoreReader store(a.store);
   const StoreSchema& schema = store.schema();
@@ -172,7 +172,7 @@ void run(const RunArgs& a) {
     throw InputError("--benchmark: the store has no benchmark models");
   }
   {
-    lang::FormulaSelection sel = lang::select_formulas(
+    lang::FormulaSelection sel = select_formula_columns(
         a.formulas, definitions, lang::Binding{&schema, o.target, o.benchmark});
     o.formulas = std::move(sel.specs);
     o.plan = std::move(sel.plan);

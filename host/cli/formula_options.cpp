@@ -1,6 +1,28 @@
 #include "host/cli/formula_options.hpp"
 
+#include "core/error.hpp"
+#include "io/name_list.hpp"
+
 namespace backscore::cli {
+namespace {
+
+// The library's request errors say what is wrong; the command line adds which option it concerns.
+[[noreturn]] void rethrow_with_option(const lang::RequestError& e) {
+  using About = lang::RequestError::About;
+  switch (e.about()) {
+    case About::formula_names:
+      throw InputError(std::string("--formulas: ") + e.what());
+    case About::unknown_formula:
+      throw InputError(std::string("--formulas: ") + e.what() +
+                       " (backscore formulas lists the built-ins; define new ones with "
+                       "--formula 'name = expression')");
+    case About::formula_file:
+      throw InputError(std::string("--formula-file: ") + e.what());
+  }
+  throw InputError(e.what());
+}
+
+}  // namespace
 
 CLI::Option* add_formula_options(CLI::App* cmd, lang::FormulaArgs& a) {
   CLI::Option* formulas =
@@ -21,6 +43,27 @@ CLI::Option* add_formula_options(CLI::App* cmd, lang::FormulaArgs& a) {
                   "e.g. --top-bottom 200")
       ->check(CLI::NonNegativeNumber);
   return formulas;
+}
+
+std::vector<lang::Definition> read_formula_definitions(const lang::FormulaArgs& a) {
+  try {
+    return lang::read_definitions(a.definitions, a.files);
+  } catch (const lang::RequestError& e) {
+    rethrow_with_option(e);
+  }
+}
+
+lang::FormulaSelection select_formula_columns(const lang::FormulaArgs& a,
+                                              const std::vector<lang::Definition>& defs,
+                                              const lang::Binding& binding) {
+  lang::FormulaRequest request;
+  if (a.formulas_given) request.names = split_names(a.formulas, "--formulas");
+  request.top_bottom = a.top_bottom;
+  try {
+    return lang::select_formulas(request, defs, binding);
+  } catch (const lang::RequestError& e) {
+    rethrow_with_option(e);
+  }
 }
 
 }  // namespace backscore::cli

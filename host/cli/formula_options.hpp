@@ -1,6 +1,9 @@
 // The formula options shared by `run` and `explain`, so both read them the same way.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
 #include "host/lang/select.hpp"
@@ -11,5 +14,15 @@ namespace backscore::cli {
 // --formulas option: its count() tells the callback whether --formulas was given
 // (a.formulas_given).
 CLI::Option* add_formula_options(CLI::App* cmd, lang::FormulaArgs& a);
+
+// lang::read_definitions of --formula and --formula-file. A file that cannot be read is an
+// InputError naming --formula-file; a bad definition is the lang::FormulaError.
+std::vector<lang::Definition> read_formula_definitions(const lang::FormulaArgs& a);
+
+// lang::select_formulas of --formulas (split at commas) and --top-bottom. A formula name that
+// cannot be run is an InputError naming --formulas; a bad definition is the lang::FormulaError.
+lang::FormulaSelection select_formula_columns(const lang::FormulaArgs& a,
+                                              const std::vector<lang::Definition>& defs,
+                                              const lang::Binding& binding);
 
 }  // namespace backscore::cli

@@ -12,14 +12,6 @@
 namespace backscore::lang {
 namespace {
 
-std::string one_line(const std::string& where, const std::string& definition, std::size_t column,
-                     const std::string& message) {
-  std::string s;
-  if (!where.empty()) s = where + ": ";
-  s += "formula '" + definition + "': column " + std::to_string(column) + ": " + message;
-  return s;
-}
-
 std::string trim(std::string_view s) {
   std::size_t a = 0, b = s.size();
   while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
@@ -354,27 +346,13 @@ int precedence(const Expr& e) {
 
 }  // namespace
 
-FormulaError::FormulaError(std::string definition, std::size_t column, std::string message,
-                           std::string where)
-    : InputError(one_line(where, definition, column, message)),
-      definition_(std::move(definition)),
-      message_(std::move(message)),
-      where_(std::move(where)),
-      column_(column) {}
-
-std::string FormulaError::caret() const {
-  std::string s = what();
-  s += "\n  " + definition_ + "\n  " + std::string(column_ > 0 ? column_ - 1 : 0, ' ') + "^";
-  return s;
-}
-
 Definition parse_definition(std::string_view text, std::string where) {
   return Parser(trim(text), std::move(where)).definition();
 }
 
 std::vector<Definition> parse_formula_file(const std::filesystem::path& path) {
   std::ifstream in(path);
-  if (!in) throw InputError("--formula-file: cannot open " + path.string());
+  if (!in) throw RequestError(RequestError::About::formula_file, "cannot open " + path.string());
   std::vector<Definition> defs;
   std::string line;
   std::size_t lineno = 0;
@@ -384,7 +362,8 @@ std::vector<Definition> parse_formula_file(const std::filesystem::path& path) {
     if (trim(line).empty()) continue;
     defs.push_back(parse_definition(line, path.string() + ":" + std::to_string(lineno)));
   }
-  if (in.bad()) throw InputError("--formula-file: cannot read " + path.string());
+  if (in.bad())
+    throw RequestError(RequestError::About::formula_file, "cannot read " + path.string());
   return defs;
 }
 

@@ -10,27 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.hpp"
+#include "host/lang/error.hpp"
 
 namespace backscore::lang {
-
-// A compile error in one definition. what() is one line (the CLI prints errors as one line):
-//   [WHERE: ]formula 'x = rank(foo)': column 10: unknown name 'foo'
-// caret() is the multi-line form (the definition with a ^ under the column), for `explain`.
-class FormulaError : public InputError {
- public:
-  FormulaError(std::string definition, std::size_t column, std::string message,
-               std::string where = "");
-  const std::string& definition() const { return definition_; }
-  std::size_t column() const { return column_; }  // 1-based, in definition()
-  const std::string& message() const { return message_; }
-  const std::string& where() const { return where_; }
-  std::string caret() const;
-
- private:
-  std::string definition_, message_, where_;
-  std::size_t column_;
-};
 
 struct Expr;
 
@@ -60,14 +42,14 @@ struct Definition {
   std::string name;
   std::size_t name_column = 1;
   std::string text;   // the whole definition as written (trimmed), quoted in errors
-  std::string where;  // "" for --formula, "FILE:LINE" for a formula file
+  std::string where;  // "" for a definition given as text, "FILE:LINE" for one from a file
   Expr expr;
 };
 
 // Parses `name = expression`. Throws FormulaError.
 Definition parse_definition(std::string_view text, std::string where = "");
-// One definition per non-blank line; `#` starts a comment. Throws InputError when the file cannot
-// be read, FormulaError (with where = "FILE:LINE") for a bad line.
+// One definition per non-blank line; `#` starts a comment. Throws RequestError (formula_file)
+// when the file cannot be read, FormulaError (with where = "FILE:LINE") for a bad line.
 std::vector<Definition> parse_formula_file(const std::filesystem::path& path);
 
 // The expression as canonical text (fully parenthesized where needed), for `explain`.

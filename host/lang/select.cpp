@@ -1,11 +1,10 @@
-// The run's formulas from the command line (see select.hpp).
+// The run's formulas (see select.hpp).
 #include "host/lang/select.hpp"
 
 #include <algorithm>
 #include <sstream>
 
 #include "core/error.hpp"
-#include "io/name_list.hpp"
 
 namespace backscore::lang {
 namespace {
@@ -21,10 +20,11 @@ std::string unsupported_reason(const BuiltinInfo& info, const StoreSchema* s) {
 
 }  // namespace
 
-std::vector<Definition> read_definitions(const FormulaArgs& args) {
+std::vector<Definition> read_definitions(const std::vector<std::string>& texts,
+                                         const std::vector<std::string>& files) {
   std::vector<Definition> defs;
-  for (const std::string& d : args.definitions) defs.push_back(parse_definition(d));
-  for (const std::string& f : args.files) {
+  for (const std::string& d : texts) defs.push_back(parse_definition(d));
+  for (const std::string& f : files) {
     std::vector<Definition> more = parse_formula_file(f);
     defs.insert(defs.end(), std::make_move_iterator(more.begin()),
                 std::make_move_iterator(more.end()));
@@ -32,8 +32,9 @@ std::vector<Definition> read_definitions(const FormulaArgs& args) {
   return defs;
 }
 
-FormulaSelection select_formulas(const FormulaArgs& a, const std::vector<Definition>& defs,
+FormulaSelection select_formulas(const FormulaRequest& request, const std::vector<Definition>& defs,
                                  const Binding& binding) {
+  using About = RequestError::About;
   const StoreSchema* schema = binding.schema;
   std::vector<FormulaSpec> specs;
   std::vector<std::string> outputs;  // defined formulas asked for, in order
@@ -43,8 +44,13 @@ FormulaSelection select_formulas(const FormulaArgs& a, const std::vector<Definit
     if (std::find(specs.begin(), specs.end(), f) == specs.end()) specs.push_back(f);
   };
   std::vector<std::string> names;
-  if (a.formulas_given || defs.empty()) names = split_names(a.formulas, "--formulas");
-  if (!a.formulas_given && !defs.empty()) all_defined = true;
+  if (request.names) {
+    names = *request.names;
+  } else if (defs.empty()) {
+    names = {"all"};
+  } else {
+    all_defined = true;
+  }
   // Output order: the order of --formulas; defined formulas keep their place (filled in below).
   std::vector<std::string> order;
   for (const std::string& name : names) {
@@ -61,7 +67,8 @@ FormulaSelection select_formulas(const FormulaArgs& a, const std::vector<Definit
     if (std::optional<Builtin> b = find_builtin(name)) {
       const BuiltinInfo& info = builtin_info(*b);
       if (std::string why = unsupported_reason(info, schema); !why.empty()) {
-        throw InputError("--formulas: '" + name + "' needs data the store lacks: " + why);
+        throw RequestError(About::formula_names,
+                           "'" + name + "' needs data the store lacks: " + why);
       }
       add_builtin(info);
       order.push_back(name);
@@ -70,9 +77,7 @@ FormulaSelection select_formulas(const FormulaArgs& a, const std::vector<Definit
     const bool defined =
         std::any_of(defs.begin(), defs.end(), [&](const Definition& d) { return d.name == name; });
     if (!defined) {
-      throw InputError("--formulas: unknown formula '" + name +
-                       "' (backscore formulas lists the built-ins; define new ones with "
-                       "--formula 'name = expression')");
+      throw RequestError(About::unknown_formula, "unknown formula '" + name + "'");
     }
     if (std::find(outputs.begin(), outputs.end(), name) == outputs.end()) {
       outputs.push_back(name);
@@ -116,13 +121,13 @@ FormulaSelection select_formulas(const FormulaArgs& a, const std::vector<Definit
     if (std::find(unique.begin(), unique.end(), f) == unique.end()) unique.push_back(std::move(f));
   }
   sel.specs = std::move(unique);
-  if (sel.specs.empty()) throw InputError("--formulas: no formula to run");
-  if (a.top_bottom > 0) {
+  if (sel.specs.empty()) throw RequestError(About::formula_names, "no formula to run");
+  if (request.top_bottom > 0) {
     const std::size_t plain = sel.specs.size();
     for (std::size_t i = 0; i < plain; ++i) {
       const FormulaSpec f = sel.specs[i];
       if (!f.is_defined() && builtin_info(f.builtin).has_top_bottom) {
-        sel.specs.push_back(FormulaSpec{f.builtin, a.top_bottom});
+        sel.specs.push_back(FormulaSpec{f.builtin, request.top_bottom});
       }
     }
   }

@@ -1,8 +1,9 @@
-// The formulas of a run from the command line: --formulas (built-in and defined names, or
-// "all"), --top-bottom, --formula and --formula-file. Shared by `run` and `explain`.
+// The formulas of a run: which built-in and defined formulas to score, in which order, and the
+// plan of the defined ones. Shared by `run` and `explain` (through host/cli/formula_options.hpp).
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,22 @@
 
 namespace backscore::lang {
 
+// A command's formula options as given on its command line, as text (host/cli/formula_options.cpp
+// binds them and turns them into the two calls below).
 struct FormulaArgs {
-  std::string formulas = "all";          // --formulas
+  std::string formulas = "all";          // --formulas: comma-separated names
   bool formulas_given = false;           // --formulas was on the command line
   int top_bottom = 0;                    // --top-bottom
   std::vector<std::string> definitions;  // --formula, in order
   std::vector<std::string> files;        // --formula-file, in order
+};
+
+// Which formulas to score.
+struct FormulaRequest {
+  // Built-in and defined formula names in output order, "all" for every built-in the store
+  // supports and every scalar definition; nullopt: the default (see select_formulas).
+  std::optional<std::vector<std::string>> names;
+  int top_bottom = 0;  // also the top/bottom-N variants of the built-ins that have one
 };
 
 struct FormulaSelection {
@@ -25,15 +36,16 @@ struct FormulaSelection {
   std::shared_ptr<const Plan> plan;  // the defined formulas' plan (null when none)
 };
 
-// Parses every --formula and --formula-file definition. Throws FormulaError / InputError.
-std::vector<Definition> read_definitions(const FormulaArgs& args);
+// Parses the definitions given as text, then those of each file, in order. Throws FormulaError,
+// RequestError (formula_file).
+std::vector<Definition> read_definitions(const std::vector<std::string>& texts,
+                                         const std::vector<std::string>& files);
 
-// The output columns and the plan. Without --formulas, a run with definitions scores every
-// scalar definition (and no built-in), a run without scores every built-in the store supports;
-// --formulas names built-ins and defined formulas ("all" = every supported built-in and every
-// scalar definition). binding.schema null (explain without a store): built-ins are not checked
-// against the store and store names stay unbound. Throws FormulaError / InputError.
-FormulaSelection select_formulas(const FormulaArgs& args, const std::vector<Definition>& defs,
+// The output columns and the plan. By default a run with definitions scores every scalar
+// definition (and no built-in), a run without scores every built-in the store supports.
+// binding.schema null (explain without a store): built-ins are not checked against the store and
+// store names stay unbound. Throws FormulaError, RequestError (formula_names, unknown_formula).
+FormulaSelection select_formulas(const FormulaRequest& request, const std::vector<Definition>& defs,
                                  const Binding& binding);
 
 }  // namespace backscore::lang
