@@ -3,6 +3,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +32,26 @@ inline std::vector<std::string> split_names(std::string_view text, std::string_v
     if (end == text.size()) return names;
     begin = end + 1;
   }
+}
+
+// A file of names, one per line (run --models FILE): blank lines and lines starting with '#' are
+// skipped, a trailing CR is dropped. Each name comes with its line number, for messages.
+struct NameLine {
+  std::string name;
+  std::size_t line = 0;
+};
+inline std::vector<NameLine> read_name_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot open " + path.string());
+  std::vector<NameLine> names;
+  std::string text;
+  for (std::size_t line = 1; std::getline(in, text); ++line) {
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.empty() || text[0] == '#') continue;
+    names.push_back({text, line});
+  }
+  if (in.bad()) throw InputError("cannot read " + path.string());
+  return names;
 }
 
 }  // namespace backscore

@@ -3,14 +3,14 @@
 #include <exception>
 #include <string>
 
+#include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "io/hdf5.hpp"
-#include "core/error.hpp"
 #include "version.hpp"
 
 namespace backscore::cli {
 
-int run_cli(int argc, char** argv) {
+int run_cli(int argc, char** argv, const RunSeams& seams) {
   CLI::App app{"backscore: rescore a whole tournament history under proposed scoring formulas.",
                "backscore"};
   app.set_version_flag("--version", std::string("backscore ") + kVersion);
@@ -19,7 +19,7 @@ int run_cli(int argc, char** argv) {
   add_synth(app);
   add_import(app);
   add_inspect(app);
-  add_run(app);
+  add_run(app, seams);
   add_formulas(app);
   add_explain(app);
   add_compare(app);

@@ -4,29 +4,25 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <system_error>
 #include <thread>
 
+#include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/formula_options.hpp"
 #include "host/era/formulas.hpp"
+#include "host/lang/select.hpp"
+#include "host/run/backend.hpp"
 #include "host/run/journal.hpp"
 #include "host/run/run.hpp"
 #include "host/run/score_output.hpp"
-#include "host/lang/select.hpp"
-#include "core/error.hpp"
+#include "io/name_list.hpp"
 #include "io/store.hpp"
 #include "version.hpp"
-#ifdef BACKSCORE_HAVE_CUDA
-#include "kernels/device.hpp"
-#endif
 
 namespace backscore::cli {
 namespace {
@@ -68,12 +64,10 @@ std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const Run
   // its GEMM kernel by size), which --batch, --gpu-memory and --gpu-streams decide (with
   // --gpu-memory 0 also the device's free memory, when that is what limits a batch: not recorded).
   f << "\nbackend " << (o.backend == Backend::cuda ? "cuda" : "cpu");
-#ifdef BACKSCORE_HAVE_CUDA
   if (o.backend == Backend::cuda) {
-    f << " " << cuda::describe_device(o.device) << " batch " << o.batch_models << " gpu-memory "
+    f << " " << describe_cuda_device(o.device) << " batch " << o.batch_models << " gpu-memory "
       << o.gpu_memory << " gpu-streams " << o.gpu_streams;
   }
-#endif
   f << "\ntarget " << a.target << "\nbenchmark " << o.benchmark << "\neras " << o.first_era << " "
     << o.end_era << "\nmodels";
   for (std::size_t i = 0; i < o.model_selected.size(); ++i) {
@@ -107,8 +101,11 @@ struct BackendChoice {
 // the reason (exit 2), as is a device index that does not exist.
 BackendChoice choose_backend(const std::string& requested, int device) {
   if (requested == "cpu") return {Backend::cpu, "cpu (requested)"};
-#ifdef BACKSCORE_HAVE_CUDA
-  const cuda::DeviceInfo devices = cuda::query_devices();
+  const CudaDevices devices = query_cuda_devices();
+  if (!devices.built) {
+    if (requested == "cuda") throw InputError("--backend cuda: " + devices.why_none);
+    return {Backend::cpu, "cpu (built without CUDA)"};
+  }
   if (devices.count == 0) {
     if (requested == "cuda") {
       throw InputError("--backend cuda: no usable CUDA device (" + devices.why_none + ")");
@@ -122,17 +119,10 @@ BackendChoice choose_backend(const std::string& requested, int device) {
   }
   return {Backend::cuda, "cuda (" + std::string(requested == "cuda" ? "requested" : "auto") +
                              ", device " + std::to_string(device) + ": " +
-                             cuda::describe_device(device) + ")"};
-#else
-  (void)device;
-  if (requested == "cuda") {
-    throw InputError("--backend cuda: this backscore was built without CUDA (BACKSCORE_CUDA=OFF)");
-  }
-  return {Backend::cpu, "cpu (built without CUDA)"};
-#endif
+                             describe_cuda_device(device) + ")"};
 }
 
-void run(const RunArgs& a) {
+void run(const RunArgs& a, const RunSeams& seams) {
   const BackendChoice backend = choose_backend(a.backend, a.device);
   // Language errors first, before the store is opened; then against the store's schema.
   const std::vector<lang::Definition> definitions = read_formula_definitions(a.formulas);
@@ -140,6 +130,7 @@ void run(const RunArgs& a) {
   StoreReader store(a.store);
   const StoreSchema& schema = store.schema();
   RunOptions o;
+  o.seams = seams;
   o.threads = a.threads;
   // The GPU wants wider calls: each score_full_columns call has fixed costs (kernel launches, a
   // synchronization, the host's NaN scan) that a wider batch spreads over more predictions.
@@ -189,19 +180,18 @@ void run(const RunArgs& a) {
     o.end_era = store.eras().size();
   }
   if (!a.models_file.empty()) {
-    std::ifstream in(a.models_file);
-    if (!in) throw InputError("--models: cannot open " + a.models_file);
     o.model_selected.assign(schema.models.size(), 0);
-    std::string line;
-    std::size_t lineno = 0;
-    while (std::getline(in, line)) {
-      ++lineno;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty() || line[0] == '#') continue;
-      auto it = std::find(schema.models.begin(), schema.models.end(), line);
+    std::vector<NameLine> names;
+    try {
+      names = read_name_file(a.models_file);
+    } catch (const InputError& e) {
+      throw InputError(std::string("--models: ") + e.what());
+    }
+    for (const NameLine& m : names) {
+      auto it = std::find(schema.models.begin(), schema.models.end(), m.name);
       if (it == schema.models.end()) {
-        throw InputError(a.models_file + ":" + std::to_string(lineno) + ": unknown model '" + line +
-                         "'");
+        throw InputError(a.models_file + ":" + std::to_string(m.line) + ": unknown model '" +
+                         m.name + "'");
       }
       o.model_selected[static_cast<std::size_t>(it - schema.models.begin())] = 1;
     }
@@ -241,13 +231,11 @@ void run(const RunArgs& a) {
       std::fprintf(stderr, "backscore run: resuming, %zu eras already scored\n",
                    writer.finished_eras().size());
     }
-    // Test hook: die like a killed process once N eras are journaled (tests of --resume).
-    const char* kill_after = std::getenv("BACKSCORE_TEST_KILL_AFTER_ERAS");
-    const std::size_t kill_at = kill_after ? std::strtoull(kill_after, nullptr, 10) : 0;
     std::size_t journaled = 0;
     stats = run_eras(store, o, writer.finished_eras(), [&](const EraScores& era) {
       writer.append(era);
-      if (++journaled == kill_at) std::raise(SIGKILL);
+      ++journaled;
+      if (o.seams.after_journaled_era) o.seams.after_journaled_era(journaled);
     });
     writer.close();
   }
@@ -293,7 +281,7 @@ void run(const RunArgs& a) {
 
 }  // namespace
 
-void add_run(CLI::App& app) {
+void add_run(CLI::App& app, const RunSeams& seams) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Score every model in every era of a store.");
   cmd->footer(
@@ -347,9 +335,9 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--resume", a->resume,
                 "Continue a killed run with the same arguments without recomputing finished eras");
   cmd->add_flag("--quiet", a->quiet, "No progress line on stderr");
-  cmd->callback([a, formulas] {
+  cmd->callback([a, formulas, seams] {
     a->formulas.formulas_given = formulas->count() > 0;
-    run(*a);
+    run(*a, seams);
   });
 }
 

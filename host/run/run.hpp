@@ -1,8 +1,8 @@
-// The era loop: one I/O thread streams eras and batches of model columns out of the store (HDF5
-// stays on that thread) while the previous batch is scored: on the GPU (Backend::cuda: the
-// built-ins of every column that has all the era's ids, in device batches) and by OpenMP threads
-// (everything else). Memory is bounded by two prediction batches plus one era's per-stock
-// vectors (and on the device by --gpu-memory), never by the history.
+// The era loop: the BatchReader's I/O thread streams eras and batches of model columns out of the
+// store while the previous batch is scored by the run's backend (backend.hpp): the CPU's
+// ColumnScorer on OpenMP threads, or the GPU for the built-ins of every column that has all the
+// era's ids and the CPU for the rest. Memory is bounded by a few prediction batches plus one era's
+// per-stock vectors (and on the device by the GPU memory cap), never by the history.
 #pragma once
 
 #include <cstddef>
@@ -14,19 +14,29 @@
 #include <vector>
 
 #include "host/era/formulas.hpp"
-#include "host/run/journal.hpp"
 #include "host/lang/plan.hpp"
+#include "host/run/journal.hpp"
 #include "io/store.hpp"
 
 namespace backscore {
 
 enum class Backend {
   cpu,   // every model on the CPU (OpenMP)
-  cuda,  // built-ins of the models that submitted every id on the GPU (host/run/cuda/era_scorer.hpp);
-         // models with missing ids and defined formulas on the CPU, as with `cpu`
+  cuda,  // built-ins of the models that submitted every id on the GPU (host/run/cuda/); models
+         // with missing ids and defined formulas on the CPU, as with `cpu`
 };
 
-inline constexpr int kMaxGpuStreams = 8;  // cuda::kMaxStreams (asserted in run.cpp)
+inline constexpr int kMaxGpuStreams = 8;  // cuda::kMaxStreams (asserted in cuda/factory.cpp)
+
+// Test seams: what a test can inject into a run (the executable never sets them).
+struct RunSeams {
+  // Called by the scoring threads before each selected column (era index, column of the era); a
+  // test throws here to check that an error inside the parallel loop ends the run cleanly.
+  std::function<void(std::size_t era, std::size_t column)> before_column;
+  // Called by the CLI after each era is journaled, with the count so far (a test kills the
+  // process here to check --resume).
+  std::function<void(std::size_t eras_journaled)> after_journaled_era;
+};
 
 struct RunOptions {
   // The output columns, in order: built-ins (scored by score_model) and defined formulas (scored
@@ -46,6 +56,7 @@ struct RunOptions {
   int device = 0;              // cuda: the device index
   std::size_t gpu_memory = 0;  // cuda: device memory cap in bytes (0 = 90% of what is free)
   int gpu_streams = 2;         // cuda: streams (lanes) of the scorer, 1..kMaxGpuStreams
+  RunSeams seams;
 };
 
 struct RunStats {
@@ -65,9 +76,11 @@ struct RunStats {
 };
 
 // Scores eras in order, skipping those in `done`; calls on_era on the calling thread for each.
-RunStats run_eras(const StoreReader& store, const RunOptions& options,
+// The store is read on the reader's I/O thread only, while run_eras runs. Throws InputError for
+// bad input in an era and for a CUDA run on a build without CUDA, ResourceLimitError when an era
+// does not fit the GPU memory cap; an error on any thread ends the run with the reader stopped.
+RunStats run_eras(StoreReader& store, const RunOptions& options,
                   std::span<const std::uint64_t> done,
                   const std::function<void(const EraScores&)>& on_era);
-// Throws InputError for a CUDA run on a build without CUDA or with a bad device index.
 
 }  // namespace backscore

@@ -1,0 +1,81 @@
+// ColumnScorer: the CPU's scoring of a batch's model columns, shared by both backends. Per era it
+// builds the stages every model shares (EraContext for the built-ins, lang::EraStages for the
+// plan's definitions) on all the era's ids; per batch it scores the columns on OpenMP threads, each
+// with its own ThreadScratch:
+//   - every id present: the shared stages;
+//   - some ids missing but enough present (enough_ids): the model's own stages on its subset, as
+//     numerai-tools re-ranks and re-centers on the ids a model submitted;
+//   - too many missing: no score (NaN), counted as skipped.
+// A backend that scored the built-ins of some columns elsewhere (the GPU) passes them in
+// `given`; only the plan's definitions are then evaluated here for those columns.
+// Each column's scores depend only on that column and the era, so the output is the same bytes for
+// any thread count. An exception inside the parallel loop is rethrown after it (FirstError).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "host/era/era_context.hpp"
+#include "host/era/formulas.hpp"
+#include "host/lang/eval.hpp"
+#include "host/run/batch_reader.hpp"
+#include "host/run/formula_routing.hpp"
+
+namespace backscore {
+
+struct RunOptions;
+struct RunStats;
+
+// Built-in scores of some of a batch's columns, computed elsewhere: column j's are
+// scores[row[j] * builtins .. +builtins] when row[j] != SIZE_MAX.
+struct GivenBuiltins {
+  std::span<const std::size_t> row;
+  std::span<const double> scores;
+  bool has(std::size_t j) const { return !row.empty() && row[j] != SIZE_MAX; }
+};
+
+// The buffers one scoring thread reuses from column to column.
+struct ThreadScratch {
+  ModelScratch model;                               // score_model's
+  std::unique_ptr<lang::ModelEvaluator> evaluator;  // the plan's (when there is one)
+  std::vector<double> builtin_scores;               // the column's built-in scores
+  std::vector<double> plan_in, plan_out;            // the plan's inputs (built-ins) and outputs
+  std::vector<double> column;                       // the column's present values, as double
+  std::vector<std::uint32_t> rows;                  // and their rows
+};
+
+class ColumnScorer {
+ public:
+  // options and routing must outlive the scorer.
+  ColumnScorer(const RunOptions& options, const FormulaRouting& routing);
+  ~ColumnScorer();
+
+  // The era's shared stages on all its ids (the previous era's are dropped).
+  void begin_era(const Era& era);
+  // The shared built-in stages of the current era (null when the run has no built-ins).
+  const EraContext* full_context() const { return full_.get(); }
+
+  // Scores the batch's columns j with slot[j] >= 0 into out[slot[j] * outputs ..], adding to
+  // stats' skipped, subset_models and undefined counts.
+  void score(const Batch& batch, std::span<const std::ptrdiff_t> slot, const GivenBuiltins& given,
+             std::span<double> out, RunStats& stats);
+
+ private:
+  enum class Outcome { scored, own_subset, skipped };
+  // given: the column's built-in scores when given_builtins (scored elsewhere).
+  Outcome score_column(const Era& era, const float* src, std::span<const double> given,
+                       bool given_builtins, std::span<double> dst, ThreadScratch& t);
+
+  const RunOptions& options_;
+  const FormulaRouting& routing_;
+  ContextNeeds needs_;
+  std::unique_ptr<EraContext> full_;              // the era's built-in stages on all its ids
+  std::unique_ptr<lang::EraStages> full_stages_;  // the plan's era stages, likewise
+  std::vector<ThreadScratch> scratch_;            // one per OpenMP thread
+};
+
+}  // namespace backscore

@@ -1,0 +1,105 @@
+// The cuda backend (backend.hpp): per batch, the columns with every id present go to the GPU
+// (CudaEraScorer) for all the run's built-ins; the ColumnScorer then scores the other columns on
+// the CPU and evaluates the plan's definitions of every column with the GPU's built-in scores as
+// inputs.
+#include "host/run/cuda/cuda_backend.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "host/run/cuda/era_scorer.hpp"
+#include "kernels/device.hpp"
+
+namespace backscore::cuda {
+namespace {
+
+class CudaBackend final : public EraBackend {
+ public:
+  CudaBackend(const RunOptions& options, const FormulaRouting& routing, ColumnScorer& columns)
+      : options_(options), routing_(routing), columns_(columns), gather_(batch_allocator()) {
+    // The GPU scores the built-ins of complete columns; without built-ins it has nothing to do.
+    if (!routing.builtins.empty()) {
+      EraScorerOptions gpu_options;
+      gpu_options.streams = options.gpu_streams;
+      gpu_.emplace(options.device, routing.builtins, options.gpu_memory, gpu_options);
+    }
+  }
+
+  // HDF5 reads a batch straight into the page-locked memory the scorer copies to the device.
+  BufferPool::Allocator batch_allocator() const override {
+    const int device = options_.device;
+    return {[device](std::size_t bytes) { return allocate_pinned(device, bytes); },
+            [](void* p) { free_pinned(p); }};
+  }
+
+  void begin_era(const Era& era) override {
+    if (gpu_ && era.n_stocks() > 0) gpu_->begin_era(era, *columns_.full_context());
+  }
+
+  void score_batch(const Batch& batch, std::span<const std::ptrdiff_t> slot, std::span<double> out,
+                   RunStats& stats) override {
+    const std::size_t n = batch.era->n_stocks();
+    row_.assign(batch.count, SIZE_MAX);
+    if (gpu_ && n > 0) {
+      // Which columns are complete (the scan on all cores), then their rows in column order.
+      whole_.assign(batch.count, 0);
+      const std::ptrdiff_t cols = static_cast<std::ptrdiff_t>(batch.count);
+#pragma omp parallel for schedule(static)
+      for (std::ptrdiff_t j = 0; j < cols; ++j) {
+        const float* c = batch.column(static_cast<std::size_t>(j));
+        whole_[j] = slot[j] >= 0 && std::none_of(c, c + n, [](float v) { return std::isnan(v); });
+      }
+      std::size_t complete = 0;
+      for (std::size_t j = 0; j < batch.count; ++j) {
+        if (whole_[j]) row_[j] = complete++;
+      }
+      if (complete > 0) {
+        std::span<const float> block = batch.predictions.span();
+        if (complete < batch.count) {  // gather: the scorer takes complete columns only
+          block_.reset();
+          block_ = gather_.take(complete * n);
+          for (std::size_t j = 0; j < batch.count; ++j) {
+            if (row_[j] == SIZE_MAX) continue;
+            std::copy_n(batch.column(j), n, block_.data() + row_[j] * n);
+          }
+          block = {block_.data(), complete * n};
+        }
+        scores_.resize(complete * routing_.builtins.size());
+        gpu_->score_full_columns(block, complete, scores_);
+        stats.gpu_model_eras += complete;
+      }
+    }
+    columns_.score(batch, slot, GivenBuiltins{row_, scores_}, out, stats);
+  }
+
+  void finish(RunStats& stats) const override {
+    if (!gpu_) return;
+    stats.gpu_peak_bytes = gpu_->peak_device_bytes();
+    stats.gpu_batch_models = gpu_->largest_batch_models();
+    stats.gpu_streams = gpu_->most_streams_used();
+  }
+
+ private:
+  const RunOptions& options_;
+  const FormulaRouting& routing_;
+  ColumnScorer& columns_;
+  std::optional<CudaEraScorer> gpu_;
+  BufferPool gather_;         // page-locked blocks for a batch's complete columns
+  BufferPool::Buffer block_;  // the current gathered block (declared after its pool)
+  std::vector<char> whole_;
+  std::vector<std::size_t> row_;  // column j's row in scores_, SIZE_MAX when not on the GPU
+  std::vector<double> scores_;    // the GPU's built-in scores, row-major
+};
+
+}  // namespace
+
+std::unique_ptr<EraBackend> make_cuda_backend(const RunOptions& options,
+                                              const FormulaRouting& routing,
+                                              ColumnScorer& columns) {
+  return std::make_unique<CudaBackend>(options, routing, columns);
+}
+
+}  // namespace backscore::cuda
