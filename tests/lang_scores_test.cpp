@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_in_process.hpp"
 #include "host/lang/eval.hpp"
 #include "host/lang/parse.hpp"
 #include "host/lang/plan.hpp"
@@ -265,11 +266,11 @@ TEST(LangRun, SameBytesForAnyThreadCountAndTheJournalKnowsTheDefinitions) {
   }
   EXPECT_EQ(outs[0], outs[1]);
   // A killed run resumes only with the same definitions.
-  ::setenv("BACKSCORE_TEST_KILL_AFTER_ERAS", "2", 1);
-  auto r = run_backscore({"run", (dir / "s.h5").string(), "--formula", "x = pearson(target, pred)",
-                          "--csv", (dir / "k.csv").string(), "--quiet"});
-  ::unsetenv("BACKSCORE_TEST_KILL_AFTER_ERAS");
-  ASSERT_NE(r.status, 0);
+  auto r = testing::run_cli_in_child(
+      {"run", (dir / "s.h5").string(), "--formula", "x = pearson(target, pred)", "--csv",
+       (dir / "k.csv").string(), "--quiet"},
+      testing::kill_after_eras(2));
+  ASSERT_EQ(r.status, 128 + SIGKILL) << r.err;
   r = run_backscore({"run", (dir / "s.h5").string(), "--formula", "x = pearson(target, rank(pred))",
                      "--csv", (dir / "k.csv").string(), "--quiet", "--resume"});
   EXPECT_EQ(r.status, 2);

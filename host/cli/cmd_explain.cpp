@@ -16,7 +16,7 @@ namespace {
 
 struct ExplainArgs {
   std::string store;
-  lang::FormulaArgs formulas;
+  FormulaArgs formulas;
   std::string target = "target", benchmark;
 };
 

@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 
 struct RunArgs {
   std::string store;
-  lang::FormulaArgs formulas;  // --formulas, --top-bottom, --formula, --formula-file
+  FormulaArgs formulas;  // --formulas, --top-bottom, --formula, --formula-file
   std::string out_h5, out_csv, eras, models_file, target = "target", benchmark, backend = "auto";
   int threads = 0;
   std::size_t batch = 0;  // 0: 256 on the CPU, 1024 on cuda

@@ -24,7 +24,7 @@ namespace {
 
 }  // namespace
 
-CLI::Option* add_formula_options(CLI::App* cmd, lang::FormulaArgs& a) {
+CLI::Option* add_formula_options(CLI::App* cmd, FormulaArgs& a) {
   CLI::Option* formulas =
       cmd->add_option("--formulas", a.formulas,
                       "Comma-separated built-in formulas (see `backscore formulas`) and formulas "
@@ -45,7 +45,7 @@ CLI::Option* add_formula_options(CLI::App* cmd, lang::FormulaArgs& a) {
   return formulas;
 }
 
-std::vector<lang::Definition> read_formula_definitions(const lang::FormulaArgs& a) {
+std::vector<lang::Definition> read_formula_definitions(const FormulaArgs& a) {
   try {
     return lang::read_definitions(a.definitions, a.files);
   } catch (const lang::RequestError& e) {
@@ -53,7 +53,7 @@ std::vector<lang::Definition> read_formula_definitions(const lang::FormulaArgs& 
   }
 }
 
-lang::FormulaSelection select_formula_columns(const lang::FormulaArgs& a,
+lang::FormulaSelection select_formula_columns(const FormulaArgs& a,
                                               const std::vector<lang::Definition>& defs,
                                               const lang::Binding& binding) {
   lang::FormulaRequest request;

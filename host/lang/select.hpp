@@ -13,16 +13,6 @@
 
 namespace backscore::lang {
 
-// A command's formula options as given on its command line, as text (host/cli/formula_options.cpp
-// binds them and turns them into the two calls below).
-struct FormulaArgs {
-  std::string formulas = "all";          // --formulas: comma-separated names
-  bool formulas_given = false;           // --formulas was on the command line
-  int top_bottom = 0;                    // --top-bottom
-  std::vector<std::string> definitions;  // --formula, in order
-  std::vector<std::string> files;        // --formula-file, in order
-};
-
 // Which formulas to score.
 struct FormulaRequest {
   // Built-in and defined formula names in output order, "all" for every built-in the store
