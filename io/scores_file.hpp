@@ -1,11 +1,15 @@
-// Reader for the scores file that `backscore run --out` writes (format backscore-scores v1, see
-// docs/FORMAT.md): the model and era tables, the formula list, the root attributes, and one
-// formula's models x eras matrix at a time, so `compare` and `audit` load only what they use.
+// The scores file that `backscore run --out` writes (format backscore-scores v1, see
+// docs/FORMAT.md): its one definition of the format's name and version, the writer (one era
+// column at a time), and the reader (the model and era tables, the formula list, the root
+// attributes, and one formula's models x eras matrix at a time, so `compare` and `audit` load
+// only what they use).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -13,6 +17,39 @@ namespace backscore {
 
 inline constexpr const char* kScoresFormat = "backscore-scores";
 inline constexpr int kScoresVersion = 1;
+
+// What a scores file records besides the scores.
+struct ScoresFileHeader {
+  std::string store;                     // absolute path of the store scored
+  std::string target;                    // the target scored against
+  std::string benchmark;                 // the benchmark used by bmc ("" when none)
+  std::vector<std::string> models;       // the store's model table (M)
+  std::vector<std::string> eras;         // the run's eras in order (E)
+  std::vector<std::string> formulas;     // formula names (K)
+  std::vector<std::string> definitions;  // one-line definition of each formula (K)
+};
+
+// Writes a scores file era column by era column; every score not written stays NaN. It writes
+// to `path` itself: the caller names a temporary file and renames it once close() returned.
+// Every HDF5 failure throws h5::Hdf5Error. Not thread-safe (HDF5 is used from one thread).
+class ScoresFileWriter {
+ public:
+  ScoresFileWriter(const std::filesystem::path& path, const ScoresFileHeader& header);
+  ~ScoresFileWriter();
+  ScoresFileWriter(const ScoresFileWriter&) = delete;
+  ScoresFileWriter& operator=(const ScoresFileWriter&) = delete;
+
+  // Era column `column`: the scores of the models `models` (global indices), model-major,
+  // scores[j * K + f] the score of models[j] under formula f.
+  void write_era(std::size_t column, std::span<const std::int32_t> models,
+                 std::span<const double> scores);
+  // Flushes and closes the file.
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 class ScoresFileReader {
  public:

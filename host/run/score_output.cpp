@@ -1,4 +1,4 @@
-// Scores file and CSV writers (see score_output.hpp; layout in docs/FORMAT.md).
+// The run's outputs from its journal (see score_output.hpp; layouts in docs/FORMAT.md).
 #include "host/run/score_output.hpp"
 
 #include <unistd.h>
@@ -11,10 +11,10 @@
 #include <memory>
 #include <system_error>
 
+#include "core/error.hpp"
 #include "host/run/journal.hpp"
 #include "io/hdf5.hpp"
-#include "core/error.hpp"
-#include "version.hpp"
+#include "io/scores_file.hpp"
 
 namespace backscore {
 namespace {
@@ -34,6 +34,21 @@ void rename_into_place(const fs::path& from, const fs::path& to) {
     throw InputError("cannot rename " + from.string() + " to " + to.string() + ": " + ec.message());
 }
 
+// The scores file's header for this run.
+ScoresFileHeader scores_header(const StoreReader& store, const ScoreOutputSpec& spec) {
+  ScoresFileHeader h;
+  h.store = fs::absolute(store.path()).string();
+  h.target = spec.target;
+  h.benchmark = spec.benchmark;
+  h.models = store.schema().models;
+  for (std::size_t e : spec.eras) h.eras.push_back(store.eras()[e]);
+  for (const auto& f : spec.formulas) {
+    h.formulas.push_back(f.name());
+    h.definitions.push_back(f.definition());
+  }
+  return h;
+}
+
 // Removes a temporary file unless released (on success it has been renamed).
 struct TempFile {
   fs::path path;
@@ -44,88 +59,6 @@ struct TempFile {
       fs::remove(path, ec);
     }
   }
-};
-
-class ScoresH5 {
- public:
-  ScoresH5(const fs::path& path, const StoreReader& store, const ScoreOutputSpec& spec)
-      : n_models_(store.schema().models.size()) {
-    file_ = h5::create_file(path.string());
-    const hid_t root = file_.get();
-    h5::write_attribute(root, "format", std::string("backscore-scores"));
-    h5::write_attribute(root, "version", std::int64_t{1});
-    h5::write_attribute(root, "program", std::string("backscore ") + kVersion);
-    h5::write_attribute(root, "store", fs::absolute(store.path()).string());
-    h5::write_attribute(root, "target", spec.target);
-    h5::write_attribute(root, "benchmark", spec.benchmark);
-    h5::write_strings(root, "models", store.schema().models);
-    std::vector<std::string> era_names;
-    for (std::size_t e : spec.eras) era_names.push_back(store.eras()[e]);
-    h5::write_strings(root, "eras", era_names);
-    std::vector<std::string> names;
-    for (const auto& f : spec.formulas) names.push_back(f.name());
-    h5::write_strings(root, "formulas", names);
-    h5::Hid scores = h5::create_group(root, "scores");
-    const hsize_t dims[2] = {n_models_, spec.eras.size()};
-    const hsize_t chunk[2] = {std::clamp<hsize_t>(n_models_, 1, 4096),
-                              std::clamp<hsize_t>(spec.eras.size(), 1, 16)};
-    for (const auto& f : spec.formulas) {
-      h5::Hid dcpl = h5::dataset_creation_properties(f.name());
-      const double nan = std::nan("");
-      if (H5Pset_chunk(dcpl.get(), 2, chunk) < 0 ||
-          H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan) < 0 ||
-          H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC) < 0) {
-        throw h5::Hdf5Error("dataset creation properties failed for 'scores/" + f.name() + "'");
-      }
-      h5::Hid space(H5Screate_simple(2, dims, nullptr));
-      // A chunk cache that holds one column of chunks (twice, for slack): eras are written one
-      // column at a time, and a chunk is complete once its 16 eras are; a larger cache would
-      // keep every chunk of the history in memory until the file closes.
-      const hsize_t column_chunks = (n_models_ + chunk[0] - 1) / chunk[0];
-      const std::size_t cache_bytes =
-          static_cast<std::size_t>(2 * column_chunks * chunk[0] * chunk[1] * sizeof(double));
-      h5::Hid dapl(H5Pcreate(H5P_DATASET_ACCESS));
-      H5Pset_chunk_cache(dapl.get(), 521, cache_bytes, 1.0);
-      hid_t ds = H5Dcreate2(scores.get(), f.name().c_str(), H5T_IEEE_F64LE, space.get(),
-                            H5P_DEFAULT, dcpl.get(), dapl.get());
-      if (ds < 0) throw h5::Hdf5Error("H5Dcreate2 failed for 'scores/" + f.name() + "'");
-      datasets_.emplace_back(ds);
-      h5::write_attribute(ds, "definition", f.definition());
-    }
-  }
-
-  void write_era(std::size_t column, const EraScores& era, std::size_t n_formulas) {
-    if (era.models.empty()) return;
-    const std::size_t m = era.models.size();
-    std::vector<hsize_t> coords(2 * m);
-    for (std::size_t j = 0; j < m; ++j) {
-      coords[2 * j] = static_cast<hsize_t>(era.models[j]);
-      coords[2 * j + 1] = column;
-    }
-    std::vector<double> values(m);
-    const hsize_t mem_dims[1] = {m};
-    h5::Hid mem(H5Screate_simple(1, mem_dims, nullptr));
-    for (std::size_t f = 0; f < n_formulas; ++f) {
-      for (std::size_t j = 0; j < m; ++j) values[j] = era.scores[j * n_formulas + f];
-      h5::Hid space(H5Dget_space(datasets_[f].get()));
-      if (H5Sselect_elements(space.get(), H5S_SELECT_SET, m, coords.data()) < 0 ||
-          H5Dwrite(datasets_[f].get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT,
-                   values.data()) < 0) {
-        throw h5::Hdf5Error("H5Dwrite failed for a scores column");
-      }
-    }
-  }
-
-  void close() {
-    datasets_.clear();
-    if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw h5::Hdf5Error("H5Fflush failed");
-    file_.reset();
-  }
-
- private:
-  hsize_t n_models_;
-  h5::Hid file_;
-  std::vector<h5::Hid> datasets_;
 };
 
 void append_number(std::string& line, double v) {
@@ -157,7 +90,7 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
   const std::size_t n_formulas = spec.formulas.size();
   h5::SilenceHdf5 silence;
   std::optional<TempFile> h5_tmp, csv_tmp;
-  std::unique_ptr<ScoresH5> h5_out;
+  std::unique_ptr<ScoresFileWriter> h5_out;
   std::FILE* csv = nullptr;
   struct CsvCloser {
     std::FILE*& f;
@@ -169,7 +102,7 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
   if (spec.h5) {
     h5_tmp.emplace(TempFile{temp_name(*spec.h5)});
     try {
-      h5_out = std::make_unique<ScoresH5>(h5_tmp->path, store, spec);
+      h5_out = std::make_unique<ScoresFileWriter>(h5_tmp->path, scores_header(store, spec));
     } catch (const h5::Hdf5Error& e) {
       throw InputError("cannot write " + spec.h5->string() + ": " + e.what());
     }
@@ -197,7 +130,7 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
     if (rec.era >= column_of.size() || column_of[rec.era] != next) {
       throw std::logic_error("journal records out of order");
     }
-    if (h5_out) h5_out->write_era(next, rec, n_formulas);
+    if (h5_out) h5_out->write_era(next, rec.models, rec.scores);
     ++next;
     std::vector<Accumulator> era_acc(n_formulas);
     for (std::size_t j = 0; j < rec.models.size(); ++j) {

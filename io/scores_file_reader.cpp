@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "io/hdf5.hpp"
 #include "core/error.hpp"
+#include "io/hdf5.hpp"
 
 namespace backscore {
 
@@ -31,15 +31,13 @@ ScoresFileReader::ScoresFileReader(const std::filesystem::path& path)
     const hid_t root = s.file.get();
     if (!h5::has_attribute(root, "format") ||
         h5::read_string_attribute(root, "format") != kScoresFormat) {
-      s.fail(
-          "not a backscore scores file (format attribute is not 'backscore-scores'; a store "
-          "is scored into one with `backscore run STORE --out SCORES.h5`)");
+      s.fail(std::string("not a backscore scores file (format attribute is not '") + kScoresFormat +
+             "'; a store is scored into one with `backscore run STORE --out SCORES.h5`)");
     }
     if (!h5::has_attribute(root, "version") ||
         h5::read_int_attribute(root, "version") != kScoresVersion) {
-      s.fail(
-          "unsupported scores file version (this backscore reads version 1; re-run "
-          "`backscore run`)");
+      s.fail("unsupported scores file version (this backscore reads version " +
+             std::to_string(kScoresVersion) + "; re-run `backscore run`)");
     }
     for (const char* table : {"models", "eras", "formulas"}) {
       if (!h5::exists(root, table)) s.fail(std::string("missing dataset /") + table);
