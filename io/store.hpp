@@ -77,6 +77,11 @@ class StoreWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// Thread-safety: a StoreReader is used by one thread at a time (HDF5 is not thread-safe). Its
+// const methods return the tables read when the file was opened; the others read the file and
+// are non-const: read_predictions keeps the era it read last open (its dataset and the plan of
+// its chunks) for the era's next batches, and every read goes through the one open file. To read
+// on several threads, open one StoreReader per thread (read_predictions' own `threads` is safe).
 class StoreReader {
  public:
   // Throws InputError (naming the file) when it is missing, not HDF5, another format or
@@ -90,19 +95,22 @@ class StoreReader {
   const StoreSchema& schema() const;
   const std::vector<std::string>& eras() const;  // era names in history order
 
-  std::size_t n_stocks(std::size_t era) const;
-  // Everything of era `era` except its predictions.
-  Era read_era(std::size_t era) const;
+  std::size_t n_stocks(std::size_t era);
+  // Everything of era `era` except its predictions, checked as docs/FORMAT.md says (shapes, id
+  // order and uniqueness, finite targets, meta-model, benchmarks and features, model indices in
+  // range and ascending, stakes finite and >= 0): InputError naming the file, era and field.
+  Era read_era(std::size_t era);
   // Prediction columns [first, first + count) of era `era` into out (count x n_stocks floats).
   // When the era's dataset is what backscore writes (chunked by rows, unfiltered, little-endian
   // float32 in a file without a user block) the rows are read straight from the file's chunks with
   // pread, by up to `threads` threads at once (chunk addresses from HDF5, on the calling thread);
-  // any other layout is read through HDF5 (one hyperslab). Same values either way.
-  void read_predictions(std::size_t era, std::size_t first, std::size_t count,
-                        std::span<float> out, int threads = 1) const;
+  // any other layout is read through HDF5 (one hyperslab). Same values either way. An infinite
+  // value is an InputError naming the file, era, row and column (NaN: an id not submitted).
+  void read_predictions(std::size_t era, std::size_t first, std::size_t count, std::span<float> out,
+                        int threads = 1);
   // Whether read_predictions of era `era` reads the file directly (true for every store backscore
   // writes) rather than through HDF5.
-  bool reads_predictions_directly(std::size_t era) const;
+  bool reads_predictions_directly(std::size_t era);
 
  private:
   struct Impl;

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <random>
 
-#include "io/hdf5.hpp"
 #include "core/error.hpp"
+#include "io/hdf5.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"
 
@@ -370,6 +370,47 @@ TEST_F(BadStore, DuplicateIds) {
     h5::write_strings(f.get(), "/eras/000000/ids", ids);
   }
   expect_refused("duplicate id");
+}
+
+// Stakes are checked on read as on write (finite, >= 0).
+TEST_F(BadStore, NegativeOrNanStake) {
+  for (const double bad : {-1.0, std::nan("")}) {
+    {
+      h5::Hid f = open_rw();
+      h5::Hid ds = h5::open_dataset(f.get(), "/eras/000000/stakes");
+      const std::vector<double> stakes = {2.0, bad};
+      h5::write_all(ds.get(), H5T_NATIVE_DOUBLE, stakes.data(), "stakes");
+    }
+    expect_refused("era 'era1': stake of model 'model_1' is not a finite value >= 0");
+  }
+}
+
+// An infinite prediction is refused by read_predictions (the batch holding it), on the direct
+// path and through HDF5 alike; NaN (an id not submitted) is not.
+TEST_F(BadStore, InfinitePrediction) {
+  {
+    h5::Hid f = open_rw();
+    h5::Hid ds = h5::open_dataset(f.get(), "/eras/000000/predictions");
+    std::vector<float> p(2 * 30);
+    h5::read_all(ds.get(), H5T_NATIVE_FLOAT, p.data(), "predictions");
+    p[30 + 4] = -INFINITY;
+    h5::write_all(ds.get(), H5T_NATIVE_FLOAT, p.data(), "predictions");
+  }
+  const std::string message =
+      path.string() + ": era 'era1': dataset 'predictions' is infinite at row 1, column 4";
+  StoreReader reader(path);
+  EXPECT_TRUE(reader.reads_predictions_directly(0));
+  std::vector<float> row(30);
+  reader.read_predictions(0, 0, 1, row);  // row 0 is fine
+  try {
+    reader.read_predictions(0, 1, 1, row);
+    ADD_FAILURE() << "read an infinite prediction";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.what(), message);
+  }
+  const auto r = run_backscore({"inspect", path.string()});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(r.err, "backscore: error: " + message + "\n");
 }
 
 // Peak memory of a streaming pass is set by the largest era, not by the number of eras.
