@@ -1,23 +1,22 @@
+// `backscore import` (see import.hpp): the universe (import_universe.*), then every predictions
+// file and directory through the spill file (era_spill.*), then the stakes, then the store one era
+// at a time.
 #include "io/import.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
-#include <numeric>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 
-#include "io/csv.hpp"
 #include "core/error.hpp"
+#include "io/csv.hpp"
+#include "io/era_spill.hpp"
+#include "io/import_universe.hpp"
+#include "io/option_error.hpp"
 #include "io/store.hpp"
 
 namespace backscore {
@@ -25,233 +24,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// The universe: one row per (era, stock).
-
-struct UniverseLayout {
-  std::size_t era = 0, id = 0;
-  std::vector<std::size_t> targets;  // CSV column of each schema target
-  std::optional<std::size_t> meta_model;
-  std::vector<std::size_t> benchmarks;  // CSV column of each schema benchmark
-  std::vector<std::size_t> features;    // CSV column of each schema feature
-  std::size_t values() const {
-    return targets.size() + (meta_model ? 1 : 0) + benchmarks.size() + features.size();
-  }
-};
-
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.size() > prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
-UniverseLayout universe_layout(const CsvReader& csv, StoreSchema& schema) {
-  UniverseLayout layout;
-  std::optional<std::size_t> era, id, target;
-  const auto& header = csv.header();
-  for (std::size_t c = 0; c < header.size(); ++c) {
-    const std::string& h = header[c];
-    if (h == "era") {
-      era = c;
-    } else if (h == "id") {
-      id = c;
-    } else if (h == "target") {
-      target = c;
-    } else if (h == "meta_model") {
-      layout.meta_model = c;
-    } else if (starts_with(h, "target_")) {
-      schema.targets.push_back(h);
-      layout.targets.push_back(c);
-    } else if (starts_with(h, "benchmark_")) {
-      schema.benchmarks.push_back(h.substr(10));
-      layout.benchmarks.push_back(c);
-    } else if (starts_with(h, "feature_")) {
-      schema.features.push_back(h.substr(8));
-      layout.features.push_back(c);
-    } else {
-      csv.fail(c,
-               "not a universe column (era, id, target, target_<name>, meta_model, "
-               "benchmark_<name>, feature_<name>)");
-    }
-  }
-  if (!era || !id || !target) {
-    csv.fail(std::string("header: the universe needs the columns era, id and target (has ") +
-             std::to_string(header.size()) + " columns, missing " +
-             (!era  ? "era"
-              : !id ? "id"
-                    : "target") +
-             ")");
-  }
-  layout.era = *era;
-  layout.id = *id;
-  schema.targets.insert(schema.targets.begin(), "target");
-  layout.targets.insert(layout.targets.begin(), *target);
-  schema.has_meta_model = layout.meta_model.has_value();
-  return layout;
-}
-
-struct UniverseEra {
-  std::string name;
-  std::vector<std::string> ids;
-  std::vector<std::size_t> lines;
-  std::vector<double> values;  // row-major, layout.values() per row
-};
-
-// Reads the universe into eras (first-appearance order) with ids sorted by byte order and the
-// values laid out as the store wants them.
-std::vector<Era> read_universe(const fs::path& path, StoreSchema& schema) {
-  CsvReader csv(path);
-  const UniverseLayout layout = universe_layout(csv, schema);
-  const std::size_t n_values = layout.values();
-  std::vector<UniverseEra> rows;
-  std::unordered_map<std::string, std::size_t> era_index;
-  std::vector<std::string_view> f;
-  std::vector<std::size_t> columns = layout.targets;
-  if (layout.meta_model) columns.push_back(*layout.meta_model);
-  columns.insert(columns.end(), layout.benchmarks.begin(), layout.benchmarks.end());
-  const std::size_t first_feature = columns.size();
-  columns.insert(columns.end(), layout.features.begin(), layout.features.end());
-  std::size_t last = std::numeric_limits<std::size_t>::max();
-  while (csv.next(f)) {
-    const std::string_view era = csv.parse_name(f[layout.era], layout.era);
-    if (last == std::numeric_limits<std::size_t>::max() || rows[last].name != era) {
-      auto [it, added] = era_index.try_emplace(std::string(era), rows.size());
-      if (added) rows.push_back(UniverseEra{std::string(era), {}, {}, {}});
-      last = it->second;
-    }
-    UniverseEra& e = rows[last];
-    e.ids.emplace_back(csv.parse_name(f[layout.id], layout.id));
-    e.lines.push_back(csv.line());
-    for (std::size_t k = 0; k < columns.size(); ++k) {
-      const std::size_t c = columns[k];
-      const double v = csv.parse_finite(f[c], c);
-      // Features that are not small integers are stored as float32 (FORMAT.md).
-      if (k >= first_feature && std::fabs(v) > std::numeric_limits<float>::max()) {
-        csv.fail(c, std::string(f[c]) + " does not fit a 32-bit float");
-      }
-      e.values.push_back(v);
-    }
-  }
-  if (rows.empty()) throw InputError(path.string() + ": no rows after the header");
-
-  std::vector<Era> eras;
-  eras.reserve(rows.size());
-  const std::size_t n_targets = schema.targets.size(), n_bench = schema.benchmarks.size();
-  const std::size_t n_features = schema.features.size();
-  for (UniverseEra& u : rows) {
-    const std::size_t n = u.ids.size();
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return u.ids[a] != u.ids[b] ? u.ids[a] < u.ids[b] : u.lines[a] < u.lines[b];
-    });
-    Era era;
-    era.name = u.name;
-    era.ids.reserve(n);
-    era.targets.resize(n_targets * n);
-    if (schema.has_meta_model) era.meta_model.resize(n);
-    era.benchmarks.resize(n_bench * n);
-    era.features.resize(n_features * n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t r = order[i];
-      if (i > 0 && u.ids[r] == era.ids.back()) {
-        throw InputError(path.string() + ":" + std::to_string(u.lines[r]) + ": column 'id' (" +
-                         std::to_string(layout.id + 1) + "): duplicate id '" + u.ids[r] +
-                         "' in era '" + u.name + "' (first on line " +
-                         std::to_string(u.lines[order[i - 1]]) + ")");
-      }
-      era.ids.push_back(std::move(u.ids[r]));
-      const double* v = u.values.data() + r * n_values;
-      for (std::size_t k = 0; k < n_targets; ++k) era.targets[k * n + i] = *v++;
-      if (schema.has_meta_model) era.meta_model[i] = *v++;
-      for (std::size_t k = 0; k < n_bench; ++k) era.benchmarks[k * n + i] = *v++;
-      for (std::size_t k = 0; k < n_features; ++k) era.features[k * n + i] = *v++;
-    }
-    u = UniverseEra{};  // give the row-major copy back as we go
-    eras.push_back(std::move(era));
-  }
-  return eras;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Predictions: read in file order, bucketed by era into a spill file, assembled one era at a time.
-
-struct Cell {
-  std::uint32_t model, row;
-  float value;  // NaN: an empty cell
-  std::uint32_t source, line;
-};
-
-class EraSpill {
- public:
-  EraSpill(const fs::path& beside, std::size_t eras) : buffers_(eras), chunks_(eras) {
-    path_ = beside;
-    path_ += ".spill-" + std::to_string(::getpid());
-    file_ = std::fopen(path_.c_str(), "w+b");
-    if (!file_) throw InputError("cannot create " + path_.string() + ": " + std::strerror(errno));
-    ::unlink(path_.c_str());  // the space is freed when the file is closed, even on a crash
-    // Test hook: a tiny buffer exercises the spill path on small inputs.
-    if (const char* cells = std::getenv("BACKSCORE_TEST_SPILL_CELLS")) {
-      max_buffered_ = std::max<std::size_t>(1, std::strtoull(cells, nullptr, 10));
-    }
-  }
-  ~EraSpill() { std::fclose(file_); }
-  EraSpill(const EraSpill&) = delete;
-  EraSpill& operator=(const EraSpill&) = delete;
-
-  void add(std::size_t era, const Cell& cell) {
-    buffers_[era].push_back(cell);
-    if (++buffered_ >= max_buffered_) flush();
-  }
-
-  // Every cell of the era, in the order added.
-  std::vector<Cell> take(std::size_t era) {
-    std::vector<Cell> cells;
-    std::size_t total = buffers_[era].size();
-    for (const auto& [offset, count] : chunks_[era]) total += count;
-    cells.reserve(total);
-    for (const auto& [offset, count] : chunks_[era]) {
-      const std::size_t at = cells.size();
-      cells.resize(at + count);
-      if (::fseeko(file_, offset, SEEK_SET) != 0 ||
-          std::fread(cells.data() + at, sizeof(Cell), count, file_) != count) {
-        throw InputError("cannot read back " + path_.string() + ": " + std::strerror(errno));
-      }
-    }
-    cells.insert(cells.end(), buffers_[era].begin(), buffers_[era].end());
-    std::vector<Cell>().swap(buffers_[era]);
-    return cells;
-  }
-
- private:
-  void flush() {
-    if (::fseeko(file_, end_, SEEK_SET) != 0) fail();
-    for (std::size_t e = 0; e < buffers_.size(); ++e) {
-      std::vector<Cell>& b = buffers_[e];
-      if (b.empty()) continue;
-      if (std::fwrite(b.data(), sizeof(Cell), b.size(), file_) != b.size()) fail();
-      chunks_[e].emplace_back(end_, b.size());
-      end_ += static_cast<off_t>(b.size() * sizeof(Cell));
-      std::vector<Cell>().swap(b);
-    }
-    if (std::fflush(file_) != 0) fail();
-    buffered_ = 0;
-  }
-  [[noreturn]] void fail() const {
-    throw InputError("cannot write " + path_.string() + ": " + std::strerror(errno));
-  }
-
-  fs::path path_;
-  std::FILE* file_ = nullptr;
-  std::vector<std::vector<Cell>> buffers_;
-  std::vector<std::vector<std::pair<off_t, std::size_t>>> chunks_;
-  std::size_t buffered_ = 0;
-  std::size_t max_buffered_ = std::size_t{1} << 22;  // 80 MB of cells
-  off_t end_ = 0;
-};
-
 class Importer {
  public:
   Importer(const ImportOptions& o, std::vector<Era>& eras, StoreSchema& schema)
-      : options_(o), eras_(eras), schema_(schema), spill_(o.out, eras.size()) {
+      : options_(o), eras_(eras), schema_(schema), spill_(o.out, eras.size(), o.spill_cells) {
     for (std::size_t e = 0; e < eras_.size(); ++e) era_index_.emplace(eras_[e].name, e);
   }
 
@@ -287,9 +63,8 @@ class Importer {
   void read_dir(const fs::path& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
-      throw InputError(dir.string() +
-                       ": not a directory (--predictions-dir expects "
-                       "DIR/<model>/<era>.csv)");
+      throw OptionError({dir.string() + ": not a directory (", "prediction_dirs",
+                         " expects DIR/<model>/<era>.csv)"});
     }
     std::size_t files = 0;
     for (const fs::path& model_dir : sorted_entries(dir)) {
@@ -358,7 +133,8 @@ class Importer {
 
   ImportSummary write() {
     if (model_names_.empty()) {
-      throw InputError("no predictions: give --predictions FILE or --predictions-dir DIR");
+      throw OptionError(
+          {"no predictions: give ", "predictions", " FILE or ", "prediction_dirs", " DIR"});
     }
     schema_.models = model_names_;
     schema_.has_stakes = options_.stakes.has_value();
@@ -512,7 +288,7 @@ ImportSummary import_csv(const ImportOptions& options) {
   };
   if (same_file(options.universe) || (options.stakes && same_file(*options.stakes)) ||
       std::any_of(options.predictions.begin(), options.predictions.end(), same_file)) {
-    throw InputError(options.out.string() + ": --out would overwrite an input file");
+    throw OptionError({options.out.string() + ": ", "out", " would overwrite an input file"});
   }
   StoreSchema schema;
   std::vector<Era> eras = read_universe(options.universe, schema);

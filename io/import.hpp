@@ -17,6 +17,9 @@ struct ImportOptions {
   std::vector<std::filesystem::path> prediction_dirs;  // DIR/<model>/<era>.csv with id,prediction
   std::optional<std::filesystem::path> stakes;         // model,era,stake
   std::filesystem::path out;
+  // Prediction cells buffered in memory before they are written to the spill file (20 bytes
+  // each; the default is 80 MB). Tests set it tiny to exercise the spill path on small inputs.
+  std::size_t spill_cells = std::size_t{1} << 22;
 };
 
 struct ImportSummary {
@@ -30,7 +33,9 @@ struct ImportSummary {
 };
 
 // Reads, validates and writes the store (temporary name, renamed when complete). Every problem
-// is an InputError naming FILE:LINE and the column; nothing is left at options.out on error.
+// is an InputError naming FILE:LINE and the column; nothing is left at options.out on error. A
+// problem with an option itself (a prediction directory that is no directory, `out` naming an
+// input) is an OptionError (io/option_error.hpp) naming the field of ImportOptions.
 ImportSummary import_csv(const ImportOptions& options);
 
 }  // namespace backscore

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "io/import.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"
 
@@ -264,26 +265,15 @@ TEST(Import, SpillingToDiskGivesTheSameStore) {
   TempDir dir;
   History h = random_history(rng), order;
   write_history(h, dir, rng, order);
-  const std::vector<std::string> args = {"import",
-                                         "--universe",
-                                         (dir / "universe.csv").string(),
-                                         "--predictions",
-                                         (dir / "p1.csv").string(),
-                                         "--predictions",
-                                         (dir / "p2.csv").string(),
-                                         "--stakes",
-                                         (dir / "stakes.csv").string(),
-                                         "--out"};
-  auto with = [&](const std::string& out) {
-    std::vector<std::string> a = args;
-    a.push_back((dir / out).string());
-    return run_backscore(a);
-  };
-  ASSERT_EQ(with("memory.h5").status, 0);
-  ::setenv("BACKSCORE_TEST_SPILL_CELLS", "7", 1);  // flush every 7 cells: many chunks per era
-  const auto r = with("spilled.h5");
-  ::unsetenv("BACKSCORE_TEST_SPILL_CELLS");
-  ASSERT_EQ(r.status, 0) << r.err;
+  ImportOptions o;
+  o.universe = dir / "universe.csv";
+  o.predictions = {dir / "p1.csv", dir / "p2.csv"};
+  o.stakes = dir / "stakes.csv";
+  o.out = dir / "memory.h5";
+  import_csv(o);
+  o.spill_cells = 7;  // flush every 7 cells: many chunks per era
+  o.out = dir / "spilled.h5";
+  import_csv(o);
   EXPECT_EQ(testing::read_file(dir / "memory.h5"), testing::read_file(dir / "spilled.h5"));
 }
 

@@ -5,9 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "io/import.hpp"
-#include "core/error.hpp"
+#include "io/option_error.hpp"
 
 namespace backscore::cli {
 namespace {
@@ -28,7 +29,10 @@ void import(const ImportArgs& a) {
   if (!a.stakes.empty()) o.stakes = a.stakes;
   o.out = a.out;
   const auto start = std::chrono::steady_clock::now();
-  const ImportSummary s = import_csv(o);
+  const ImportSummary s = with_flags({{"predictions", "--predictions"},
+                                      {"prediction_dirs", "--predictions-dir"},
+                                      {"out", "--out"}},
+                                     [&] { return import_csv(o); });
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr,
