@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
-#include "core/error.hpp"
+#include "io/option_error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"
@@ -157,7 +158,7 @@ TEST(AuditQuantitiesTest, FromAHandMadeStore) {
                               "--out", (dir / "s.h5").string(), "--quiet"});
   ASSERT_EQ(run.status, 0) << run.err;
   const ScoresFileReader file(dir / "s.h5");
-  const StoreReader store(dir / "store.h5");
+  StoreReader store(dir / "store.h5");
   const AuditQuantities q = audit_quantities(file, store, AuditOptions{});
   ASSERT_EQ(q.meta_corr.size(), 2u);
   EXPECT_NEAR(q.meta_corr[0], 0.8, 1e-15);
@@ -174,9 +175,13 @@ TEST(AuditQuantitiesTest, FromAHandMadeStore) {
   bad.corr_formula = "mmc";
   try {
     audit_quantities(file, store, bad);
-    FAIL() << "accepted --corr-formula mmc";
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(), "--corr-formula: 'mmc' is not corr_v1 or corr");
+    FAIL() << "accepted corr_formula mmc";
+  } catch (const OptionError& e) {
+    // The library names the option's field; the CLI puts its flag there.
+    EXPECT_EQ(e.option(), "corr_formula");
+    EXPECT_STREQ(e.what(), "corr_formula: 'mmc' is not corr_v1 or corr");
+    EXPECT_EQ(e.with_flags({{"corr_formula", "--corr-formula"}}),
+              "--corr-formula: 'mmc' is not corr_v1 or corr");
   }
 }
 
@@ -214,7 +219,7 @@ TEST_F(AuditHistory, Mmc2PunishesOriginalityInBurnErasAndBurnflipRemovesIt) {
 
   // The same numbers through the library: mmc2's burn-era slope is positive and significant.
   const ScoresFileReader file(*dir_ / "scores.h5");
-  const StoreReader store(*dir_ / "hist.h5");
+  StoreReader store(*dir_ / "hist.h5");
   const AuditOptions o;
   const AuditQuantities q = audit_quantities(file, store, o);
   EXPECT_GT(q.burn_eras(), 5u);

@@ -7,11 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/report/compare.hpp"
 #include "host/report/payout_rule.hpp"
 #include "io/hdf5.hpp"
-#include "core/error.hpp"
+#include "io/option_error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"
@@ -99,6 +100,59 @@ TEST(ScoresFile, RefusesOtherFormatsNamingTheFile) {
     } catch (const InputError& e) {
       EXPECT_NE(std::string(e.what()).find((dir / name).string()), std::string::npos) << e.what();
     }
+  }
+}
+
+// ScoresFileWriter writes what ScoresFileReader reads: scores written per era column, NaN where
+// none was written.
+TEST(ScoresFile, WriterRoundTripsThroughTheReader) {
+  testing::TempDir dir;
+  ScoresFileHeader h{"/abs/store.h5",
+                     "target",
+                     "",
+                     kModels,
+                     kEras,
+                     {"corr", "mmc"},
+                     {"def of corr", "def of mmc"}};
+  {
+    h5::SilenceHdf5 quiet;
+    ScoresFileWriter w(dir / "w.h5", h);
+    const std::vector<std::int32_t> models = {0, 2};
+    w.write_era(1, models, std::vector<double>{0.1, 0.2, 0.3, 0.4});  // A: 0.1, 0.2; C: 0.3, 0.4
+    w.close();
+  }
+  const ScoresFileReader r(dir / "w.h5");
+  EXPECT_EQ(r.models(), kModels);
+  EXPECT_EQ(r.eras(), kEras);
+  EXPECT_EQ(r.formulas(), (std::vector<std::string>{"corr", "mmc"}));
+  EXPECT_EQ(r.attribute("store"), "/abs/store.h5");
+  EXPECT_EQ(r.definition("mmc"), "def of mmc");
+  const std::vector<double> mmc = r.read_matrix("mmc");
+  EXPECT_EQ(mmc[0 * 3 + 1], 0.2);
+  EXPECT_EQ(mmc[2 * 3 + 1], 0.4);
+  EXPECT_TRUE(std::isnan(mmc[1 * 3 + 1]));
+  EXPECT_TRUE(std::isnan(mmc[0]));
+}
+
+// A formula the file lacks is an OptionError naming the option's field; the CLI puts its flag.
+TEST(ScoresFile, MissingFormulaNamesTheOption) {
+  testing::TempDir dir;
+  write_scores(dir / "s.h5", kModels, kEras, {{"corr", kCorr}});
+  const ScoresFileReader file(dir / "s.h5");
+  const std::string rest = ": " + (dir / "s.h5").string() + " has no formula 'x' (it has: corr)";
+  try {
+    load_scores(file, "x", "baseline");
+    ADD_FAILURE() << "loaded a missing formula";
+  } catch (const OptionError& e) {
+    EXPECT_EQ(e.option(), "baseline");
+    EXPECT_EQ(e.what(), "baseline" + rest);
+    EXPECT_EQ(e.with_flags({{"baseline", "--baseline"}}), "--baseline" + rest);
+  }
+  try {
+    with_flags({{"baseline", "--baseline"}}, [&] { return load_scores(file, "x", "baseline"); });
+    ADD_FAILURE() << "loaded a missing formula";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.what(), "--baseline" + rest);
   }
 }
 

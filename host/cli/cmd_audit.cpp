@@ -7,12 +7,13 @@
 #include <memory>
 #include <sstream>
 
+#include "core/error.hpp"
 #include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
-#include "core/error.hpp"
 #include "io/name_list.hpp"
+#include "io/option_error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 
@@ -32,9 +33,9 @@ void run(AuditArgs& a) {
   const ScoresFileReader file(a.scores);
   // Every name is checked before the (long) pass over the store.
   std::vector<ScoreMatrix> scores;
-  for (const std::string& name : names) scores.push_back(load_scores(file, name, "--formula"));
-  const ScoreMatrix corr = load_scores(file, a.o.corr_formula, "--corr-formula");
-  const StoreReader store(a.store);
+  for (const std::string& name : names) scores.push_back(load_scores(file, name, "formulas"));
+  const ScoreMatrix corr = load_scores(file, a.o.corr_formula, "corr_formula");
+  StoreReader store(a.store);
   const AuditQuantities q = audit_quantities(file, store, a.o);
   std::vector<AuditResult> results;
   for (const ScoreMatrix& s : scores) results.push_back(audit_formula(s, corr, q, a.o));
@@ -141,7 +142,9 @@ void add_audit(CLI::App& app) {
                   "Prediction columns read per batch (bounds memory), e.g. --batch 512")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->callback([a] { run(*a); });
+  cmd->callback([a] {
+    with_flags({{"formulas", "--formula"}, {"corr_formula", "--corr-formula"}}, [&] { run(*a); });
+  });
 }
 
 }  // namespace backscore::cli

@@ -4,11 +4,12 @@
 #include <memory>
 #include <sstream>
 
+#include "core/error.hpp"
 #include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
 #include "host/report/report.hpp"
-#include "core/error.hpp"
 #include "io/name_list.hpp"
+#include "io/option_error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 
@@ -24,8 +25,13 @@ void run(ReportArgs& a) {
   a.o.formulas = split_names(a.formulas, "--formulas");
   a.o.models = split_names(a.models, "--models");
   const ScoresFileReader file(a.scores);
-  const StoreReader store(a.store);
-  const ReportSummary s = write_report(file, store, a.o, a.out);
+  StoreReader store(a.store);
+  const ReportSummary s = with_flags({{"formulas", "--formulas"},
+                                      {"models", "--models"},
+                                      {"payout", "--payout"},
+                                      {"baseline", "--baseline"},
+                                      {"corr_formula", "--corr-formula"}},
+                                     [&] { return write_report(file, store, a.o, a.out); });
   std::printf("backscore report: wrote %s: %zu formulas, %zu plots%s%s\n", a.out.c_str(),
               s.formulas.size(), s.plot_ids.size(), s.payouts ? "" : "; ",
               s.payouts ? "" : s.payout_note.c_str());

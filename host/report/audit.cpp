@@ -8,9 +8,10 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "core/error.hpp"
 #include "host/era/era_context.hpp"
 #include "host/era/formulas.hpp"
-#include "core/error.hpp"
+#include "io/option_error.hpp"
 
 namespace backscore {
 
@@ -180,7 +181,7 @@ double xcorr_of(std::span<const double> meta_model, std::span<const float> predi
   return spearman(meta_model, w.tmp, w);
 }
 
-AuditQuantities audit_quantities(const ScoresFileReader& scores, const StoreReader& store,
+AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& store,
                                  const AuditOptions& o) {
   const StoreSchema& schema = store.schema();
   if (!schema.has_meta_model) {
@@ -190,7 +191,7 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, const StoreRead
   }
   const std::optional<Builtin> corr_builtin = find_builtin(o.corr_formula);
   if (!corr_builtin || (*corr_builtin != Builtin::corr_v1 && *corr_builtin != Builtin::corr)) {
-    throw InputError("--corr-formula: '" + o.corr_formula + "' is not corr_v1 or corr");
+    throw OptionError::about("corr_formula", "'" + o.corr_formula + "' is not corr_v1 or corr");
   }
   std::string target = scores.attribute("target");
   if (target.empty()) target = "target";

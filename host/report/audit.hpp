@@ -55,9 +55,10 @@ struct AuditQuantities {
 };
 
 // Streams the store era by era (predictions in batches of o.batch columns, xcorr on all cores).
-// Throws InputError when the store has no meta-model, the corr formula is not corr_v1 or corr,
+// Throws InputError when the store has no meta-model, the corr formula is not corr_v1 or corr
+// (an OptionError on "corr_formula"),
 // the scores file's target is not in the store, or an era of the scores file is not in it.
-AuditQuantities audit_quantities(const ScoresFileReader& scores, const StoreReader& store,
+AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& store,
                                  const AuditOptions& o);
 
 // One scored model-era.

@@ -13,9 +13,10 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "core/error.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
-#include "core/error.hpp"
+#include "io/option_error.hpp"
 
 namespace backscore {
 
@@ -28,8 +29,8 @@ std::string formula_list(const ScoresFileReader& file) {
 ScoreMatrix load_scores(const ScoresFileReader& file, const std::string& formula,
                         const std::string& option) {
   if (!file.has_formula(formula)) {
-    throw InputError(option + ": " + file.path().string() + " has no formula '" + formula +
-                     "' (it has: " + formula_list(file) + ")");
+    throw OptionError::about(option, file.path().string() + " has no formula '" + formula +
+                                         "' (it has: " + formula_list(file) + ")");
   }
   return ScoreMatrix{formula, file.models().size(), file.eras().size(), file.read_matrix(formula)};
 }
@@ -310,7 +311,7 @@ void Table::write_csv(const std::filesystem::path& path) const {
   write_file_atomically(path, text);
 }
 
-std::vector<double> read_stakes(const StoreReader& store, const ScoresFileReader& f) {
+std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& f) {
   if (!store.schema().has_stakes) {
     throw InputError(store.path().string() + ": the store has no stakes (payouts need them)");
   }

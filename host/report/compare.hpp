@@ -34,8 +34,8 @@ struct ScoreMatrix {
 };
 
 // One formula's models x eras matrix from a scores file. A formula the file lacks is an
-// InputError naming `option` (the command-line option that asked for it), the file and the
-// formulas it has.
+// OptionError (io/option_error.hpp) on `option`, the option that asked for it ("baseline",
+// "formulas"), naming the file and the formulas it has.
 ScoreMatrix load_scores(const ScoresFileReader& file, const std::string& formula,
                         const std::string& option);
 // "corr, mmc, ...": the file's formulas, for messages.
@@ -131,7 +131,7 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 // Stakes from the store, models x eras of the scores file (NaN = the model did not submit that
 // era), eras and models matched by name. Throws InputError when the store has no stakes or lacks
 // an era of the scores file.
-std::vector<double> read_stakes(const StoreReader& store, const ScoresFileReader& file);
+std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& file);
 
 // 17 significant digits for CSV (reads back to the same double), "" for NaN.
 std::string csv_number(double v);

@@ -3,8 +3,8 @@
 
 #include <stdexcept>
 
-#include "host/lang/parse.hpp"
 #include "core/error.hpp"
+#include "host/lang/parse.hpp"
 
 namespace backscore {
 

@@ -38,8 +38,10 @@ struct ReportSummary {
 };
 
 // Computes everything, renders the page and writes it to `out` under a temporary name renamed
-// when complete (nothing is written when any input is bad). Throws InputError for bad input.
-ReportSummary write_report(const ScoresFileReader& scores, const StoreReader& store,
+// when complete (nothing is written when any input is bad). Throws InputError for bad input: an
+// OptionError (io/option_error.hpp) naming the ReportOptions field ("formulas", "models",
+// "payout", "baseline", "corr_formula") when that option's value is the problem.
+ReportSummary write_report(const ScoresFileReader& scores, StoreReader& store,
                            const ReportOptions& o, const std::filesystem::path& out);
 
 }  // namespace backscore

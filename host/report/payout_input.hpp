@@ -1,0 +1,36 @@
+// The inputs of a payout comparison, loaded once for `compare` and `report`: the rule's formulas
+// checked against the scores file, the rule's scores, and the store's stakes.
+#pragma once
+
+#include <vector>
+
+#include "host/report/compare.hpp"
+#include "host/report/payout_rule.hpp"
+#include "io/scores_file.hpp"
+#include "io/store.hpp"
+
+namespace backscore {
+
+// Every formula the rule names must be in the file: otherwise an OptionError on option "payout"
+// ("payout: the rule 'R' uses 'x' but FILE has no such formula", and " (it has: a, b)" when
+// `list_formulas`).
+void check_rule_formulas(const PayoutRule& rule, const ScoresFileReader& file, bool list_formulas);
+
+// The rule's scores and the stakes, owned; `input.baseline_scores` points into `scores`, so a
+// PayoutData moves but does not copy.
+struct PayoutData {
+  std::vector<ScoreMatrix> scores;  // one per rule.names(), in that order
+  PayoutInput input;
+  PayoutData() = default;
+  PayoutData(PayoutData&&) = default;
+  PayoutData& operator=(PayoutData&&) = default;
+  PayoutData(const PayoutData&) = delete;
+  PayoutData& operator=(const PayoutData&) = delete;
+};
+
+// Reads the stakes (read_stakes), then the scores of each name of the rule (`reuse` stands for
+// the name it holds, sparing a read). The rule's formulas must have been checked.
+PayoutData load_payout(const PayoutRule& rule, StoreReader& store, const ScoresFileReader& file,
+                       const ScoreMatrix* reuse = nullptr);
+
+}  // namespace backscore
