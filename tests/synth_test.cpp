@@ -11,9 +11,9 @@
 #include <cstring>
 #include <set>
 
+#include "core/error.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
-#include "core/error.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"
 
@@ -44,7 +44,7 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 // difference.
 ::testing::AssertionResult same_content(const std::filesystem::path& pa,
                                         const std::filesystem::path& pb) {
-  const StoreReader a(pa), b(pb);
+  StoreReader a(pa), b(pb);
   const StoreSchema &sa = a.schema(), &sb = b.schema();
   if (sa.models != sb.models || sa.targets != sb.targets || sa.benchmarks != sb.benchmarks ||
       sa.features != sb.features || sa.has_meta_model != sb.has_meta_model ||
@@ -74,7 +74,7 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 
 // Fraction of eras where the meta-model's Pearson correlation with the target is negative.
 double negative_meta_fraction(const std::filesystem::path& p) {
-  const StoreReader r(p);
+  StoreReader r(p);
   std::size_t negative = 0;
   for (std::size_t e = 0; e < r.eras().size(); ++e) {
     const Era era = r.read_era(e);
@@ -162,7 +162,7 @@ TempDir* SynthHistory::dir_ = nullptr;
 SynthSummary SynthHistory::summary_;
 
 TEST_F(SynthHistory, SchemaAndEraNames) {
-  const StoreReader r(path());
+  StoreReader r(path());
   const StoreSchema& s = r.schema();
   EXPECT_EQ(s.models.size(), 40u);
   EXPECT_EQ(s.models.front(), "model0001");
@@ -178,7 +178,7 @@ TEST_F(SynthHistory, SchemaAndEraNames) {
 }
 
 TEST_F(SynthHistory, EveryEraIsWellFormed) {
-  const StoreReader r(path());
+  StoreReader r(path());
   std::set<std::size_t> submitted_counts;
   std::vector<std::string> previous_ids;
   for (std::size_t e = 0; e < r.eras().size(); ++e) {
@@ -237,7 +237,7 @@ TEST_F(SynthHistory, BurnErasShowInTheMetaModel) {
 }
 
 TEST_F(SynthHistory, TiesAndMissingIds) {
-  const StoreReader r(path());
+  StoreReader r(path());
   std::size_t heavy_ties = 0, few_missing = 0, unscorable = 0, model_eras = 0;
   for (std::size_t e = 0; e < r.eras().size(); ++e) {
     const std::size_t n = r.n_stocks(e), m = r.read_era(e).n_submitted();
@@ -267,7 +267,7 @@ TEST_F(SynthHistory, TiesAndMissingIds) {
 // The stored meta-model is numerai-tools' stake_weight of gauss(tie_kept_rank(predictions)), each
 // model ranked over its present ids, a missing id counting 0 with its stake kept.
 TEST_F(SynthHistory, MetaModelIsTheStakeWeightedGaussRankedMean) {
-  const StoreReader r(path());
+  StoreReader r(path());
   StableSorter sorter;
   for (std::size_t e : {std::size_t{0}, std::size_t{29}, std::size_t{59}}) {
     const Era era = r.read_era(e);
@@ -340,7 +340,7 @@ TEST(SynthCli, WritesAStoreAndOneSummaryLine) {
   EXPECT_TRUE(std::filesystem::exists(out));
   EXPECT_EQ(testing::line_count(r.err), 1u) << r.err;  // no progress line: not a terminal
   EXPECT_NE(r.err.find("backscore synth: wrote"), std::string::npos) << r.err;
-  const StoreReader store(out);
+  StoreReader store(out);
   EXPECT_EQ(store.eras().size(), 3u);
   EXPECT_EQ(store.schema().features.size(), 2u);
 }

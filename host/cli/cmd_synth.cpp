@@ -5,6 +5,7 @@
 
 #include "host/cli/commands.hpp"
 #include "host/synth/synth.hpp"
+#include "io/option_error.hpp"
 
 namespace backscore::cli {
 namespace {
@@ -18,7 +19,12 @@ struct SynthArgs {
 void synth(SynthArgs& a) {
   a.options.out = a.out;
   a.options.progress = !a.quiet;
-  const SynthSummary s = synthesize(a.options);
+  const SynthSummary s = with_flags({{"models", "--models"},
+                                     {"eras", "--eras"},
+                                     {"stocks", "--stocks"},
+                                     {"burn_fraction", "--burn-fraction"},
+                                     {"out", "--out"}},
+                                    [&] { return synthesize(a.options); });
   const double cells = s.predictions > 0 ? static_cast<double>(s.predictions) : 1.0;
   const double rate = s.seconds > 0 ? static_cast<double>(s.predictions) / s.seconds : 0.0;
   std::fprintf(stderr,
