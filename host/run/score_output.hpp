@@ -1,6 +1,7 @@
 // Final outputs of `backscore run`, assembled from the journal one era at a time: the scores
-// file (HDF5, per formula a models x eras float64 matrix), the long CSV, and the per-formula
-// summary printed at the end. Each file is written under a temporary name and renamed whole.
+// file (written by io/scores_file.hpp's ScoresFileWriter: per formula a models x eras float64
+// matrix), the long CSV, and the per-formula summary printed at the end. Each file is written
+// under a temporary name and renamed whole.
 #pragma once
 
 #include <filesystem>
