@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "cli_in_process.hpp"
 #include "host/lang/eval.hpp"
 #include "host/lang/parse.hpp"
 #include "host/lang/plan.hpp"
@@ -266,10 +265,10 @@ TEST(LangRun, SameBytesForAnyThreadCountAndTheJournalKnowsTheDefinitions) {
   }
   EXPECT_EQ(outs[0], outs[1]);
   // A killed run resumes only with the same definitions.
-  auto r = testing::run_cli_in_child(
+  auto r = testing::run_with_seams(
+      {"--kill-after-eras", "2"},
       {"run", (dir / "s.h5").string(), "--formula", "x = pearson(target, pred)", "--csv",
-       (dir / "k.csv").string(), "--quiet"},
-      testing::kill_after_eras(2));
+       (dir / "k.csv").string(), "--quiet"});
   ASSERT_EQ(r.status, 128 + SIGKILL) << r.err;
   r = run_backscore({"run", (dir / "s.h5").string(), "--formula", "x = pearson(target, rank(pred))",
                      "--csv", (dir / "k.csv").string(), "--quiet", "--resume"});

@@ -6,8 +6,6 @@
 #include <cmath>
 #include <random>
 
-#include "cli_in_process.hpp"
-#include "core/error.hpp"
 #include "io/hdf5.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"
@@ -141,7 +139,7 @@ TEST(Run, KilledRunResumesToTheSameBytes) {
                               (dir / "ref.csv").string(), "--quiet"});
   ASSERT_EQ(clean.status, 0) << clean.err;
 
-  const auto killed = testing::run_cli_in_child(args, testing::kill_after_eras(3));
+  const auto killed = testing::run_with_seams({"--kill-after-eras", "3"}, args);
   EXPECT_EQ(killed.status, 128 + SIGKILL);
   EXPECT_FALSE(std::filesystem::exists(dir / "o.csv")) << "no output before the run completes";
   EXPECT_FALSE(std::filesystem::exists(dir / "o.h5"));
@@ -160,10 +158,9 @@ TEST(Run, KilledRunResumesToTheSameBytes) {
 TEST(Run, ResumeRefusesAnotherJobsJournal) {
   TempDir dir;
   write_random_store(dir / "s.h5", 4, 4);
-  const auto killed =
-      testing::run_cli_in_child({"run", (dir / "s.h5").string(), "--formulas", "corr", "--csv",
-                                 (dir / "o.csv").string(), "--quiet"},
-                                testing::kill_after_eras(1));
+  const auto killed = testing::run_with_seams(
+      {"--kill-after-eras", "1"}, {"run", (dir / "s.h5").string(), "--formulas", "corr", "--csv",
+                                   (dir / "o.csv").string(), "--quiet"});
   ASSERT_EQ(killed.status, 128 + SIGKILL) << killed.err;
   const auto r = run_backscore({"run", (dir / "s.h5").string(), "--formulas", "mmc", "--csv",
                                 (dir / "o.csv").string(), "--resume", "--quiet"});
@@ -172,32 +169,25 @@ TEST(Run, ResumeRefusesAnotherJobsJournal) {
 }
 
 // An error thrown on a scoring thread (inside the OpenMP loop) ends the run as any error does: one
-// line, exit 2 for the user's errors and 1 for ours, the reader thread joined (checked in the
-// child), no output file; the same error whatever the thread count.
+// line, exit 2 for the user's errors and 1 for ours, the reader thread joined (checked by the seam
+// runner), no output file; the error of the lowest failing column whatever the thread count.
 TEST(Run, ErrorInsideTheScoringLoopEndsTheRunCleanly) {
   TempDir dir;
   write_random_store(dir / "s.h5", 6, 7);
   struct Case {
-    bool input_error;
+    const char* kind;  // of the error thrown from column 5 on, in era 2
     int status;
     const char* message;
   };
-  for (const Case& c : {Case{true, 2, "backscore: error: model column 5 of era 2 is bad"},
-                        Case{false, 1, "backscore: internal error: model column 5 of era 2"}}) {
+  for (const Case& c :
+       {Case{"input", 2, "backscore: error: model column 5 of era 2 is bad"},
+        Case{"internal", 1, "backscore: internal error: model column 5 of era 2"}}) {
     for (const char* threads : {"1", "2"}) {
-      RunSeams seams;
-      seams.before_column = [&c](std::size_t era, std::size_t column) {
-        if (era < 2 || column < 5) return;  // the first failing column (lowest index) is reported
-        const std::string what = "model column " + std::to_string(column) + " of era " +
-                                 std::to_string(era) + (c.input_error ? " is bad" : "");
-        if (c.input_error) throw InputError(what);
-        throw std::logic_error(what);
-      };
-      const auto r = testing::run_cli_in_child(
+      const auto r = testing::run_with_seams(
+          {"--throw-at", "2", "5", c.kind},
           {"run", (dir / "s.h5").string(), "--formulas", "corr,mmc,fnc", "--threads", threads,
            "--batch", "64", "--out", (dir / "o.h5").string(), "--csv", (dir / "o.csv").string(),
-           "--quiet"},
-          seams);
+           "--quiet"});
       EXPECT_EQ(r.status, c.status) << r.err;
       EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
       EXPECT_EQ(testing::line_count(r.err), 2u) << r.err;  // the run's first line, then the error

@@ -56,24 +56,22 @@ struct CommandResult {
   long max_rss_kib = 0;  // peak resident memory of the child
 };
 
-// Runs `backscore ARGS...` (no shell) and collects its outputs.
-inline CommandResult run_backscore(const std::vector<std::string>& args) {
+// Runs the program `bin` with ARGS (no shell) and collects its outputs.
+inline CommandResult run_program(const std::string& bin, const std::vector<std::string>& args) {
   TempDir tmp;
   const auto out_path = tmp / "stdout", err_path = tmp / "stderr";
+  std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     std::freopen(out_path.c_str(), "w", stdout);
     std::freopen(err_path.c_str(), "w", stderr);
     std::vector<char*> argv;
-    // The build's binary; BACKSCORE_BINARY in the environment overrides it (test binaries
-    // copied to another machine, scripts/gpu-on-device.sh).
-    const char* override_bin = std::getenv("BACKSCORE_BINARY");
-    std::string bin = override_bin != nullptr && *override_bin ? override_bin : BACKSCORE_BINARY;
-    argv.push_back(bin.data());
+    std::string copy_bin = bin;
+    argv.push_back(copy_bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
+    ::execv(copy_bin.c_str(), argv.data());
     ::_exit(127);
   }
   CommandResult r;
@@ -86,6 +84,31 @@ inline CommandResult run_backscore(const std::vector<std::string>& args) {
   r.err = read_file(err_path);
   return r;
 }
+
+// The build's binary `name` (BACKSCORE_BINARY, BACKSCORE_SEAM_RUNNER); the environment variable
+// of the same name overrides it (test binaries copied to another machine,
+// scripts/gpu-on-device.sh).
+inline std::string test_program(const char* variable, const char* built) {
+  const char* override_bin = std::getenv(variable);
+  return override_bin != nullptr && *override_bin ? override_bin : built;
+}
+
+// Runs `backscore ARGS...` and collects its outputs.
+inline CommandResult run_backscore(const std::vector<std::string>& args) {
+  return run_program(test_program("BACKSCORE_BINARY", BACKSCORE_BINARY), args);
+}
+
+#ifdef BACKSCORE_SEAM_RUNNER
+// Runs `backscore ARGS...` through tests/seam_runner.cpp with its seam options first
+// ({"--kill-after-eras", "3"}, {"--throw-at", "2", "5", "input"}).
+inline CommandResult run_with_seams(const std::vector<std::string>& seams,
+                                    const std::vector<std::string>& args) {
+  std::vector<std::string> all = seams;
+  all.push_back("--");
+  all.insert(all.end(), args.begin(), args.end());
+  return run_program(test_program("BACKSCORE_SEAM_RUNNER", BACKSCORE_SEAM_RUNNER), all);
+}
+#endif
 
 // Counts the lines of s (a final line without newline counts).
 inline std::size_t line_count(const std::string& s) {
