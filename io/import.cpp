@@ -16,7 +16,6 @@
 #include "io/csv.hpp"
 #include "io/era_spill.hpp"
 #include "io/import_universe.hpp"
-#include "io/option_error.hpp"
 #include "io/store.hpp"
 
 namespace backscore {

@@ -35,7 +35,7 @@ struct ImportSummary {
 // Reads, validates and writes the store (temporary name, renamed when complete). Every problem
 // is an InputError naming FILE:LINE and the column; nothing is left at options.out on error. A
 // problem with an option itself (a prediction directory that is no directory, `out` naming an
-// input) is an OptionError (io/option_error.hpp) naming the field of ImportOptions.
+// input) is an OptionError (core/error.hpp) naming the field of ImportOptions.
 ImportSummary import_csv(const ImportOptions& options);
 
 }  // namespace backscore

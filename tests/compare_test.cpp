@@ -12,7 +12,6 @@
 #include "host/report/compare.hpp"
 #include "host/report/payout_rule.hpp"
 #include "io/hdf5.hpp"
-#include "io/option_error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 #include "test_support.hpp"

@@ -13,7 +13,6 @@
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
 #include "io/name_list.hpp"
-#include "io/option_error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 

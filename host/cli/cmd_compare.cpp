@@ -11,7 +11,6 @@
 #include "host/report/compare_tables.hpp"
 #include "host/report/payout_input.hpp"
 #include "host/report/payout_rule.hpp"
-#include "io/option_error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 

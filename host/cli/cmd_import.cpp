@@ -8,7 +8,6 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "io/import.hpp"
-#include "io/option_error.hpp"
 
 namespace backscore::cli {
 namespace {

@@ -9,7 +9,6 @@
 #include "host/cli/commands.hpp"
 #include "host/report/report.hpp"
 #include "io/name_list.hpp"
-#include "io/option_error.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 

@@ -5,7 +5,7 @@
 
 #include "host/cli/commands.hpp"
 #include "host/synth/synth.hpp"
-#include "io/option_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore::cli {
 namespace {

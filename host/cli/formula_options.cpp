@@ -1,25 +1,19 @@
 #include "host/cli/formula_options.hpp"
 
+#include <utility>
+
 #include "core/error.hpp"
 #include "io/name_list.hpp"
 
 namespace backscore::cli {
 namespace {
 
-// The library's request errors say what is wrong; the command line adds which option it concerns.
-[[noreturn]] void rethrow_with_option(const lang::RequestError& e) {
-  using About = lang::RequestError::About;
-  switch (e.about()) {
-    case About::formula_names:
-      throw InputError(std::string("--formulas: ") + e.what());
-    case About::unknown_formula:
-      throw InputError(std::string("--formulas: ") + e.what() +
-                       " (backscore formulas lists the built-ins; define new ones with "
-                       "--formula 'name = expression')");
-    case About::formula_file:
-      throw InputError(std::string("--formula-file: ") + e.what());
-  }
-  throw InputError(e.what());
+// Runs a lang call, naming in its OptionErrors the flags the formula options came from.
+template <typename Call>
+decltype(auto) with_formula_flags(Call&& call) {
+  return with_flags(
+      {{"formulas", "--formulas"}, {"definitions", "--formula"}, {"files", "--formula-file"}},
+      std::forward<Call>(call));
 }
 
 }  // namespace
@@ -46,11 +40,7 @@ CLI::Option* add_formula_options(CLI::App* cmd, FormulaArgs& a) {
 }
 
 std::vector<lang::Definition> read_formula_definitions(const FormulaArgs& a) {
-  try {
-    return lang::read_definitions(a.definitions, a.files);
-  } catch (const lang::RequestError& e) {
-    rethrow_with_option(e);
-  }
+  return with_formula_flags([&] { return lang::read_definitions(a.definitions, a.files); });
 }
 
 lang::FormulaSelection select_formula_columns(const FormulaArgs& a,
@@ -59,11 +49,7 @@ lang::FormulaSelection select_formula_columns(const FormulaArgs& a,
   lang::FormulaRequest request;
   if (a.formulas_given) request.names = split_names(a.formulas, "--formulas");
   request.top_bottom = a.top_bottom;
-  try {
-    return lang::select_formulas(request, defs, binding);
-  } catch (const lang::RequestError& e) {
-    rethrow_with_option(e);
-  }
+  return with_formula_flags([&] { return lang::select_formulas(request, defs, binding); });
 }
 
 }  // namespace backscore::cli

@@ -51,7 +51,6 @@ Compiler::Compiler(const std::vector<Definition>& defs, const Binding& binding)
 }
 
 Plan Compiler::run(const std::vector<std::string>& outputs) {
-  using About = RequestError::About;
   for (std::size_t i = 0; i < defs_.size(); ++i) compile_definition(i);
   std::vector<std::size_t> out;
   if (outputs.empty()) {
@@ -62,12 +61,12 @@ Plan Compiler::run(const std::vector<std::string>& outputs) {
     for (const std::string& name : outputs) {
       auto it = by_name_.find(name);
       if (it == by_name_.end()) {
-        throw RequestError(About::unknown_formula, "unknown formula '" + name + "'");
+        throw unknown_formula(name);
       }
       if (compiled_[it->second].kind != Kind::scalar) {
-        throw RequestError(About::formula_names,
-                           "'" + name + "' is " + kind_name(compiled_[it->second].kind) +
-                               " stage, not a formula (a formula gives one number per model-era)");
+        throw OptionError::about(
+            "formulas", "'" + name + "' is " + kind_name(compiled_[it->second].kind) +
+                            " stage, not a formula (a formula gives one number per model-era)");
       }
       if (std::find(out.begin(), out.end(), it->second) == out.end()) out.push_back(it->second);
     }

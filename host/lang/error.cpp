@@ -28,4 +28,11 @@ std::string FormulaError::caret() const {
   return s;
 }
 
+OptionError unknown_formula(const std::string& name) {
+  return OptionError({"", "formulas",
+                      ": unknown formula '" + name +
+                          "' (backscore formulas lists the built-ins; define new ones with ",
+                      "definitions", " 'name = expression')"});
+}
+
 }  // namespace backscore::lang

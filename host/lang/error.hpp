@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <string>
 
 #include "core/error.hpp"
@@ -29,22 +28,11 @@ class FormulaError : public InputError {
   std::size_t column_;
 };
 
-// An error in what was asked for rather than in a definition's text: a formula name that is
-// unknown or names no formula, a request that leaves nothing to run, a definitions file that
-// cannot be read. what() names the formula or the file ("unknown formula 'x'", "cannot open
-// f.txt"); about() says which input it concerns, so that the caller can say where that came from.
-class RequestError : public InputError {
- public:
-  enum class About : std::uint8_t {
-    formula_names,    // the formula names asked for (one of them, or the whole list)
-    unknown_formula,  // a formula name asked for that is neither built-in nor defined
-    formula_file,     // a file of definitions
-  };
-  RequestError(About about, const std::string& message) : InputError(message), about_(about) {}
-  About about() const { return about_; }
+// Errors in what was asked for rather than in a definition's text are OptionErrors
+// (core/error.hpp) on the field they concern: "formulas" (the names of FormulaRequest),
+// "definitions" and "files" (of read_definitions); the CLI names the flags.
 
- private:
-  About about_;
-};
+// "formulas: unknown formula 'x' (...)": a name asked for that is neither built-in nor defined.
+OptionError unknown_formula(const std::string& name);
 
 }  // namespace backscore::lang

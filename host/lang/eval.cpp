@@ -11,9 +11,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "host/era/stats.hpp"
 #include "core/hd/elementwise.hpp"
 #include "core/hd/ndtri.hpp"
+#include "host/era/stats.hpp"
 
 namespace backscore::lang {
 namespace {

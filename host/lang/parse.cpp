@@ -352,7 +352,7 @@ Definition parse_definition(std::string_view text, std::string where) {
 
 std::vector<Definition> parse_formula_file(const std::filesystem::path& path) {
   std::ifstream in(path);
-  if (!in) throw RequestError(RequestError::About::formula_file, "cannot open " + path.string());
+  if (!in) throw OptionError::about("files", "cannot open " + path.string());
   std::vector<Definition> defs;
   std::string line;
   std::size_t lineno = 0;
@@ -362,8 +362,7 @@ std::vector<Definition> parse_formula_file(const std::filesystem::path& path) {
     if (trim(line).empty()) continue;
     defs.push_back(parse_definition(line, path.string() + ":" + std::to_string(lineno)));
   }
-  if (in.bad())
-    throw RequestError(RequestError::About::formula_file, "cannot read " + path.string());
+  if (in.bad()) throw OptionError::about("files", "cannot read " + path.string());
   return defs;
 }
 

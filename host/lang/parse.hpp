@@ -48,7 +48,7 @@ struct Definition {
 
 // Parses `name = expression`. Throws FormulaError.
 Definition parse_definition(std::string_view text, std::string where = "");
-// One definition per non-blank line; `#` starts a comment. Throws RequestError (formula_file)
+// One definition per non-blank line; `#` starts a comment. Throws OptionError ("files")
 // when the file cannot be read, FormulaError (with where = "FILE:LINE") for a bad line.
 std::vector<Definition> parse_formula_file(const std::filesystem::path& path);
 

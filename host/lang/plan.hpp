@@ -150,9 +150,9 @@ struct Binding {
 // Compiles every definition (all are checked, used or not) and the outputs into one plan.
 // `outputs` names scalar definitions; empty = every scalar definition, in order. Throws
 // FormulaError (unknown name, wrong arity or argument kind, a cycle, a clash with a built-in or
-// reserved name, a store that lacks what a definition reads) and RequestError (an output that is
-// not a scalar definition). Reads no data. Each function's and operator's rules: the operation
-// table, host/lang/operations.hpp.
+// reserved name, a store that lacks what a definition reads) and OptionError ("formulas": an output
+// that is not a scalar definition). Reads no data. Each function's and operator's rules: the
+// operation table, host/lang/operations.hpp.
 Plan compile(const std::vector<Definition>& definitions, const std::vector<std::string>& outputs,
              const Binding& binding);
 

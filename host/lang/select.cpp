@@ -34,7 +34,6 @@ std::vector<Definition> read_definitions(const std::vector<std::string>& texts,
 
 FormulaSelection select_formulas(const FormulaRequest& request, const std::vector<Definition>& defs,
                                  const Binding& binding) {
-  using About = RequestError::About;
   const StoreSchema* schema = binding.schema;
   std::vector<FormulaSpec> specs;
   std::vector<std::string> outputs;  // defined formulas asked for, in order
@@ -67,8 +66,7 @@ FormulaSelection select_formulas(const FormulaRequest& request, const std::vecto
     if (std::optional<Builtin> b = find_builtin(name)) {
       const BuiltinInfo& info = builtin_info(*b);
       if (std::string why = unsupported_reason(info, schema); !why.empty()) {
-        throw RequestError(About::formula_names,
-                           "'" + name + "' needs data the store lacks: " + why);
+        throw OptionError::about("formulas", "'" + name + "' needs data the store lacks: " + why);
       }
       add_builtin(info);
       order.push_back(name);
@@ -77,7 +75,7 @@ FormulaSelection select_formulas(const FormulaRequest& request, const std::vecto
     const bool defined =
         std::any_of(defs.begin(), defs.end(), [&](const Definition& d) { return d.name == name; });
     if (!defined) {
-      throw RequestError(About::unknown_formula, "unknown formula '" + name + "'");
+      throw unknown_formula(name);
     }
     if (std::find(outputs.begin(), outputs.end(), name) == outputs.end()) {
       outputs.push_back(name);
@@ -121,7 +119,7 @@ FormulaSelection select_formulas(const FormulaRequest& request, const std::vecto
     if (std::find(unique.begin(), unique.end(), f) == unique.end()) unique.push_back(std::move(f));
   }
   sel.specs = std::move(unique);
-  if (sel.specs.empty()) throw RequestError(About::formula_names, "no formula to run");
+  if (sel.specs.empty()) throw OptionError::about("formulas", "no formula to run");
   if (request.top_bottom > 0) {
     const std::size_t plain = sel.specs.size();
     for (std::size_t i = 0; i < plain; ++i) {

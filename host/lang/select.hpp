@@ -27,14 +27,14 @@ struct FormulaSelection {
 };
 
 // Parses the definitions given as text, then those of each file, in order. Throws FormulaError,
-// RequestError (formula_file).
+// OptionError ("files").
 std::vector<Definition> read_definitions(const std::vector<std::string>& texts,
                                          const std::vector<std::string>& files);
 
 // The output columns and the plan. By default a run with definitions scores every scalar
 // definition (and no built-in), a run without scores every built-in the store supports.
 // binding.schema null (explain without a store): built-ins are not checked against the store and
-// store names stay unbound. Throws FormulaError, RequestError (formula_names, unknown_formula).
+// store names stay unbound. Throws FormulaError, OptionError ("formulas").
 FormulaSelection select_formulas(const FormulaRequest& request, const std::vector<Definition>& defs,
                                  const Binding& binding);
 

@@ -11,7 +11,6 @@
 #include "core/error.hpp"
 #include "host/era/era_context.hpp"
 #include "host/era/formulas.hpp"
-#include "io/option_error.hpp"
 
 namespace backscore {
 

@@ -16,7 +16,6 @@
 #include "core/error.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
-#include "io/option_error.hpp"
 
 namespace backscore {
 

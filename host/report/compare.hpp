@@ -34,7 +34,7 @@ struct ScoreMatrix {
 };
 
 // One formula's models x eras matrix from a scores file. A formula the file lacks is an
-// OptionError (io/option_error.hpp) on `option`, the option that asked for it ("baseline",
+// OptionError (core/error.hpp) on `option`, the option that asked for it ("baseline",
 // "formulas"), naming the file and the formulas it has.
 ScoreMatrix load_scores(const ScoresFileReader& file, const std::string& formula,
                         const std::string& option);

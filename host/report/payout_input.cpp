@@ -1,7 +1,7 @@
 // The inputs of a payout comparison (see payout_input.hpp).
 #include "host/report/payout_input.hpp"
 
-#include "io/option_error.hpp"
+#include "core/error.hpp"
 
 namespace backscore {
 

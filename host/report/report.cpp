@@ -15,7 +15,6 @@
 #include "host/report/payout_rule.hpp"
 #include "host/report/report_plots.hpp"
 #include "host/report/svg.hpp"
-#include "io/option_error.hpp"
 #include "version.hpp"
 
 namespace backscore {

@@ -39,7 +39,7 @@ struct ReportSummary {
 
 // Computes everything, renders the page and writes it to `out` under a temporary name renamed
 // when complete (nothing is written when any input is bad). Throws InputError for bad input: an
-// OptionError (io/option_error.hpp) naming the ReportOptions field ("formulas", "models",
+// OptionError (core/error.hpp) naming the ReportOptions field ("formulas", "models",
 // "payout", "baseline", "corr_formula") when that option's value is the problem.
 ReportSummary write_report(const ScoresFileReader& scores, StoreReader& store,
                            const ReportOptions& o, const std::filesystem::path& out);

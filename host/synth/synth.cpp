@@ -71,7 +71,6 @@
 #include "host/era/stats.hpp"
 #include "host/synth/counter_rng.hpp"
 #include "host/synth/population.hpp"
-#include "io/option_error.hpp"
 #include "io/progress.hpp"
 #include "io/store.hpp"
 

@@ -34,7 +34,7 @@ struct SynthSummary {
 };
 
 // Writes the history to options.out (through a temporary file, renamed when complete). Throws
-// InputError for an unwritable path, and an OptionError (io/option_error.hpp) naming the field
+// InputError for an unwritable path, and an OptionError (core/error.hpp) naming the field
 // of SynthOptions for an option out of range. Memory: one era at a time.
 SynthSummary synthesize(const SynthOptions& options);
 
