@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "core/parallel_errors.hpp"
 #include "host/era/era_context.hpp"
 #include "host/era/formulas.hpp"
 
@@ -243,15 +244,21 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& st
       const std::size_t count = std::min(o.batch, era.n_submitted() - first);
       preds.resize(count * n);
       store.read_predictions(e, first, count, preds);
+      FirstError error;
 #pragma omp parallel for schedule(dynamic, 4)
       for (std::size_t c = 0; c < count; ++c) {
         const auto g = static_cast<std::size_t>(era.models[first + c]);
         const std::size_t i = row_of[g];
         if (i == SIZE_MAX) continue;
-        q.xcorr[i * E + j] =
-            xcorr_of(era.meta_model, std::span<const float>(preds).subspan(c * n, n),
-                     work[static_cast<std::size_t>(omp_get_thread_num())]);
+        try {
+          q.xcorr[i * E + j] =
+              xcorr_of(era.meta_model, std::span<const float>(preds).subspan(c * n, n),
+                       work[static_cast<std::size_t>(omp_get_thread_num())]);
+        } catch (...) {
+          error.capture(c);
+        }
       }
+      error.rethrow();
     }
     for (std::size_t c = 0; c < era.n_submitted(); ++c) {
       q.model_eras += row_of[static_cast<std::size_t>(era.models[c])] != SIZE_MAX;

@@ -54,11 +54,13 @@
 // not on the thread count. Memory: one era (models x stocks float32) at a time.
 #include "host/synth/synth.hpp"
 
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <limits>
 #include <span>
@@ -67,6 +69,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/parallel_errors.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
 #include "host/synth/counter_rng.hpp"
@@ -207,15 +210,21 @@ EraLatent make_era(const SynthOptions& o, const StockPool& pool, const RandomKey
   era.targets.resize(n_targets * n);
   era.features.resize(n_features * n);
   const RandomKey feature_weight = root.at(kFeatureWeight), feature_style = root.at(kFeatureStyle);
-#pragma omp parallel
-  {
+  struct BucketScratch {
     StableSorter sorter;
     std::vector<std::uint32_t> order;
-    std::vector<double> latent(n);
-#pragma omp for schedule(dynamic)
-    for (std::size_t j = 0; j < n_targets + n_features; ++j) {
+    std::vector<double> latent;
+  };
+  std::vector<BucketScratch> scratch(static_cast<std::size_t>(omp_get_max_threads()));
+  FirstError error;
+  const std::ptrdiff_t columns = static_cast<std::ptrdiff_t>(n_targets + n_features);
+#pragma omp parallel for schedule(dynamic)
+  for (std::ptrdiff_t jj = 0; jj < columns; ++jj) {
+    const auto j = static_cast<std::size_t>(jj);
+    try {
+      BucketScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
       if (j < n_targets) {
-        bucketize(std::span(y).subspan(j * n, n), sorter, order,
+        bucketize(std::span(y).subspan(j * n, n), t.sorter, t.order,
                   std::span(era.targets).subspan(j * n, n));
         continue;
       }
@@ -227,13 +236,17 @@ EraLatent make_era(const SynthOptions& o, const StockPool& pool, const RandomKey
       const double rest = complement(w), fs = std::sqrt(kFeatureStyleShare),
                    ff = std::sqrt(1 - kFeatureStyleShare);
       const RandomKey fixed = feature_style.at(f), fresh = root.at(kFeatureNoise).at(f).at(e);
+      t.latent.resize(n);
       for (std::size_t i = 0; i < n; ++i) {
         const std::uint64_t k = L.universe[i];
-        latent[i] = w * L.z[i] + rest * (fs * fixed.normal(k) + ff * fresh.normal(k));
+        t.latent[i] = w * L.z[i] + rest * (fs * fixed.normal(k) + ff * fresh.normal(k));
       }
-      quintiles(latent, sorter, order, std::span(era.features).subspan(f * n, n));
+      quintiles(t.latent, t.sorter, t.order, std::span(era.features).subspan(f * n, n));
+    } catch (...) {
+      error.capture(j);
     }
   }
+  error.rethrow();
   return L;
 }
 
@@ -384,21 +397,27 @@ SynthSummary synthesize(const SynthOptions& o) {
     const std::size_t groups = std::min(kMetaGroups, m);
     partials.assign(groups * n, 0.0);
     const GaussianTable table = GaussianTable::of(n);
-#pragma omp parallel
-    {
-      RankScratch scratch;
-#pragma omp for schedule(dynamic)
-      for (std::size_t g = 0; g < groups; ++g) {
+    std::vector<RankScratch> scratch(static_cast<std::size_t>(omp_get_max_threads()));
+    FirstError error;
+    const std::ptrdiff_t n_groups = static_cast<std::ptrdiff_t>(groups);
+#pragma omp parallel for schedule(dynamic)
+    for (std::ptrdiff_t gg = 0; gg < n_groups; ++gg) {
+      const auto g = static_cast<std::size_t>(gg);
+      try {
+        RankScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
         const std::span<double> partial(partials.data() + g * n, n);
         for (std::size_t j = g * m / groups; j < (g + 1) * m / groups; ++j) {
           const std::span<float> col(block.data() + j * n, n);
           fill_column(traits[subs[j].model], subs[j], L, root, e, col);
           // Unstaked models weigh nothing, unless nobody is staked: then all weigh the same.
           const double weight = total_stake > 0 ? subs[j].stake : 1.0;
-          if (weight > 0) add_gauss_ranked(col, weight, table, scratch, partial);
+          if (weight > 0) add_gauss_ranked(col, weight, table, t, partial);
         }
+      } catch (...) {
+        error.capture(g);
       }
     }
+    error.rethrow();
     era.meta_model.assign(n, 0.0);
     const double denominator = total_stake > 0 ? total_stake : static_cast<double>(m);
     for (std::size_t g = 0; g < groups; ++g) {
