@@ -2,13 +2,13 @@
 #include "host/era/era_context.hpp"
 
 #include <algorithm>
-#include <cfloat>
 #include <stdexcept>
 #include <string>
 
+#include "core/hd/elementwise.hpp"
+#include "host/era/formula_parts.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
-#include "core/hd/elementwise.hpp"
 
 namespace backscore {
 namespace {
@@ -82,8 +82,7 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     // (the mean of uniform ranks, 0.5 up to rounding) does not change the spanned space.
     std::vector<double> exposures(2 * n, 0.5);
     std::copy(meta_first_.begin(), meta_first_.end(), exposures.begin());
-    const double rcond_none = DBL_EPSILON * static_cast<double>(std::max<std::size_t>(n, 2));
-    mmc2_proj_ = LeastSquaresProjector(exposures, n, 2, rcond_none);
+    mmc2_proj_ = LeastSquaresProjector(exposures, n, 2, formula_parts::mmc2_rcond(n));
   }
   if (needs.benchmark) {
     if (N > 0 && (benchmark_index + 1) * N > era.benchmarks.size()) {
@@ -105,7 +104,7 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
       const std::span<const double> col = era.feature(f);
       for (std::size_t i = 0; i < n; ++i) exposures[f * n + i] = col[row(i)];
     }
-    fnc_proj_ = LeastSquaresProjector(exposures, n, k + 1, 1e-6);
+    fnc_proj_ = LeastSquaresProjector(exposures, n, k + 1, formula_parts::kFncRcond);
   }
 }
 

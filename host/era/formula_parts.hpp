@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <limits>
 
+#include "host/era/stats.hpp"
+
 namespace backscore::formula_parts {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -33,23 +35,6 @@ inline double mmc2_rcond(std::size_t n) {
 // Whether a top/bottom size k (> 0) is within numerai-tools' assumption 2k <= n; outside it the
 // score is NaN.
 inline bool top_bottom_fits(std::size_t k, std::size_t n) { return 2 * k <= n; }
-
-// np.corrcoef from the centered sums of squares and cross products of `count` pairs, in the
-// order numpy forms it: c * (1 / (count - 1)), divided by the two standard deviations in turn,
-// clipped to [-1, 1]. NaN when count < 2 or either side has zero variance.
-inline double pearson_from_sums(double sxx, double syy, double sxy, std::size_t count) {
-  if (count < 2) return kNaN;
-  if (sxx == 0 || syy == 0) return kNaN;
-  const double inv = 1.0 / static_cast<double>(count - 1);
-  const double r = sxy * inv / std::sqrt(sxx * inv) / std::sqrt(syy * inv);
-  return std::clamp(r, -1.0, 1.0);
-}
-
-// np.cov (ddof 1) from the centered sum of cross products of `count` pairs.
-inline double covariance_from_sum(double sxy, std::size_t count) {
-  if (count < 2) return kNaN;
-  return sxy * (1.0 / static_cast<double>(count - 1));
-}
 
 // MMC2 from the covariance of the neutralized ranks with the target.
 inline double mmc2_from_covariance(double cov) { return cov / kMmc2Scale; }

@@ -34,9 +34,7 @@ double pearson(std::span<const double> x, std::span<const double> y) {
   });
   if (sxx == 0 || syy == 0) return std::numeric_limits<double>::quiet_NaN();
   const double sxy = pairwise_sum_of(n, [&](std::size_t i) { return (x[i] - mx) * (y[i] - my); });
-  const double inv = 1.0 / static_cast<double>(n - 1);
-  const double r = sxy * inv / std::sqrt(sxx * inv) / std::sqrt(syy * inv);
-  return std::clamp(r, -1.0, 1.0);
+  return pearson_from_sums(sxx, syy, sxy, n);
 }
 
 double covariance(std::span<const double> x, std::span<const double> y) {
@@ -44,7 +42,7 @@ double covariance(std::span<const double> x, std::span<const double> y) {
   if (n < 2) return std::numeric_limits<double>::quiet_NaN();
   const double mx = mean(x), my = mean(y);
   const double sxy = pairwise_sum_of(n, [&](std::size_t i) { return (x[i] - mx) * (y[i] - my); });
-  return sxy * (1.0 / static_cast<double>(n - 1));
+  return covariance_from_sum(sxy, n);
 }
 
 double std_population(std::span<const double> x) {

@@ -3,10 +3,30 @@
 // Pearson correlation (np.corrcoef), covariance (np.cov, ddof 1) and population std (np.std).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <span>
 
 namespace backscore {
+
+// np.corrcoef from the centered sums of squares and cross products of `count` pairs, in the
+// order numpy forms it: c * (1 / (count - 1)), divided by the two standard deviations in turn,
+// clipped to [-1, 1]. NaN when count < 2 or either side has zero variance.
+inline double pearson_from_sums(double sxx, double syy, double sxy, std::size_t count) {
+  if (count < 2) return std::numeric_limits<double>::quiet_NaN();
+  if (sxx == 0 || syy == 0) return std::numeric_limits<double>::quiet_NaN();
+  const double inv = 1.0 / static_cast<double>(count - 1);
+  const double r = sxy * inv / std::sqrt(sxx * inv) / std::sqrt(syy * inv);
+  return std::clamp(r, -1.0, 1.0);
+}
+
+// np.cov (ddof 1) from the centered sum of cross products of `count` pairs.
+inline double covariance_from_sum(double sxy, std::size_t count) {
+  if (count < 2) return std::numeric_limits<double>::quiet_NaN();
+  return sxy * (1.0 / static_cast<double>(count - 1));
+}
 
 namespace stats_detail {
 // numpy's pairwise_sum (umath loops, PW_BLOCKSIZE 128, 8-way unrolled leaves), over term(i).

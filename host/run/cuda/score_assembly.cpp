@@ -22,8 +22,8 @@ struct PairBlock {
   double sum_xy() const { return p[layout::pair::kSumXy]; }
   // np.corrcoef of the block's `count` pairs, in the CPU's operation order.
   double pearson(std::size_t count) const {
-    return fp::pearson_from_sums(p[layout::pair::kSxx], p[layout::pair::kSyy],
-                                 p[layout::pair::kSxy], count);
+    return pearson_from_sums(p[layout::pair::kSxx], p[layout::pair::kSyy], p[layout::pair::kSxy],
+                             count);
   }
   // numerai_corr's power check on a (powered, gauss) block: a powered column of zero std
   // (centered sum of squares exactly 0) passes.
@@ -72,7 +72,7 @@ class Assembler {
   PairBlock pair(std::size_t slot) const { return {r_ + slot}; }
 
   double mmc2(std::size_t slot) const {
-    return fp::mmc2_from_covariance(fp::covariance_from_sum(pair(slot).sxy(), n_));
+    return fp::mmc2_from_covariance(covariance_from_sum(pair(slot).sxy(), n_));
   }
 
   // correlation_contribution: t . p_perp / n with p_perp = g - v (g.v)/(v.v), from the dot
