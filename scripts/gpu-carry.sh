@@ -13,7 +13,7 @@ cmake --build build-gpu
 rm -rf gpu-carry
 mkdir -p gpu-carry/bin gpu-carry/lib
 cp build-gpu/backscore build-gpu/backscore_gpu_bench build-gpu/tests/backscore_gpu_tests \
-  build-gpu/tests/backscore_tests gpu-carry/bin/
+  build-gpu/tests/backscore_tests build-gpu/tests/backscore_seam_runner gpu-carry/bin/
 cp -L "$(g++ -print-file-name=libgomp.so.1)" gpu-carry/lib/
 git rev-parse HEAD > gpu-carry/COMMIT
 echo "gpu-carry/: $(du -sh gpu-carry | cut -f1), commit $(cat gpu-carry/COMMIT)"

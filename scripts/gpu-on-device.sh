@@ -12,7 +12,7 @@ out=${OUT:-gpu-results}
 mkdir -p "$out"
 bin=$PWD/gpu-carry/bin
 export LD_LIBRARY_PATH=$PWD/gpu-carry/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-export BACKSCORE_BINARY=$bin/backscore
+export BACKSCORE_BINARY=$bin/backscore BACKSCORE_SEAM_RUNNER=$bin/backscore_seam_runner
 export PATH=/usr/local/cuda/bin:$PATH
 status=0
 {
