@@ -1,13 +1,14 @@
 // The store's writer (layout in docs/FORMAT.md): validates each era and appends it.
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <system_error>
 
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
+#include "io/pending_file.hpp"
 #include "io/store.hpp"
 #include "io/store_layout.hpp"
 
@@ -17,22 +18,21 @@ using namespace store_layout;
 namespace fs = std::filesystem;
 
 struct StoreWriter::Impl {
-  fs::path final_path;
-  fs::path temp_path;
+  std::unique_ptr<PendingFile> output;  // first: removes an unfinished file after it is closed
   StoreSchema schema;
   h5::SilenceHdf5 silence;
   h5::Hid file;
   h5::Hid eras_group;
   std::vector<std::string> era_names;
-  bool finished = false;
 
   [[noreturn]] void bad(const Era& era, const std::string& what) const {
-    throw InputError(final_path.string() + ": era '" + era.name + "': " + what);
+    throw InputError(output->final_path().string() + ": era '" + era.name + "': " + what);
   }
 
   void validate(const Era& era, std::span<const float> predictions) const {
     const std::size_t n = era.n_stocks();
-    if (era.name.empty()) throw InputError(final_path.string() + ": an era has an empty name");
+    if (era.name.empty())
+      throw InputError(output->final_path().string() + ": an era has an empty name");
     if (std::find(era_names.begin(), era_names.end(), era.name) != era_names.end()) {
       bad(era, "duplicate era name");
     }
@@ -89,17 +89,16 @@ struct StoreWriter::Impl {
 };
 
 StoreWriter::StoreWriter(fs::path path, StoreSchema schema) : impl_(std::make_unique<Impl>()) {
-  impl_->final_path = std::move(path);
-  impl_->temp_path = impl_->final_path;
-  impl_->temp_path += ".tmp-" + std::to_string(::getpid());
+  impl_->output = std::make_unique<PendingFile>(std::move(path));
   impl_->schema = std::move(schema);
   if (impl_->schema.targets.empty() || impl_->schema.targets.front() != "target") {
-    throw InputError(impl_->final_path.string() + ": the default target 'target' is required");
+    throw InputError(impl_->output->final_path().string() +
+                     ": the default target 'target' is required");
   }
   try {
-    impl_->file = h5::create_file(impl_->temp_path.string());
+    impl_->file = h5::create_file(impl_->output->path().string());
   } catch (const h5::Hdf5Error&) {
-    throw InputError("cannot create " + impl_->temp_path.string());
+    throw InputError("cannot create " + impl_->output->path().string());
   }
   const hid_t root = impl_->file.get();
   h5::write_attribute(root, "format", std::string(kStoreFormat));
@@ -116,12 +115,9 @@ StoreWriter::StoreWriter(fs::path path, StoreSchema schema) : impl_(std::make_un
 }
 
 StoreWriter::~StoreWriter() {
-  if (!impl_->finished) {
-    impl_->eras_group.reset();
-    impl_->file.reset();
-    std::error_code ec;
-    fs::remove(impl_->temp_path, ec);
-  }
+  // Close the file before the PendingFile removes it (unless finish() committed it).
+  impl_->eras_group.reset();
+  impl_->file.reset();
 }
 
 const StoreSchema& StoreWriter::schema() const { return impl_->schema; }
@@ -176,16 +172,10 @@ void StoreWriter::finish() {
   h5::write_strings(impl_->eras_group.get(), "names", impl_->era_names);
   impl_->eras_group.reset();
   if (H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL) < 0) {
-    throw InputError("cannot write " + impl_->temp_path.string());
+    throw InputError("cannot write " + impl_->output->path().string());
   }
   impl_->file.reset();
-  std::error_code ec;
-  fs::rename(impl_->temp_path, impl_->final_path, ec);
-  if (ec) {
-    throw InputError("cannot rename " + impl_->temp_path.string() + " to " +
-                     impl_->final_path.string() + ": " + ec.message());
-  }
-  impl_->finished = true;
+  impl_->output->commit();
 }
 
 }  // namespace backscore

@@ -271,28 +271,6 @@ void Table::print(std::FILE* out, std::size_t max_rows) const {
   if (shown < rows.size()) std::fprintf(out, "... %zu more rows\n", rows.size() - shown);
 }
 
-void write_file_atomically(const std::filesystem::path& path, const std::string& content) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp-" + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw InputError("cannot write " + path.string() + ": " + std::strerror(errno));
-  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  const int saved = errno;
-  if (std::fclose(f) != 0 || !ok) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw InputError("cannot write " + path.string() + ": " + std::strerror(ok ? errno : saved));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw InputError("cannot rename " + tmp.string() + " to " + path.string() + ": " +
-                     ec.message());
-  }
-}
-
 void Table::write_csv(const std::filesystem::path& path) const {
   auto quote = [](const std::string& cell) {
     if (cell.find_first_of(",\"\n") == std::string::npos) return cell;

@@ -17,6 +17,7 @@
 
 #include "host/era/rank.hpp"
 #include "host/report/payout_rule.hpp"
+#include "io/pending_file.hpp"  // write_file_atomically
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 
@@ -124,9 +125,6 @@ struct Table {
   // Written to PATH.tmp-<pid> and renamed; throws InputError on failure.
   void write_csv(const std::filesystem::path& path) const;
 };
-// Writes `content` to PATH.tmp-<pid> and renames it to `path`, so `path` is always whole (or
-// absent); throws InputError naming the file on failure, leaving no temporary file.
-void write_file_atomically(const std::filesystem::path& path, const std::string& content);
 
 // Stakes from the store, models x eras of the scores file (NaN = the model did not submit that
 // era), eras and models matched by name. Throws InputError when the store has no stakes or lacks

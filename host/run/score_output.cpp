@@ -1,8 +1,6 @@
 // The run's outputs from its journal (see score_output.hpp; layouts in docs/FORMAT.md).
 #include "host/run/score_output.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -14,25 +12,13 @@
 #include "core/error.hpp"
 #include "host/run/journal.hpp"
 #include "io/hdf5.hpp"
+#include "io/pending_file.hpp"
 #include "io/scores_file.hpp"
 
 namespace backscore {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path temp_name(const fs::path& final_path) {
-  fs::path t = final_path;
-  t += ".tmp-" + std::to_string(::getpid());
-  return t;
-}
-
-void rename_into_place(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::rename(from, to, ec);
-  if (ec)
-    throw InputError("cannot rename " + from.string() + " to " + to.string() + ": " + ec.message());
-}
 
 // The scores file's header for this run.
 ScoresFileHeader scores_header(const StoreReader& store, const ScoreOutputSpec& spec) {
@@ -48,18 +34,6 @@ ScoresFileHeader scores_header(const StoreReader& store, const ScoreOutputSpec& 
   }
   return h;
 }
-
-// Removes a temporary file unless released (on success it has been renamed).
-struct TempFile {
-  fs::path path;
-  bool released = false;
-  ~TempFile() {
-    if (!released) {
-      std::error_code ec;
-      fs::remove(path, ec);
-    }
-  }
-};
 
 void append_number(std::string& line, double v) {
   if (std::isnan(v)) return;  // an empty cell: not scored
@@ -89,7 +63,7 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
                                                 const std::string& fingerprint) {
   const std::size_t n_formulas = spec.formulas.size();
   h5::SilenceHdf5 silence;
-  std::optional<TempFile> h5_tmp, csv_tmp;
+  std::optional<PendingFile> h5_tmp, csv_tmp;  // declared first: removed after their writers
   std::unique_ptr<ScoresFileWriter> h5_out;
   std::FILE* csv = nullptr;
   struct CsvCloser {
@@ -100,16 +74,16 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
   } csv_closer{csv};
 
   if (spec.h5) {
-    h5_tmp.emplace(TempFile{temp_name(*spec.h5)});
+    h5_tmp.emplace(*spec.h5);
     try {
-      h5_out = std::make_unique<ScoresFileWriter>(h5_tmp->path, scores_header(store, spec));
+      h5_out = std::make_unique<ScoresFileWriter>(h5_tmp->path(), scores_header(store, spec));
     } catch (const h5::Hdf5Error& e) {
       throw InputError("cannot write " + spec.h5->string() + ": " + e.what());
     }
   }
   if (spec.csv) {
-    csv_tmp.emplace(TempFile{temp_name(*spec.csv)});
-    csv = std::fopen(csv_tmp->path.c_str(), "wb");
+    csv_tmp.emplace(*spec.csv);
+    csv = std::fopen(csv_tmp->path().c_str(), "wb");
     if (!csv) throw InputError("cannot write " + spec.csv->string() + ": " + std::strerror(errno));
     std::string header = "model,era";
     for (const auto& f : spec.formulas) header += "," + f.name();
@@ -171,14 +145,8 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
     csv = nullptr;
     if (!ok) throw InputError("cannot write " + spec.csv->string());
   }
-  if (h5_tmp) {
-    rename_into_place(h5_tmp->path, *spec.h5);
-    h5_tmp->released = true;
-  }
-  if (csv_tmp) {
-    rename_into_place(csv_tmp->path, *spec.csv);
-    csv_tmp->released = true;
-  }
+  if (h5_tmp) h5_tmp->commit();
+  if (csv_tmp) csv_tmp->commit();
 
   std::vector<FormulaSummary> summary(n_formulas);
   for (std::size_t f = 0; f < n_formulas; ++f) {
