@@ -232,11 +232,15 @@ void run(const RunArgs& a, const RunSeams& seams) {
                    writer.finished_eras().size());
     }
     std::size_t journaled = 0;
-    stats = run_eras(store, o, writer.finished_eras(), [&](const EraScores& era) {
-      writer.append(era);
-      ++journaled;
-      if (o.seams.after_journaled_era) o.seams.after_journaled_era(journaled);
-    });
+    try {
+      stats = run_eras(store, o, writer.finished_eras(), [&](const EraScores& era) {
+        writer.append(era);
+        ++journaled;
+        if (o.seams.after_journaled_era) o.seams.after_journaled_era(journaled);
+      });
+    } catch (const ResourceLimitError& e) {  // the one limit a run has: the GPU memory cap
+      throw ResourceLimitError(std::string("--gpu-memory: ") + e.what());
+    }
     writer.close();
   }
   std::vector<FormulaSummary> summary = write_score_outputs(store, out, journal, fingerprint);
