@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# fnc at Numerai's sizes (issue 12, benchmark 1): seconds per era of feature-neutral correlation
+# for 5,000 stocks x F features x ~1,000 models, backscore against numerai-tools' fastest honest
+# use (one feature_neutral_corr call on all the era's complete columns: bench/nt_rescore.py) and
+# against the bound (bench/la_bound.py: LAPACK's factorization of the era's matrix plus the two
+# GEMMs at the dgemm rate measured in the same run). One run of this script, one machine.
+#
+#   bench/fnc_bench.sh [FEATURES...]        (default: 20 705 2376)
+#
+# BENCH_ERAS (default 2) eras per store, BENCH_MODELS (default 1750: about 1,000 submit per era).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+features=("$@")
+[ $# -eq 0 ] && features=(20 705 2376)
+eras=${BENCH_ERAS:-2} models=${BENCH_MODELS:-1750}
+work=${BENCH_WORK:-/tmp/backscore-bench}
+mkdir -p "$work"
+bin=./build/backscore
+[ -x "$bin" ] || scripts/build.sh
+venv="$work/venv"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q numerai-tools==0.7.2 h5py scipy
+fi
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d)"
+printf '%-9s %-12s %14s %14s %14s %10s %10s\n' features model-eras backscore_s/era \
+  numerai_tools_s/era bound_s/era vs_nt vs_bound
+for f in "${features[@]}"; do
+  store="$work/fnc_${f}.h5"
+  [ -f "$store" ] || "$bin" synth --models "$models" --eras "$eras" --stocks 5000 --features "$f" \
+    --seed 1 --out "$store" --quiet 2>/dev/null
+  bs=$("$bin" run "$store" --formulas fnc --quiet 2>&1 >/dev/null | grep -o ' [0-9.]* s, ' | tr -dc '0-9.')
+  me=$("$bin" inspect "$store" | awk '/^submissions/ {print $(NF-1)}')
+  nt=$("$venv/bin/python" bench/nt_rescore.py "$store" --formulas fnc | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
+  k=$((me / eras))
+  bound=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" bench/la_bound.py \
+    --stocks 5000 --features "$f" --models "$k" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
+  awk -v f="$f" -v me="$me" -v e="$eras" -v bs="$bs" -v nt="$nt" -v b="$bound" 'BEGIN {
+    printf "%-9s %-12s %14.3f %14.3f %14.3f %9.2fx %9.2fx\n", f, me, bs / e, nt / e, b,
+      nt / bs, (bs / e) / b }'
+done
