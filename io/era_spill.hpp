@@ -1,6 +1,7 @@
-// The spill file of `backscore import`: prediction cells read in file order, bucketed by era
-// into an unlinked temporary file beside the output, and taken back one era at a time, so memory
-// is bounded by one era's cells plus a fixed buffer however many predictions there are.
+// The spill files of `backscore import`: records read in file order (prediction cells, universe
+// rows), bucketed by era into an unlinked temporary file beside the output, and taken back one
+// era at a time, so memory is bounded by one era's records plus a fixed buffer however long the
+// history is. A file already sorted by era is written out one era at a time as it is read.
 // Internal to io/.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,25 +26,34 @@ struct Cell {
 
 class EraSpill {
  public:
-  // A spill file `beside`.spill-<pid> for `eras` eras that writes its buffered cells out
-  // whenever `max_buffered` (>= 1) are buffered.
-  EraSpill(const std::filesystem::path& beside, std::size_t eras, std::size_t max_buffered);
+  // A spill file `beside`.<kind>-<pid> (unlinked at once) that writes its buffered records out
+  // whenever `max_buffered` (>= 1) bytes are buffered. Eras are numbered from 0 and may be added
+  // as they are met.
+  EraSpill(const std::filesystem::path& beside, std::string_view kind, std::size_t max_buffered);
   ~EraSpill();
   EraSpill(const EraSpill&) = delete;
   EraSpill& operator=(const EraSpill&) = delete;
 
-  void add(std::size_t era, const Cell& cell);
-  // Every cell of the era, in the order added.
-  std::vector<Cell> take(std::size_t era);
+  // Appends `bytes` bytes to era `era`'s records.
+  void add(std::size_t era, const void* data, std::size_t bytes);
+  // The reader has left era `era` (it may come back): its buffer is written out now when it holds
+  // at least `min_chunk` bytes, so that a file sorted by era keeps about one era in memory.
+  void leave(std::size_t era, std::size_t min_chunk);
+  // Bytes held for era `era` (on disk and buffered).
+  std::size_t size(std::size_t era) const;
+  // Every byte of era `era`, in the order added, into out (size(era) bytes); frees the buffer.
+  void take(std::size_t era, void* out);
 
  private:
   void flush();
+  void write_out(std::size_t era);
   [[noreturn]] void fail() const;
 
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
-  std::vector<std::vector<Cell>> buffers_;
+  std::vector<std::vector<unsigned char>> buffers_;
   std::vector<std::vector<std::pair<off_t, std::size_t>>> chunks_;
+  std::vector<std::size_t> sizes_;
   std::size_t buffered_ = 0;
   std::size_t max_buffered_;
   off_t end_ = 0;

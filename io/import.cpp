@@ -1,6 +1,6 @@
-// `backscore import` (see import.hpp): the universe (import_universe.*), then every predictions
-// file and directory through the spill file (era_spill.*), then the stakes, then the store one era
-// at a time.
+// `backscore import` (see import.hpp): the universe into its spill file (import_universe.*), then
+// every predictions file and directory through theirs (era_spill.*), then the stakes, then the
+// store one era at a time, each era's universe and predictions read back from the spill files.
 #include "io/import.hpp"
 
 #include <algorithm>
@@ -25,9 +25,12 @@ namespace {
 
 class Importer {
  public:
-  Importer(const ImportOptions& o, std::vector<Era>& eras, StoreSchema& schema)
-      : options_(o), eras_(eras), schema_(schema), spill_(o.out, eras.size(), o.spill_cells) {
-    for (std::size_t e = 0; e < eras_.size(); ++e) era_index_.emplace(eras_[e].name, e);
+  Importer(const ImportOptions& o, Universe& universe, StoreSchema& schema)
+      : options_(o),
+        universe_(universe),
+        schema_(schema),
+        spill_(o.out, "spill", o.spill_cells * sizeof(Cell)) {
+    for (std::size_t e = 0; e < universe_.eras(); ++e) era_index_.emplace(universe_.name(e), e);
   }
 
   void read_long(const fs::path& path) {
@@ -138,17 +141,18 @@ class Importer {
     schema_.models = model_names_;
     schema_.has_stakes = options_.stakes.has_value();
     StoreWriter writer(options_.out, schema_);
-    summary_.eras = eras_.size();
+    summary_.eras = universe_.eras();
     summary_.models = model_names_.size();
     summary_.min_stocks = std::numeric_limits<std::size_t>::max();
     std::vector<float> matrix;
-    for (std::size_t e = 0; e < eras_.size(); ++e) {
-      Era& era = eras_[e];
+    for (std::size_t e = 0; e < universe_.eras(); ++e) {
+      Era era = universe_.take(e);
       const std::size_t n = era.n_stocks();
       summary_.rows += n;
       summary_.min_stocks = std::min(summary_.min_stocks, n);
       summary_.max_stocks = std::max(summary_.max_stocks, n);
-      std::vector<Cell> cells = spill_.take(e);
+      std::vector<Cell> cells(spill_.size(e) / sizeof(Cell));
+      spill_.take(e, cells.data());
       std::sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) {
         if (a.model != b.model) return a.model < b.model;
         if (a.row != b.row) return a.row < b.row;
@@ -184,7 +188,6 @@ class Importer {
         }
       }
       writer.append_era(era, matrix);
-      era = Era{};
     }
     summary_.stakes_ignored += stakes_.size();
     writer.finish();
@@ -228,7 +231,7 @@ class Importer {
 
   std::size_t find_era(const CsvReader& csv, std::string_view field, std::size_t column) {
     const std::string_view name = csv.parse_name(field, column);
-    if (last_era_ < eras_.size() && eras_[last_era_].name == name) return last_era_;
+    if (last_era_ < universe_.eras() && universe_.name(last_era_) == name) return last_era_;
     const auto it = era_index_.find(std::string(name));
     if (it == era_index_.end()) {
       csv.fail(column, "era '" + std::string(name) + "' is not in the universe " +
@@ -240,12 +243,12 @@ class Importer {
   void add(const CsvReader& csv, std::size_t source, std::size_t era, std::uint32_t model,
            std::string_view id_field, std::size_t id_column, std::string_view value_field,
            std::size_t value_column) {
-    const std::vector<std::string>& ids = eras_[era].ids;
+    const std::vector<std::string>& ids = universe_.ids(era);
     const std::string_view id = csv.parse_name(id_field, id_column);
     const auto it = std::lower_bound(
         ids.begin(), ids.end(), id, [](const std::string& a, std::string_view b) { return a < b; });
     if (it == ids.end() || *it != id) {
-      csv.fail(id_column, "id '" + std::string(id) + "' is not in era '" + eras_[era].name +
+      csv.fail(id_column, "id '" + std::string(id) + "' is not in era '" + universe_.name(era) +
                               "' of the universe " + options_.universe.string());
     }
     const std::optional<double> v = csv.parse_double(value_field, value_column);
@@ -257,14 +260,14 @@ class Importer {
     if (csv.line() > std::numeric_limits<std::uint32_t>::max()) {
       csv.fail("more than 2^32 lines in one predictions file; split it");
     }
-    spill_.add(era,
-               Cell{model, static_cast<std::uint32_t>(it - ids.begin()),
+    const Cell cell{model, static_cast<std::uint32_t>(it - ids.begin()),
                     v ? static_cast<float>(*v) : std::numeric_limits<float>::quiet_NaN(),
-                    static_cast<std::uint32_t>(source), static_cast<std::uint32_t>(csv.line())});
+                    static_cast<std::uint32_t>(source), static_cast<std::uint32_t>(csv.line())};
+    spill_.add(era, &cell, sizeof cell);
   }
 
   const ImportOptions& options_;
-  std::vector<Era>& eras_;
+  Universe& universe_;
   StoreSchema& schema_;
   EraSpill spill_;
   std::unordered_map<std::string, std::size_t> era_index_;
@@ -290,8 +293,8 @@ ImportSummary import_csv(const ImportOptions& options) {
     throw OptionError({options.out.string() + ": ", "out", " would overwrite an input file"});
   }
   StoreSchema schema;
-  std::vector<Era> eras = read_universe(options.universe, schema);
-  Importer importer(options, eras, schema);
+  Universe universe(options.universe, options.out, options.universe_spill_bytes, schema);
+  Importer importer(options, universe, schema);
   for (const fs::path& p : options.predictions) importer.read_long(p);
   for (const fs::path& d : options.prediction_dirs) importer.read_dir(d);
   if (options.stakes) importer.read_stakes(*options.stakes);

@@ -1,7 +1,7 @@
 // `backscore import`: a tournament store from CSV files (the layouts are in docs/FORMAT.md).
-// The universe (one row per era and stock) is held in memory; predictions stream through a
-// spill file bucketed by era, so memory is bounded by the universe plus one era's prediction
-// matrix, not by the number of predictions.
+// The universe (one row per era and stock) and the predictions stream through spill files bucketed
+// by era, so memory is bounded by one era (its universe and prediction matrix) plus fixed buffers
+// and the universe's ids, however long the history and however many predictions there are.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +20,10 @@ struct ImportOptions {
   // Prediction cells buffered in memory before they are written to the spill file (20 bytes
   // each; the default is 80 MB). Tests set it tiny to exercise the spill path on small inputs.
   std::size_t spill_cells = std::size_t{1} << 22;
+  // Universe bytes buffered in memory before they are written to the universe's spill file (a row
+  // takes 1 + 8 per target, meta-model and benchmark + 1 per feature, or 8 per feature when the
+  // row has one that is not an integer in -128..127). Tests set it tiny to spill every row.
+  std::size_t universe_spill_bytes = std::size_t{64} << 20;
 };
 
 struct ImportSummary {

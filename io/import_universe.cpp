@@ -1,8 +1,10 @@
-// The universe CSV of `backscore import` (see import_universe.hpp).
+// The universe CSV of `backscore import` (see import_universe.hpp): one pass over the file into
+// the spill, then each era read back on demand.
 #include "io/import_universe.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -78,89 +80,163 @@ UniverseLayout universe_layout(const CsvReader& csv, StoreSchema& schema) {
   return layout;
 }
 
-struct UniverseEra {
-  std::string name;
-  std::vector<std::string> ids;
-  std::vector<std::size_t> lines;
-  std::vector<double> values;  // row-major, layout.values() per row
-};
+// A row in the spill file: one flag byte (kInt8Features or not), the targets, meta-model and
+// benchmarks as doubles, then the features as int8 when every one of the row's features is an
+// integer in -128..127 (Numerai's 0..4: one byte a value), else as doubles. Either way the store
+// gets back exactly the double that was read.
+constexpr unsigned char kInt8Features = 1;
+
+// An era's buffer is written out when the reader leaves it holding at least this much: a file
+// sorted by era then keeps about one era in memory, and an interleaved one still reads back in
+// chunks of a useful size.
+constexpr std::size_t kMinChunk = std::size_t{64} << 10;
+
+bool fits_int8(double v) {
+  if (!(v >= -128.0 && v <= 127.0)) return false;
+  const double back = static_cast<std::int8_t>(v);  // in range: truncation is defined
+  return std::memcmp(&back, &v, sizeof v) == 0;     // 1.5 and -0.0 are not int8
+}
+
+void append_double(std::vector<unsigned char>& out, double v) {
+  unsigned char b[sizeof v];
+  std::memcpy(b, &v, sizeof v);
+  out.insert(out.end(), b, b + sizeof v);
+}
+
+double read_double(const unsigned char*& p) {
+  double v;
+  std::memcpy(&v, p, sizeof v);
+  p += sizeof v;
+  return v;
+}
 
 }  // namespace
 
-// Reads the universe into eras (first-appearance order) with ids sorted by byte order and the
-// values laid out as the store wants them.
-std::vector<Era> read_universe(const fs::path& path, StoreSchema& schema) {
+Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spill_bytes,
+                   StoreSchema& schema) {
   CsvReader csv(path);
   const UniverseLayout layout = universe_layout(csv, schema);
-  const std::size_t n_values = layout.values();
-  std::vector<UniverseEra> rows;
+  n_targets_ = schema.targets.size();
+  has_meta_model_ = schema.has_meta_model;
+  n_benchmarks_ = schema.benchmarks.size();
+  n_features_ = schema.features.size();
+  spill_ = std::make_unique<EraSpill>(beside, "universe-spill", spill_bytes);
   std::unordered_map<std::string, std::size_t> era_index;
+  std::vector<std::vector<std::size_t>> lines;  // CSV line of each era's rows, file order
   std::vector<std::string_view> f;
   std::vector<std::size_t> columns = layout.targets;
   if (layout.meta_model) columns.push_back(*layout.meta_model);
   columns.insert(columns.end(), layout.benchmarks.begin(), layout.benchmarks.end());
   const std::size_t first_feature = columns.size();
   columns.insert(columns.end(), layout.features.begin(), layout.features.end());
+  std::vector<unsigned char> row;
+  std::vector<double> features(n_features_);
   std::size_t last = std::numeric_limits<std::size_t>::max();
   while (csv.next(f)) {
     const std::string_view era = csv.parse_name(f[layout.era], layout.era);
-    if (last == std::numeric_limits<std::size_t>::max() || rows[last].name != era) {
-      auto [it, added] = era_index.try_emplace(std::string(era), rows.size());
-      if (added) rows.push_back(UniverseEra{std::string(era), {}, {}, {}});
+    if (last == std::numeric_limits<std::size_t>::max() || eras_[last].name != era) {
+      auto [it, added] = era_index.try_emplace(std::string(era), eras_.size());
+      if (added) {
+        eras_.push_back(EraRows{std::string(era), {}, {}});
+        lines.emplace_back();
+      }
+      if (last != std::numeric_limits<std::size_t>::max()) spill_->leave(last, kMinChunk);
       last = it->second;
     }
-    UniverseEra& e = rows[last];
+    EraRows& e = eras_[last];
     e.ids.emplace_back(csv.parse_name(f[layout.id], layout.id));
-    e.lines.push_back(csv.line());
-    for (std::size_t k = 0; k < columns.size(); ++k) {
+    lines[last].push_back(csv.line());
+    if (e.ids.size() > std::numeric_limits<std::uint32_t>::max()) {
+      csv.fail("more than 2^32 rows in era '" + e.name + "'");
+    }
+    row.assign(1, kInt8Features);
+    for (std::size_t k = 0; k < first_feature; ++k) {
+      append_double(row, csv.parse_finite(f[columns[k]], columns[k]));
+    }
+    bool int8 = true;
+    for (std::size_t k = first_feature; k < columns.size(); ++k) {
       const std::size_t c = columns[k];
       const double v = csv.parse_finite(f[c], c);
       // Features that are not small integers are stored as float32 (FORMAT.md).
-      if (k >= first_feature && std::fabs(v) > std::numeric_limits<float>::max()) {
+      if (std::fabs(v) > std::numeric_limits<float>::max()) {
         csv.fail(c, std::string(f[c]) + " does not fit a 32-bit float");
       }
-      e.values.push_back(v);
+      features[k - first_feature] = v;
+      int8 = int8 && fits_int8(v);
     }
+    if (int8) {
+      for (const double v : features)
+        row.push_back(static_cast<unsigned char>(static_cast<std::int8_t>(v)));
+    } else {
+      row[0] = 0;
+      for (const double v : features) append_double(row, v);
+    }
+    spill_->add(last, row.data(), row.size());
   }
-  if (rows.empty()) throw InputError(path.string() + ": no rows after the header");
+  if (eras_.empty()) throw InputError(path.string() + ": no rows after the header");
 
-  std::vector<Era> eras;
-  eras.reserve(rows.size());
-  const std::size_t n_targets = schema.targets.size(), n_bench = schema.benchmarks.size();
-  const std::size_t n_features = schema.features.size();
-  for (UniverseEra& u : rows) {
+  for (std::size_t x = 0; x < eras_.size(); ++x) {
+    EraRows& u = eras_[x];
+    const std::vector<std::size_t>& line = lines[x];
     const std::size_t n = u.ids.size();
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return u.ids[a] != u.ids[b] ? u.ids[a] < u.ids[b] : u.lines[a] < u.lines[b];
+    std::vector<std::uint32_t> order(n);
+    std::iota(order.begin(), order.end(), std::uint32_t{0});
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return u.ids[a] != u.ids[b] ? u.ids[a] < u.ids[b] : line[a] < line[b];
     });
-    Era era;
-    era.name = u.name;
-    era.ids.reserve(n);
-    era.targets.resize(n_targets * n);
-    if (schema.has_meta_model) era.meta_model.resize(n);
-    era.benchmarks.resize(n_bench * n);
-    era.features.resize(n_features * n);
+    std::vector<std::string> ids;
+    ids.reserve(n);
+    u.position.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t r = order[i];
-      if (i > 0 && u.ids[r] == era.ids.back()) {
-        throw InputError(path.string() + ":" + std::to_string(u.lines[r]) + ": column 'id' (" +
+      if (i > 0 && u.ids[r] == ids.back()) {
+        throw InputError(path.string() + ":" + std::to_string(line[r]) + ": column 'id' (" +
                          std::to_string(layout.id + 1) + "): duplicate id '" + u.ids[r] +
                          "' in era '" + u.name + "' (first on line " +
-                         std::to_string(u.lines[order[i - 1]]) + ")");
+                         std::to_string(line[order[i - 1]]) + ")");
       }
-      era.ids.push_back(std::move(u.ids[r]));
-      const double* v = u.values.data() + r * n_values;
-      for (std::size_t k = 0; k < n_targets; ++k) era.targets[k * n + i] = *v++;
-      if (schema.has_meta_model) era.meta_model[i] = *v++;
-      for (std::size_t k = 0; k < n_bench; ++k) era.benchmarks[k * n + i] = *v++;
-      for (std::size_t k = 0; k < n_features; ++k) era.features[k * n + i] = *v++;
+      ids.push_back(std::move(u.ids[r]));
+      u.position[r] = static_cast<std::uint32_t>(i);
     }
-    u = UniverseEra{};  // give the row-major copy back as we go
-    eras.push_back(std::move(era));
+    u.ids = std::move(ids);
+    std::vector<std::size_t>().swap(lines[x]);
   }
-  return eras;
+}
+
+Universe::~Universe() = default;
+
+Era Universe::take(std::size_t index) {
+  EraRows& u = eras_[index];
+  const std::size_t n = u.ids.size();
+  std::vector<unsigned char> bytes(spill_->size(index));
+  spill_->take(index, bytes.data());
+  Era era;
+  era.name = u.name;
+  era.ids = std::move(u.ids);
+  era.targets.resize(n_targets_ * n);
+  if (has_meta_model_) era.meta_model.resize(n);
+  era.benchmarks.resize(n_benchmarks_ * n);
+  era.features.resize(n_features_ * n);
+  const unsigned char* p = bytes.data();
+  for (std::size_t r = 0; r < n; ++r) {
+    const std::size_t i = u.position[r];
+    const unsigned char flag = *p++;
+    for (std::size_t k = 0; k < n_targets_; ++k) era.targets[k * n + i] = read_double(p);
+    if (has_meta_model_) era.meta_model[i] = read_double(p);
+    for (std::size_t k = 0; k < n_benchmarks_; ++k) era.benchmarks[k * n + i] = read_double(p);
+    if (flag == kInt8Features) {
+      for (std::size_t k = 0; k < n_features_; ++k) {
+        era.features[k * n + i] = static_cast<std::int8_t>(*p++);
+      }
+    } else {
+      for (std::size_t k = 0; k < n_features_; ++k) era.features[k * n + i] = read_double(p);
+    }
+  }
+  if (p != bytes.data() + bytes.size()) {
+    throw InputError("the universe spill file of era '" + u.name + "' does not read back whole");
+  }
+  std::vector<std::uint32_t>().swap(u.position);
+  return era;
 }
 
 }  // namespace backscore

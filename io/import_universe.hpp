@@ -1,17 +1,50 @@
-// `backscore import`'s universe CSV (era, id, target, ...; docs/FORMAT.md): read into the store's
-// eras, ids sorted by byte order, values laid out as the store wants them. Internal to io/.
+// `backscore import`'s universe CSV (era, id, target, ...; docs/FORMAT.md), read once as a stream:
+// each row's values go to a spill file bucketed by era (features as int8 where they are integers
+// in -128..127), and only the eras' names and sorted ids stay in memory. take() gives back one
+// era at a time laid out as the store wants it. Internal to io/.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <string>
 #include <vector>
 
+#include "io/era_spill.hpp"
 #include "io/store.hpp"
 
 namespace backscore {
 
-// One Era per era of the universe, in order of first appearance, without models or predictions;
-// fills the schema's targets, benchmarks, features and has_meta_model from the header. Throws
-// InputError naming FILE:LINE and the column.
-std::vector<Era> read_universe(const std::filesystem::path& path, StoreSchema& schema);
+class Universe {
+ public:
+  // Reads and checks the whole file (eras in order of first appearance; a duplicate id is an
+  // error) and fills the schema's targets, benchmarks, features and has_meta_model from the
+  // header. The spill file lies beside `beside` and buffers up to `spill_bytes` in memory. Throws
+  // InputError naming FILE:LINE and the column.
+  Universe(const std::filesystem::path& path, const std::filesystem::path& beside,
+           std::size_t spill_bytes, StoreSchema& schema);
+  ~Universe();
+
+  std::size_t eras() const { return eras_.size(); }
+  const std::string& name(std::size_t era) const { return eras_[era].name; }
+  // The era's ids, sorted by byte order (until take()).
+  const std::vector<std::string>& ids(std::size_t era) const { return eras_[era].ids; }
+  // Era `era` without models or predictions: ids sorted by byte order, values laid out as the
+  // store wants them. Once per era: it reads the era back from the spill file and frees it.
+  Era take(std::size_t era);
+
+ private:
+  struct EraRows {
+    std::string name;
+    std::vector<std::string> ids;         // sorted by byte order
+    std::vector<std::uint32_t> position;  // position in `ids` of the era's k-th row (file order)
+  };
+
+  std::vector<EraRows> eras_;
+  std::unique_ptr<EraSpill> spill_;
+  std::size_t n_targets_ = 0, n_benchmarks_ = 0, n_features_ = 0;
+  bool has_meta_model_ = false;
+};
 
 }  // namespace backscore
