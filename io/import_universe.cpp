@@ -156,7 +156,10 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
     bool int8 = true;
     for (std::size_t k = first_feature; k < columns.size(); ++k) {
       const std::size_t c = columns[k];
-      const double v = csv.parse_finite(f[c], c);
+      // A single digit (Numerai's 0..4) is the common case: what parse_finite would give.
+      const double v = f[c].size() == 1 && f[c][0] >= '0' && f[c][0] <= '9'
+                           ? static_cast<double>(f[c][0] - '0')
+                           : csv.parse_finite(f[c], c);
       // Features that are not small integers are stored as float32 (FORMAT.md).
       if (std::fabs(v) > std::numeric_limits<float>::max()) {
         csv.fail(c, std::string(f[c]) + " does not fit a 32-bit float");
