@@ -39,13 +39,15 @@ class EraSpill {
   // The reader has left era `era` (it may come back): its buffer is written out now when it holds
   // at least `min_chunk` bytes, so that a file sorted by era keeps about one era in memory.
   void leave(std::size_t era, std::size_t min_chunk);
+  // Writes every buffered record out (e.g. when the reading is over, so that taking eras back
+  // holds one era at a time).
+  void flush();
   // Bytes held for era `era` (on disk and buffered).
   std::size_t size(std::size_t era) const;
   // Every byte of era `era`, in the order added, into out (size(era) bytes); frees the buffer.
   void take(std::size_t era, void* out);
 
  private:
-  void flush();
   void write_out(std::size_t era);
   [[noreturn]] void fail() const;
 

@@ -243,11 +243,9 @@ class Importer {
   void add(const CsvReader& csv, std::size_t source, std::size_t era, std::uint32_t model,
            std::string_view id_field, std::size_t id_column, std::string_view value_field,
            std::size_t value_column) {
-    const std::vector<std::string>& ids = universe_.ids(era);
     const std::string_view id = csv.parse_name(id_field, id_column);
-    const auto it = std::lower_bound(
-        ids.begin(), ids.end(), id, [](const std::string& a, std::string_view b) { return a < b; });
-    if (it == ids.end() || *it != id) {
+    const std::optional<std::uint32_t> row = universe_.find(era, id);
+    if (!row) {
       csv.fail(id_column, "id '" + std::string(id) + "' is not in era '" + universe_.name(era) +
                               "' of the universe " + options_.universe.string());
     }
@@ -260,7 +258,7 @@ class Importer {
     if (csv.line() > std::numeric_limits<std::uint32_t>::max()) {
       csv.fail("more than 2^32 lines in one predictions file; split it");
     }
-    const Cell cell{model, static_cast<std::uint32_t>(it - ids.begin()),
+    const Cell cell{model, *row,
                     v ? static_cast<float>(*v) : std::numeric_limits<float>::quiet_NaN(),
                     static_cast<std::uint32_t>(source), static_cast<std::uint32_t>(csv.line())};
     spill_.add(era, &cell, sizeof cell);

@@ -137,18 +137,19 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
     if (last == std::numeric_limits<std::size_t>::max() || eras_[last].name != era) {
       auto [it, added] = era_index.try_emplace(std::string(era), eras_.size());
       if (added) {
-        eras_.push_back(EraRows{std::string(era), {}, {}});
+        eras_.push_back(EraRows{std::string(era), {}, {}, {}});
         lines.emplace_back();
       }
       if (last != std::numeric_limits<std::size_t>::max()) spill_->leave(last, kMinChunk);
       last = it->second;
     }
     EraRows& e = eras_[last];
-    e.ids.emplace_back(csv.parse_name(f[layout.id], layout.id));
-    lines[last].push_back(csv.line());
-    if (e.ids.size() > std::numeric_limits<std::uint32_t>::max()) {
-      csv.fail("more than 2^32 rows in era '" + e.name + "'");
+    e.id_text += csv.parse_name(f[layout.id], layout.id);
+    if (e.id_text.size() > std::numeric_limits<std::uint32_t>::max()) {
+      csv.fail("more than 4 GB of ids in era '" + e.name + "'");
     }
+    e.id_end.push_back(static_cast<std::uint32_t>(e.id_text.size()));
+    lines[last].push_back(csv.line());
     row.assign(1, kInt8Features);
     for (std::size_t k = 0; k < first_feature; ++k) {
       append_double(row, csv.parse_finite(f[columns[k]], columns[k]));
@@ -177,31 +178,35 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
     spill_->add(last, row.data(), row.size());
   }
   if (eras_.empty()) throw InputError(path.string() + ": no rows after the header");
+  spill_->flush();  // from here on, one era at a time is in memory
 
   for (std::size_t x = 0; x < eras_.size(); ++x) {
     EraRows& u = eras_[x];
     const std::vector<std::size_t>& line = lines[x];
-    const std::size_t n = u.ids.size();
+    const std::size_t n = u.size();
     std::vector<std::uint32_t> order(n);
     std::iota(order.begin(), order.end(), std::uint32_t{0});
     std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-      return u.ids[a] != u.ids[b] ? u.ids[a] < u.ids[b] : line[a] < line[b];
+      const std::string_view ia = u.id(a), ib = u.id(b);
+      return ia != ib ? ia < ib : line[a] < line[b];
     });
-    std::vector<std::string> ids;
-    ids.reserve(n);
-    u.position.resize(n);
+    EraRows sorted{std::move(u.name), {}, {}, std::vector<std::uint32_t>(n)};
+    sorted.id_text.reserve(u.id_text.size());
+    sorted.id_end.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t r = order[i];
-      if (i > 0 && u.ids[r] == ids.back()) {
+      const std::string_view id = u.id(r);
+      if (i > 0 && id == sorted.id(i - 1)) {
         throw InputError(path.string() + ":" + std::to_string(line[r]) + ": column 'id' (" +
-                         std::to_string(layout.id + 1) + "): duplicate id '" + u.ids[r] +
-                         "' in era '" + u.name + "' (first on line " +
+                         std::to_string(layout.id + 1) + "): duplicate id '" + std::string(id) +
+                         "' in era '" + sorted.name + "' (first on line " +
                          std::to_string(line[order[i - 1]]) + ")");
       }
-      ids.push_back(std::move(u.ids[r]));
-      u.position[r] = static_cast<std::uint32_t>(i);
+      sorted.id_text += id;
+      sorted.id_end.push_back(static_cast<std::uint32_t>(sorted.id_text.size()));
+      sorted.position[r] = static_cast<std::uint32_t>(i);
     }
-    u.ids = std::move(ids);
+    u = std::move(sorted);
     std::vector<std::size_t>().swap(lines[x]);
   }
 }
@@ -210,12 +215,13 @@ Universe::~Universe() = default;
 
 Era Universe::take(std::size_t index) {
   EraRows& u = eras_[index];
-  const std::size_t n = u.ids.size();
+  const std::size_t n = u.size();
   std::vector<unsigned char> bytes(spill_->size(index));
   spill_->take(index, bytes.data());
   Era era;
   era.name = u.name;
-  era.ids = std::move(u.ids);
+  era.ids.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) era.ids.emplace_back(u.id(i));
   era.targets.resize(n_targets_ * n);
   if (has_meta_model_) era.meta_model.resize(n);
   era.benchmarks.resize(n_benchmarks_ * n);
@@ -238,8 +244,23 @@ Era Universe::take(std::size_t index) {
   if (p != bytes.data() + bytes.size()) {
     throw InputError("the universe spill file of era '" + u.name + "' does not read back whole");
   }
-  std::vector<std::uint32_t>().swap(u.position);
+  u = EraRows{std::move(u.name), {}, {}, {}};
   return era;
+}
+
+std::optional<std::uint32_t> Universe::find(std::size_t era, std::string_view id) const {
+  const EraRows& u = eras_[era];
+  std::size_t lo = 0, hi = u.size();
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (u.id(mid) < id) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == u.size() || u.id(lo) != id) return std::nullopt;
+  return static_cast<std::uint32_t>(lo);
 }
 
 }  // namespace backscore

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/era_spill.hpp"
@@ -28,17 +30,26 @@ class Universe {
 
   std::size_t eras() const { return eras_.size(); }
   const std::string& name(std::size_t era) const { return eras_[era].name; }
-  // The era's ids, sorted by byte order (until take()).
-  const std::vector<std::string>& ids(std::size_t era) const { return eras_[era].ids; }
+  // Position of `id` among era `era`'s ids sorted by byte order, if the era has it (until take()).
+  std::optional<std::uint32_t> find(std::size_t era, std::string_view id) const;
   // Era `era` without models or predictions: ids sorted by byte order, values laid out as the
   // store wants them. Once per era: it reads the era back from the spill file and frees it.
   Era take(std::size_t era);
 
  private:
+  // The ids of a whole history stay in memory, so they are packed: one string of the era's ids
+  // back to back and where each ends (about 4 bytes a row more than the ids' text).
   struct EraRows {
     std::string name;
-    std::vector<std::string> ids;         // sorted by byte order
-    std::vector<std::uint32_t> position;  // position in `ids` of the era's k-th row (file order)
+    std::string id_text;                // the ids back to back, sorted by byte order
+    std::vector<std::uint32_t> id_end;  // end of each id in id_text
+    std::vector<std::uint32_t>
+        position;  // position among the ids of the era's k-th row (file order)
+    std::size_t size() const { return id_end.size(); }
+    std::string_view id(std::size_t i) const {
+      const std::size_t begin = i ? id_end[i - 1] : 0;
+      return std::string_view(id_text).substr(begin, id_end[i] - begin);
+    }
   };
 
   std::vector<EraRows> eras_;
