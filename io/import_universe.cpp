@@ -226,23 +226,46 @@ Era Universe::take(std::size_t index) {
   if (has_meta_model_) era.meta_model.resize(n);
   era.benchmarks.resize(n_benchmarks_ * n);
   era.features.resize(n_features_ * n);
+  // Each row's targets, meta-model and benchmarks, and where its features start (in id order).
+  std::vector<const unsigned char*> features(n);
+  std::vector<unsigned char> int8(n);
   const unsigned char* p = bytes.data();
+  const unsigned char* const end = p + bytes.size();
+  bool whole = true;
   for (std::size_t r = 0; r < n; ++r) {
     const std::size_t i = u.position[r];
-    const unsigned char flag = *p++;
+    int8[i] = p < end && *p == kInt8Features;
+    const std::size_t row_bytes =
+        1 + 8 * (n_targets_ + has_meta_model_ + n_benchmarks_) + (int8[i] ? 1 : 8) * n_features_;
+    if (static_cast<std::size_t>(end - p) < row_bytes) {
+      whole = false;
+      break;
+    }
+    ++p;
     for (std::size_t k = 0; k < n_targets_; ++k) era.targets[k * n + i] = read_double(p);
     if (has_meta_model_) era.meta_model[i] = read_double(p);
     for (std::size_t k = 0; k < n_benchmarks_; ++k) era.benchmarks[k * n + i] = read_double(p);
-    if (flag == kInt8Features) {
-      for (std::size_t k = 0; k < n_features_; ++k) {
-        era.features[k * n + i] = static_cast<std::int8_t>(*p++);
-      }
-    } else {
-      for (std::size_t k = 0; k < n_features_; ++k) era.features[k * n + i] = read_double(p);
-    }
+    features[i] = p;
+    p += (int8[i] ? 1 : 8) * n_features_;
   }
-  if (p != bytes.data() + bytes.size()) {
+  if (!whole || p != end) {
     throw InputError("the universe spill file of era '" + u.name + "' does not read back whole");
+  }
+  // The features, transposed a block of kBlock features at a time: the block of each row is a
+  // cache line or two read once, and kBlock rows of the store's matrix are written in order.
+  constexpr std::size_t kBlock = 64;
+  for (std::size_t k0 = 0; k0 < n_features_; k0 += kBlock) {
+    const std::size_t k1 = std::min(n_features_, k0 + kBlock);
+    for (std::size_t i = 0; i < n; ++i) {
+      double* out = era.features.data() + k0 * n + i;
+      if (int8[i]) {
+        const unsigned char* f = features[i] + k0;
+        for (std::size_t k = k0; k < k1; ++k, out += n) *out = static_cast<std::int8_t>(*f++);
+      } else {
+        const unsigned char* f = features[i] + 8 * k0;
+        for (std::size_t k = k0; k < k1; ++k, out += n) *out = read_double(f);
+      }
+    }
   }
   u = EraRows{std::move(u.name), {}, {}, {}};
   return era;
