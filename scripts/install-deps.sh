@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages backscore needs to build and test, skipping those already there.
 set -euo pipefail
-packages=(cmake ninja-build g++ ccache libhdf5-dev libcli11-dev libgtest-dev python3 python3-venv time chromium)
+packages=(cmake ninja-build g++ ccache libhdf5-dev libcli11-dev libgtest-dev libopenblas-dev python3 python3-venv time chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

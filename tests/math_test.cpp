@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "core/hd/elementwise.hpp"
+#include "core/hd/ndtri.hpp"
 #include "host/era/least_squares.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
-#include "core/hd/elementwise.hpp"
-#include "core/hd/ndtri.hpp"
 
 namespace backscore {
 namespace {
@@ -299,6 +299,106 @@ TEST(MathLeastSquares, DegenerateShapes) {
   const Vec cols{1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1};
   expect_near_all(residual(cols, 3, 4, x, 1.0, 1e-6, &rank), {0, 0, 0}, 1e-15);
   EXPECT_EQ(rank, 3u);
+}
+
+// Integer features 0..4 with a duplicated, a constant and a linearly dependent column, plus the
+// intercept: the shape of fnc's exposures, large enough for LAPACK's blocked code paths.
+Vec deficient_exposures(std::size_t n, std::size_t k, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> bucket(0, 4);
+  Vec cols(n * (k + 1), 1.0);
+  for (std::size_t i = 0; i < n * k; ++i) cols[i] = bucket(rng);
+  for (std::size_t i = 0; i < n; ++i) {
+    cols[1 * n + i] = cols[7 * n + i];                    // duplicate
+    cols[3 * n + i] = 2.0;                                // constant (collinear with intercept)
+    cols[5 * n + i] = cols[0 * n + i] - cols[2 * n + i];  // linear combination
+  }
+  return cols;
+}
+
+bool same_bits(const double* a, const double* b, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::bit_cast<std::uint64_t>(a[i]) != std::bit_cast<std::uint64_t>(b[i])) return false;
+  }
+  return true;
+}
+
+TEST(MathLeastSquares, PivotedRankKeepsOriginalColumnsAscending) {
+  const std::size_t n = 400, k = 60;
+  const Vec cols = deficient_exposures(n, k, 3);
+  const LeastSquaresProjector p(cols, n, k + 1, 1e-6);
+  EXPECT_EQ(p.rank(), k + 1 - 3);
+  EXPECT_TRUE(std::is_sorted(p.kept().begin(), p.kept().end()));
+  // exactly one of each redundant group is dropped: one of {1, 7}, one of {3, k}, one of {0, 2, 5}
+  auto has = [&](std::size_t c) {
+    return std::find(p.kept().begin(), p.kept().end(), c) != p.kept().end();
+  };
+  EXPECT_EQ(has(1) + has(7), 1);
+  EXPECT_EQ(has(3) + has(k), 1);
+  EXPECT_EQ(has(0) + has(2) + has(5), 2);
+  // the residual is orthogonal to every column, dropped ones included
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> normal;
+  Vec x(n), r(n);
+  for (double& v : x) v = normal(rng);
+  p.residual(x.data(), 1.0, r.data());
+  for (std::size_t c = 0; c <= k; ++c) {
+    EXPECT_NEAR(dot(std::span<const double>(cols.data() + c * n, n), r), 0, 1e-9) << c;
+  }
+}
+
+TEST(MathLeastSquares, BatchResidualsMatchOneAtATimeWhateverTheBlock) {
+  const std::size_t n = 700, k = 150, m = 75;
+  const Vec cols = deficient_exposures(n, k, 8);
+  const LeastSquaresProjector p(cols, n, k + 1, 1e-6);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> normal;
+  Vec x(n * m);
+  for (double& v : x) v = normal(rng);
+  for (std::size_t i = 0; i < n; ++i) x[4 * n + i] = x[9 * n + i];  // two identical columns
+  Vec all(n * m), one(n), shifted(n * m);
+  p.residuals(x.data(), m, 1.0, all.data());
+  EXPECT_TRUE(same_bits(all.data() + 4 * n, all.data() + 9 * n, n));
+  for (std::size_t j = 0; j < m; ++j) {
+    p.residual(x.data() + j * n, 1.0, one.data());
+    for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(all[j * n + i], one[i], 1e-11);
+  }
+  // A column's bits do not depend on how many columns come with it nor where it falls.
+  for (std::size_t first : {std::size_t{0}, std::size_t{5}, std::size_t{31}, std::size_t{40}}) {
+    const std::size_t count = std::min<std::size_t>(37, m - first);
+    p.residuals(x.data() + first * n, count, 1.0, shifted.data());
+    EXPECT_TRUE(same_bits(shifted.data(), all.data() + first * n, count * n)) << first;
+    p.residuals(x.data() + first * n, 1, 1.0, shifted.data());
+    EXPECT_TRUE(same_bits(shifted.data(), all.data() + first * n, n)) << first;
+  }
+  // proportion is applied as in residual()
+  p.residuals(x.data(), 3, -1.0, shifted.data());
+  for (std::size_t i = 0; i < 3 * n; ++i) ASSERT_NEAR(shifted[i], 2 * x[i] - all[i], 1e-11);
+}
+
+TEST(MathLeastSquares, BatchResidualsKeepIdenticalRowsIdentical) {
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<int> bucket(0, 2);
+  const std::size_t n = 600, k = 4, m = 40;
+  Vec cols(n * (k + 1), 1.0), x(n * m);
+  for (std::size_t i = 0; i < n * k; ++i) cols[i] = bucket(rng);
+  for (double& v : x) v = bucket(rng) * 0.25;
+  const LeastSquaresProjector p(cols, n, k + 1, 1e-6);
+  Vec r(n * m);
+  p.residuals(x.data(), m, 1.0, r.data());
+  for (std::size_t c = 0; c < m; ++c) {
+    const double* xc = x.data() + c * n;
+    const double* rc = r.data() + c * n;
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        bool same = xc[i] == xc[j];
+        for (std::size_t f = 0; f < k && same; ++f) same = cols[f * n + i] == cols[f * n + j];
+        if (same) {
+          ASSERT_TRUE(same_bits(rc + i, rc + j, 1)) << c << " " << i << " " << j;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -19,15 +19,17 @@ using testing::TempDir;
 
 // A random store: `eras` eras of varying size, models joining and leaving, missing ids (a few
 // models miss more than 20% somewhere), ties, a meta-model, a benchmark and integer features.
+// With n_features > 3, feature 1 duplicates feature 0, feature 2 is constant and feature 3 is
+// feature 0 + feature 4 (rank-deficient exposures).
 void write_random_store(const std::filesystem::path& path, int eras, unsigned seed,
-                        bool with_benchmark = true) {
+                        bool with_benchmark = true, std::size_t n_features = 3) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
   StoreSchema s;
   for (int i = 0; i < 12; ++i) s.models.push_back("m" + std::to_string(i));
   s.targets = {"target"};
   if (with_benchmark) s.benchmarks = {"bench"};
-  s.features = {"f0", "f1", "f2"};
+  for (std::size_t f = 0; f < n_features; ++f) s.features.push_back("f" + std::to_string(f));
   s.has_meta_model = true;
   StoreWriter w(path, s);
   for (int e = 0; e < eras; ++e) {
@@ -42,7 +44,14 @@ void write_random_store(const std::filesystem::path& path, int eras, unsigned se
     if (with_benchmark) {
       for (std::size_t i = 0; i < n; ++i) era.benchmarks.push_back(z[i] + 2 * u(rng));
     }
-    for (std::size_t k = 0; k < 3 * n; ++k) era.features.push_back(std::floor(u(rng) * 5));
+    for (std::size_t k = 0; k < n_features * n; ++k) era.features.push_back(std::floor(u(rng) * 5));
+    if (n_features > 4) {
+      for (std::size_t i = 0; i < n; ++i) {
+        era.features[n + i] = era.features[i];
+        era.features[2 * n + i] = 3;
+        era.features[3 * n + i] = era.features[i] + era.features[4 * n + i];
+      }
+    }
     std::vector<float> preds;
     for (int m = 0; m < 12; ++m) {
       if (u(rng) < 0.2) continue;  // this model skipped the era
@@ -127,6 +136,26 @@ TEST(Run, SameBytesForAnyThreadCount) {
   }
   EXPECT_EQ(outputs[0], outputs[1]);
   EXPECT_EQ(outputs[0], outputs[2]);
+}
+
+// fnc's residuals of a batch's complete columns come from matrix products over fixed-width
+// column blocks: neither the batch size nor the thread count may change a byte.
+TEST(Run, SameBytesForAnyBatchSize) {
+  TempDir dir;
+  write_random_store(dir / "s.h5", 4, 7, true, 12);
+  std::string outputs[4];
+  const char* batch[4] = {"1", "7", "256", "7"};
+  const char* threads[4] = {"2", "2", "2", "1"};
+  for (int i = 0; i < 4; ++i) {
+    const auto csv = dir / ("b" + std::to_string(i) + ".csv");
+    const auto r = run_backscore({"run", (dir / "s.h5").string(), "--formulas", "all",
+                                  "--top-bottom", "4", "--threads", threads[i], "--batch", batch[i],
+                                  "--csv", csv.string(), "--quiet"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    outputs[i] = read_file(csv);
+  }
+  EXPECT_NE(outputs[0].find("fnc"), std::string::npos);
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(outputs[0], outputs[i]) << batch[i] << " " << threads[i];
 }
 
 TEST(Run, KilledRunResumesToTheSameBytes) {

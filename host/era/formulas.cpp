@@ -50,8 +50,8 @@ bool power_ok(std::span<const double> powered, std::span<const double> x) {
 class ModelEval {
  public:
   ModelEval(const EraContext& ctx, std::span<const double> pred, std::span<const FormulaSpec> specs,
-            ModelScratch& s)
-      : ctx_(ctx), pred_(pred), s_(s), n_(ctx.size()) {
+            ModelScratch& s, const FncResidual* fnc)
+      : ctx_(ctx), pred_(pred), s_(s), n_(ctx.size()), given_fnc_(fnc) {
     // corr's P' = gauss^1.5 comes with the gaussianization (one lookup per rank).
     for (const FormulaSpec& f : specs)
       want_powered_ |= !f.is_defined() && f.builtin == Builtin::corr;
@@ -213,12 +213,17 @@ class ModelEval {
   double fnc(std::size_t k) {
     if (!neutral_) {
       neutral_ = true;
-      std::span<const double> g = gauss();
-      // neutralize() turns a zero-std column into NaN; numerai_corr then raises.
-      if (zero_std(g)) return kNaN;
-      const LeastSquaresProjector& proj = ctx_.fnc_projector();
-      s_.work.resize(proj.rank());
-      proj.residual(g.data(), 1.0, s_.neutral.data(), s_.work.data());
+      if (given_fnc_ != nullptr) {  // projected with the batch (see FncResidual)
+        if (!given_fnc_->defined) return kNaN;
+        std::copy(given_fnc_->residual.begin(), given_fnc_->residual.end(), s_.neutral.begin());
+      } else {
+        std::span<const double> g = gauss();
+        // neutralize() turns a zero-std column into NaN; numerai_corr then raises.
+        if (zero_std(g)) return kNaN;
+        const LeastSquaresProjector& proj = ctx_.fnc_projector();
+        s_.work.resize(proj.rank());
+        proj.residual(g.data(), 1.0, s_.neutral.data(), s_.work.data());
+      }
       const double sd = std_population(s_.neutral);
       if (!(sd > 0) || !std::isfinite(sd)) return kNaN;  // 0/0: NaN column, numerai_corr raises
       for (double& v : s_.neutral) v = v / sd;
@@ -237,6 +242,7 @@ class ModelEval {
   std::span<const double> pred_;
   ModelScratch& s_;
   std::size_t n_;
+  const FncResidual* given_fnc_;
   bool want_powered_ = false;
   bool sorted_ = false, first_ = false, gauss_ = false, powered_ = false, powered_ok_ = false;
   bool perp_meta_ = false, perp_bench_ = false, neutral_ = false, neutral_ok_ = false;
@@ -309,15 +315,31 @@ void ModelScratch::resize(std::size_t n) {
   }
 }
 
+bool fnc_input(const EraContext& ctx, std::span<const double> pred, std::span<double> g,
+               ModelScratch& scratch) {
+  if (pred.size() != ctx.size() || g.size() != ctx.size()) {
+    throw std::invalid_argument("fnc_input: pred and g must hold ctx.size() values");
+  }
+  if (ctx.size() == 0) return false;
+  scratch.resize(ctx.size());
+  scratch.sorter.sort(pred, scratch.order);
+  tie_kept_gaussian(pred, scratch.order, &ctx.gaussian_table(), g);
+  return !zero_std(g);
+}
+
 void score_model(const EraContext& ctx, std::span<const double> pred,
-                 std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch) {
-  if (pred.size() != ctx.size() || out.size() < specs.size()) {
-    throw std::invalid_argument("score_model: pred must hold ctx.size() values, out one per spec");
+                 std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch,
+                 const FncResidual* fnc) {
+  if (pred.size() != ctx.size() || out.size() < specs.size() ||
+      (fnc != nullptr && fnc->defined && fnc->residual.size() != ctx.size())) {
+    throw std::invalid_argument(
+        "score_model: pred (and a given fnc residual) must hold ctx.size() values, out one per "
+        "spec");
   }
   std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(specs.size()), kNaN);
   if (ctx.size() == 0) return;
   scratch.resize(ctx.size());
-  ModelEval eval(ctx, pred, specs, scratch);
+  ModelEval eval(ctx, pred, specs, scratch, fnc);
   for (std::size_t i = 0; i < specs.size(); ++i) out[i] = eval.score(specs[i]);
 }
 

@@ -84,12 +84,29 @@ class ModelScratch {
   std::vector<std::uint64_t> select;          // and the selection's candidates
 };
 
+// fnc's least-squares step done for many models at once (ColumnScorer: the residuals of a
+// batch's complete columns by matrix products, LeastSquaresProjector::residuals):
+//   1. fnc_input(ctx, pred, g, scratch) writes the vector fnc neutralizes (the gaussianized
+//      tie-kept ranks of pred, ctx.size() values) and returns false when it has zero std
+//      (numerai-tools' neutralize then gives NaN, and fnc is NaN);
+//   2. the caller computes residual = g - P g with ctx.fnc_projector();
+//   3. score_model(..., &FncResidual{residual, ok}) finishes fnc from it (std, re-rank, power
+//      check, Pearson) instead of projecting itself.
+struct FncResidual {
+  std::span<const double> residual;  // ctx.size() values
+  bool defined = true;               // fnc_input's answer
+};
+bool fnc_input(const EraContext& ctx, std::span<const double> pred, std::span<double> g,
+               ModelScratch& scratch);
+
 // Scores one model on ctx's rows: pred holds ctx.size() finite values in row order (ids
 // ascending). out[i] receives specs[i]'s score, NaN where numerai-tools returns NaN or raises
 // (see docs/FORMULAS.md) and where ctx was built without what the formula needs, and for defined
-// formulas (the plan evaluator scores those).
+// formulas (the plan evaluator scores those). fnc: the model's residual when given (see above),
+// else projected here.
 // Reads ctx only, so one context serves any number of threads.
 void score_model(const EraContext& ctx, std::span<const double> pred,
-                 std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch);
+                 std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch,
+                 const FncResidual* fnc = nullptr);
 
 }  // namespace backscore

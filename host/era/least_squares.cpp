@@ -1,62 +1,64 @@
-// Householder QR with rank detection (see least_squares.hpp).
+// Column-pivoted QR with rank detection through LAPACK (see least_squares.hpp).
 #include "host/era/least_squares.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 
-#include "host/era/stats.hpp"
+#include "host/era/blas.hpp"
 
 namespace backscore {
+namespace {
+
+int as_int(std::size_t v) {
+  if (v > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw std::length_error("LeastSquaresProjector: dimension too large for LAPACK");
+  }
+  return static_cast<int>(v);
+}
+
+}  // namespace
 
 LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, std::size_t n,
                                              std::size_t k, double rcond)
     : n_(n), k_(k) {
+  if (n == 0 || k == 0) return;
+  const int ni = as_int(n), ki = as_int(k);
+  as_int(n * k);
   std::vector<double> a(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(n * k));
-  auto col = [&](std::size_t j) { return a.data() + j * n; };
-  double max_norm = 0;
-  for (std::size_t j = 0; j < k; ++j) {
-    const std::span<const double> c(col(j), n);
-    max_norm = std::max(max_norm, std::sqrt(dot(c, c)));
+  std::vector<int> jpvt(k, 0);
+  std::vector<double> tau(std::min(n, k));
+  if (blas::geqp3(ni, ki, a.data(), ni, jpvt.data(), tau.data()) != 0) {
+    throw std::runtime_error("LeastSquaresProjector: dgeqp3 failed");
   }
-  const double tol = rcond * max_norm;
-  std::vector<double> r_full;  // column jj of R (jj + 1 entries) for kept column jj, packed
-  std::size_t r = 0;           // reflectors so far = current rank
-  for (std::size_t j = 0; j < k && r < n; ++j) {
-    double* c = col(j);
-    const std::size_t m = n - r;  // length of the part below the first r rows
-    const std::span<const double> tail(c + r, m);
-    const double rem = std::sqrt(dot(tail, tail));
-    if (rem <= tol) continue;  // (numerically) in the span of the kept columns: drop it
-    const double alpha = c[r];
-    const double beta = -std::copysign(rem, alpha);
-    const double scale = 1.0 / (alpha - beta);
-    const double tau = (beta - alpha) / beta;
-    reflectors_.resize((r + 1) * n, 0.0);
-    double* v = reflectors_.data() + r * n;
-    v[r] = 1.0;
-    for (std::size_t i = r + 1; i < n; ++i) v[i] = c[i] * scale;
-    tau_.push_back(tau);
-    for (std::size_t i = 0; i < r; ++i) r_full.push_back(c[i]);
-    r_full.push_back(beta);
-    // Apply H = I - tau v v^T to the columns not processed yet.
-    const std::span<const double> vt(v + r, m);
-    for (std::size_t jj = j + 1; jj < k; ++jj) {
-      double* d = col(jj);
-      const double w = tau * dot(vt, std::span<const double>(d + r, m));
-      for (std::size_t i = r; i < n; ++i) d[i] -= w * v[i];
-    }
-    kept_.push_back(j);
-    kept_columns_.insert(kept_columns_.end(), columns.begin() + static_cast<std::ptrdiff_t>(j * n),
-                         columns.begin() + static_cast<std::ptrdiff_t>((j + 1) * n));
-    ++r;
-  }
-  // Unpack R into a square column-major matrix.
+  // |R_00| is the largest column norm; keep the leading columns whose remainder exceeds the
+  // cutoff (with pivoting the remainders are non-increasing, so the first one at or below it
+  // ends the kept set). A zero or non-finite matrix keeps nothing, as lstsq's beta = 0.
+  const double tol = rcond * std::abs(a[0]);
+  std::size_t r = 0;
+  const std::size_t steps = std::min(n, k);
+  while (r < steps && std::abs(a[r * n + r]) > tol && std::isfinite(a[r * n + r])) ++r;
+  if (r == 0) return;
+  std::vector<std::size_t> pivot(r);
+  for (std::size_t j = 0; j < r; ++j) pivot[j] = static_cast<std::size_t>(jpvt[j] - 1);
+  kept_ = pivot;
+  std::sort(kept_.begin(), kept_.end());
   r_.assign(r * r, 0.0);
-  std::size_t at = 0;
-  for (std::size_t jj = 0; jj < r; ++jj) {
-    for (std::size_t i = 0; i <= jj; ++i) r_[jj * r + i] = r_full[at++];
+  for (std::size_t j = 0; j < r; ++j) {
+    for (std::size_t i = 0; i <= j; ++i) r_[j * r + i] = a[j * n + i];
   }
+  kept_columns_.resize(n * r);
+  for (std::size_t j = 0; j < r; ++j) {
+    std::memcpy(kept_columns_.data() + j * n, columns.data() + pivot[j] * n, n * sizeof(double));
+  }
+  const int ri = static_cast<int>(r);
+  if (blas::orgqr(ni, ri, ri, a.data(), ni, tau.data()) != 0) {
+    throw std::runtime_error("LeastSquaresProjector: dorgqr failed");
+  }
+  a.resize(n * r);
+  q_ = std::move(a);
 }
 
 void LeastSquaresProjector::residual(const double* x, double proportion, double* out,
@@ -67,19 +69,12 @@ void LeastSquaresProjector::residual(const double* x, double proportion, double*
     for (std::size_t i = 0; i < n; ++i) out[i] = x[i] - proportion * 0.0;
     return;
   }
-  // z = Q^T x, in out.
-  std::memcpy(out, x, n * sizeof(double));
-  for (std::size_t r = 0; r < rank; ++r) {
-    const double* v = reflectors_.data() + r * n;
-    const std::size_t m = n - r;
-    const double w =
-        tau_[r] * dot(std::span<const double>(v + r, m), std::span<const double>(out + r, m));
-    for (std::size_t i = r; i < n; ++i) out[i] -= w * v[i];
-  }
-  // Solve R beta = z[0:rank] by back substitution.
+  const int ni = static_cast<int>(n), ri = static_cast<int>(rank);
+  // beta = R^-1 Q^T x
   double* beta = work;
+  blas::gemv('T', ni, ri, 1.0, q_.data(), ni, x, 0.0, beta);
   for (std::size_t jj = rank; jj-- > 0;) {
-    double s = out[jj];
+    double s = beta[jj];
     for (std::size_t l = jj + 1; l < rank; ++l) s -= r_[l * rank + jj] * beta[l];
     beta[jj] = s / r_[jj * rank + jj];
   }
@@ -98,6 +93,33 @@ void LeastSquaresProjector::residual(const double* x, double proportion, double*
   thread_local std::vector<double> work;
   if (work.size() < kept_.size()) work.resize(kept_.size());
   residual(x, proportion, out, work.data());
+}
+
+void LeastSquaresProjector::residuals(const double* x, std::size_t count, double proportion,
+                                      double* out) const {
+  const std::size_t n = n_, rank = kept_.size();
+  if (rank == 0) {
+    for (std::size_t c = 0; c < count; ++c) residual(x + c * n, proportion, out + c * n);
+    return;
+  }
+  const int ni = static_cast<int>(n), ri = static_cast<int>(rank);
+  const int w = static_cast<int>(kBlock);
+  thread_local std::vector<double> xb, ob, coef;
+  xb.resize(n * kBlock);
+  ob.resize(n * kBlock);
+  coef.resize(rank * kBlock);
+  for (std::size_t c0 = 0; c0 < count; c0 += kBlock) {
+    const std::size_t width = std::min(kBlock, count - c0);
+    // Always a full block (zero columns past the end), so every call has the same shapes.
+    std::memcpy(xb.data(), x + c0 * n, width * n * sizeof(double));
+    std::fill(xb.begin() + static_cast<std::ptrdiff_t>(width * n), xb.end(), 0.0);
+    blas::gemm('T', 'N', ri, w, ni, 1.0, q_.data(), ni, xb.data(), ni, 0.0, coef.data(), ri);
+    blas::trsm_upper_left(ri, w, r_.data(), ri, coef.data(), ri);
+    std::memcpy(ob.data(), xb.data(), n * kBlock * sizeof(double));
+    blas::gemm('N', 'N', ni, w, ri, -proportion, kept_columns_.data(), ni, coef.data(), ri, 1.0,
+               ob.data(), ni);
+    std::memcpy(out + c0 * n, ob.data(), width * n * sizeof(double));
+  }
 }
 
 }  // namespace backscore

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/parallel_errors.hpp"
+#include "host/era/blas.hpp"
 #include "host/run/run.hpp"
 
 namespace backscore {
@@ -28,6 +29,11 @@ ColumnScorer::~ColumnScorer() = default;
 void ColumnScorer::begin_era(const Era& era) {
   full_.reset();
   full_stages_.reset();
+  // OpenBLAS's own thread pool is never used: its threads spin between calls and fight the
+  // OpenMP threads for the cores (measured: fnc at 500 features 2.2 s this way, 15.5 s with a
+  // multi-threaded BLAS call per block; bench/RESULTS.md). The era's factorization runs on one
+  // thread.
+  blas::ScopedThreads one_blas_thread(1);
   if (!routing_.builtins.empty()) {
     full_ = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, needs_,
                                          options_.target, options_.benchmark);
@@ -44,8 +50,11 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   const std::size_t outputs = routing_.outputs();
   std::size_t skipped = 0, subset = 0;
   std::vector<char> scored(batch.count, 1);
+  neutralize_complete_columns(batch, slot, given);
+  const std::size_t n = era.n_stocks();
   FirstError error;
   const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch.count);
+  blas::ScopedThreads one_blas_thread(1);  // per scoring thread (subset models, neutralize())
 #pragma omp parallel for schedule(dynamic, 4) reduction(+ : skipped, subset)
   for (std::ptrdiff_t j = 0; j < count; ++j) {
     if (slot[j] < 0) continue;
@@ -60,7 +69,12 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
         builtins =
             given.scores.subspan(given.row[c] * routing_.builtins.size(), routing_.builtins.size());
       }
-      switch (score_column(era, batch.column(c), builtins, given.has(c),
+      std::optional<FncResidual> fnc;
+      if (fnc_index_[c] != SIZE_MAX) {
+        fnc.emplace(FncResidual{{fnc_residual_.data() + fnc_index_[c] * n, n},
+                                fnc_defined_[fnc_index_[c]] != 0});
+      }
+      switch (score_column(era, batch.column(c), builtins, given.has(c), fnc ? &*fnc : nullptr,
                            out.subspan(static_cast<std::size_t>(slot[j]) * outputs, outputs), t)) {
         case Outcome::scored:
           break;
@@ -90,9 +104,68 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   stats.subset_models += subset;
 }
 
+void ColumnScorer::neutralize_complete_columns(const Batch& batch,
+                                               std::span<const std::ptrdiff_t> slot,
+                                               const GivenBuiltins& given) {
+  fnc_index_.assign(batch.count, SIZE_MAX);
+  if (full_ == nullptr || !full_->has_features()) return;
+  const std::size_t n = batch.era->n_stocks();
+  std::size_t k = 0;
+  for (std::size_t j = 0; j < batch.count; ++j) {
+    if (slot[j] < 0 || given.has(j)) continue;
+    const float* src = batch.column(j);
+    if (std::any_of(src, src + n, [](float v) { return std::isnan(v); })) continue;
+    fnc_index_[j] = k++;
+  }
+  if (k == 0) return;
+  fnc_input_.resize(k * n);
+  fnc_residual_.resize(k * n);
+  fnc_defined_.assign(k, 0);
+  FirstError error;
+  const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch.count);
+  {
+    blas::ScopedThreads one_blas_thread(1);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (std::ptrdiff_t j = 0; j < count; ++j) {
+      const std::size_t c = static_cast<std::size_t>(j), at = fnc_index_[c];
+      if (at == SIZE_MAX) continue;
+      try {
+        ThreadScratch& t = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+        const float* src = batch.column(c);
+        t.column.assign(src, src + n);
+        fnc_defined_[at] =
+            fnc_input(*full_, t.column, {fnc_input_.data() + at * n, n}, t.model) ? 1 : 0;
+      } catch (...) {
+        error.capture(c);
+      }
+    }
+  }
+  error.rethrow();
+  // The residuals by matrix products, in fixed-width blocks of columns: each block is one
+  // scoring thread's single-threaded BLAS calls (measured faster on 2 cores than one
+  // multi-threaded call per block, see begin_era). A column's residual does not depend on
+  // the block it falls in (LeastSquaresProjector::residuals), hence not on --batch or --threads.
+  const LeastSquaresProjector& proj = full_->fnc_projector();
+  constexpr std::size_t B = LeastSquaresProjector::kBlock;
+  const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((k + B - 1) / B);
+  blas::ScopedThreads one_blas_thread(1);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+    const std::size_t c0 = static_cast<std::size_t>(b) * B;
+    try {
+      proj.residuals(fnc_input_.data() + c0 * n, std::min(B, k - c0), 1.0,
+                     fnc_residual_.data() + c0 * n);
+    } catch (...) {
+      error.capture(c0);
+    }
+  }
+  error.rethrow();
+}
+
 ColumnScorer::Outcome ColumnScorer::score_column(const Era& era, const float* src,
                                                  std::span<const double> given, bool given_builtins,
-                                                 std::span<double> dst, ThreadScratch& t) {
+                                                 const FncResidual* fnc, std::span<double> dst,
+                                                 ThreadScratch& t) {
   const std::size_t n = era.n_stocks();
   const lang::Plan* plan = options_.plan.get();
   std::vector<double>& pred = t.column;
@@ -109,7 +182,10 @@ ColumnScorer::Outcome ColumnScorer::score_column(const Era& era, const float* sr
     }
   }
   auto score = [&](const EraContext* ctx, const lang::EraStages* stages) {
-    if (ctx != nullptr) score_model(*ctx, pred, routing_.builtins, t.builtin_scores, t.model);
+    if (ctx != nullptr) {
+      score_model(*ctx, pred, routing_.builtins, t.builtin_scores, t.model,
+                  ctx == full_.get() ? fnc : nullptr);
+    }
     if (stages != nullptr) {
       for (std::size_t i = 0; i < routing_.plan_builtin.size(); ++i) {
         t.plan_in[i] = t.builtin_scores[routing_.plan_builtin[i]];

@@ -6,8 +6,14 @@
 //   - some ids missing but enough present (enough_ids): the model's own stages on its subset, as
 //     numerai-tools re-ranks and re-centers on the ids a model submitted;
 //   - too many missing: no score (NaN), counted as skipped.
+// fnc of the batch's complete columns (every id present, built-ins not given) is neutralized for
+// all of them together: their fnc inputs are formed per column in parallel, projected by matrix
+// products against the era's one factorization (LeastSquaresProjector::residuals), and each
+// column's fnc then finishes from its residual. Models with missing ids project on their own.
 // A backend that scored the built-ins of some columns elsewhere (the GPU) passes them in
 // `given`; only the plan's definitions are then evaluated here for those columns.
+// BLAS threads: one per call everywhere (the OpenMP threads give the parallelism); OpenBLAS's own
+// pool would spin against them (host/era/blas.hpp, bench/RESULTS.md).
 // Each column's scores depend only on that column and the era, so the output is the same bytes for
 // any thread count. An exception inside the parallel loop is rethrown after it (FirstError).
 #pragma once
@@ -66,9 +72,15 @@ class ColumnScorer {
 
  private:
   enum class Outcome { scored, own_subset, skipped };
-  // given: the column's built-in scores when given_builtins (scored elsewhere).
+  // given: the column's built-in scores when given_builtins (scored elsewhere). fnc: the
+  // column's fnc residual from the batch's products (complete columns), else null.
   Outcome score_column(const Era& era, const float* src, std::span<const double> given,
-                       bool given_builtins, std::span<double> dst, ThreadScratch& t);
+                       bool given_builtins, const FncResidual* fnc, std::span<double> dst,
+                       ThreadScratch& t);
+  // Forms fnc's inputs of the batch's complete columns and their residuals (fnc_index_,
+  // fnc_input_, fnc_residual_, fnc_defined_).
+  void neutralize_complete_columns(const Batch& batch, std::span<const std::ptrdiff_t> slot,
+                                   const GivenBuiltins& given);
 
   const RunOptions& options_;
   const FormulaRouting& routing_;
@@ -76,6 +88,10 @@ class ColumnScorer {
   std::unique_ptr<EraContext> full_;              // the era's built-in stages on all its ids
   std::unique_ptr<lang::EraStages> full_stages_;  // the plan's era stages, likewise
   std::vector<ThreadScratch> scratch_;            // one per OpenMP thread
+  // The batch's fnc step: column j's input and residual at fnc_index_[j] * n (SIZE_MAX: none).
+  std::vector<std::size_t> fnc_index_;
+  std::vector<double> fnc_input_, fnc_residual_;
+  std::vector<char> fnc_defined_;
 };
 
 }  // namespace backscore

@@ -18,6 +18,10 @@ of numerai-tools goes wrong:
 - models: exact meta-model clone and mirror (1 - p), a constant, heavy ties, integer-valued,
   negative-valued, near clone, missing 5% / 19% / exactly 20% (still scored where n % 5 == 0) /
   25% (never scored) of ids (absent rows and empty cells), and models absent from some eras.
+With --features N (the wide case), N more features in eras of 600 to 1500 stocks (more rows than
+features, as fnc needs): integer 0..4 columns correlated in groups, exact duplicates, a column
+constant in every era (collinear with the intercept), one constant in one era only, and exact
+linear combinations (sums and differences) of other features.
 Meta-model, benchmark and most prediction values are multiples of 2**-20 in [-1, 2]: exact in
 float32, and their shortest decimal parses back exactly. m_round1/m_round2 ("0.37") are not, but
 equal decimals stay equal (tied) after the store's float32 rounding.
@@ -81,7 +85,39 @@ def era_ids(rng: np.random.Generator, n: int) -> list[str]:
     return [f"s{i:05d}" for i in nums] + odd
 
 
-def make_era(rng: np.random.Generator, name: str, n: int, kind: str, sign: int):
+# The wide case (--features N): fewer, larger eras.
+WIDE_ERAS = [
+    ("era0001", 600, "buckets", -1),
+    ("era0002", 1000, "returns", +1),
+    ("era0003", 1500, "buckets", +1),
+]
+
+
+def wide_features(rng: np.random.Generator, name: str, n: int, k: int, latent: np.ndarray) -> dict:
+    """k integer features: groups sharing a latent factor, with exact redundancies."""
+    cols: dict = {}
+    factors = [latent] + [rng.standard_normal(n) for _ in range(4)]
+    for j in range(k):
+        key = f"feature_w{j:03d}"
+        kind = j % 10
+        if j >= 10 and kind == 3:  # exact duplicate of an earlier feature
+            cols[key] = cols[f"feature_w{j - 7:03d}"].copy()
+        elif j >= 10 and kind == 7:  # exact linear combination of two earlier ones
+            cols[key] = cols[f"feature_w{j - 1:03d}"] + cols[f"feature_w{j - 5:03d}"]
+        elif j >= 10 and kind == 9:  # and a difference
+            cols[key] = cols[f"feature_w{j - 2:03d}"] - cols[f"feature_w{j - 8:03d}"]
+        elif j == 4:  # constant in every era
+            cols[key] = np.full(n, 2)
+        elif j == 5 and name == FLAT_FEATURE_ERA:  # constant in one era
+            cols[key] = np.full(n, 1)
+        else:
+            f = factors[j % len(factors)]
+            cols[key] = np.digitize(f + rng.standard_normal(n), [-1.5, -0.5, 0.5, 1.5])
+    return cols
+
+
+def make_era(rng: np.random.Generator, name: str, n: int, kind: str, sign: int,
+             n_wide: int = 0):
     ids = era_ids(rng, n)
     latent = rng.standard_normal(n)
     target_z = latent + 1.5 * rng.standard_normal(n)
@@ -113,6 +149,8 @@ def make_era(rng: np.random.Generator, name: str, n: int, kind: str, sign: int):
     uni["feature_dup"] = fa.copy()
     uni["feature_shift"] = fb + 2
     uni["feature_flat"] = np.full(n, 2) if name == FLAT_FEATURE_ERA else rng.integers(0, 5, n)
+    if n_wide > 0:
+        uni.update(wide_features(rng, name, n, n_wide, latent))
     universe = pd.DataFrame(uni)
 
     def signal(w: float) -> np.ndarray:
@@ -170,12 +208,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--features", type=int, default=0,
+                    help="add this many wide features (rank-deficient), in larger eras")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.out, exist_ok=True)
     unis, preds = [], []
-    for name, n, kind, sign in ERAS:
-        u, p = make_era(rng, name, n, kind, sign)
+    for name, n, kind, sign in (WIDE_ERAS if a.features > 0 else ERAS):
+        u, p = make_era(rng, name, n, kind, sign, a.features)
         unis.append(u)
         preds.append(p)
     universe = pd.concat(unis, ignore_index=True)

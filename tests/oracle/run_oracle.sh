@@ -7,6 +7,8 @@
 # then for each seed: generates a history, imports it with the binary, scores it with
 # `backscore run --formulas all --top-bottom K`, computes the expected scores with numerai-tools
 # and compares (tests/oracle/compare_scores.py, tolerance ORACLE_TOL, default 1e-9).
+# Then a history with 300 rank-deficient features (duplicated, constant and linearly dependent
+# columns): every formula, and fnc written with the formula language's neutralize().
 # Also: --threads 1 and --threads 3 must write byte-identical CSVs; the batched numerai-tools
 # path of bench/nt_rescore.py must agree with the per-model oracle (and, when h5py installs,
 # nt_rescore.py reading the real store must too).
@@ -139,8 +141,47 @@ for run in "${RUNS[@]}"; do
   fi
 done
 
+# --- the wide case: 300 features with duplicated, constant and linearly dependent columns ------
+# fnc (and every built-in) against numerai-tools, then fnc written in the formula language
+# (neutralize(g, features)) against numerai-tools' fnc too.
+WIDE_SEED=4
+WIDE_FEATURES=300
+WIDE_K=50
+dir="$WORK/wide"
+rm -rf "$dir"
+mkdir -p "$dir"
+echo "== seed $WIDE_SEED, $WIDE_FEATURES features, --top-bottom $WIDE_K"
+"$PY" "$HERE/gen_random_history.py" --seed "$WIDE_SEED" --features "$WIDE_FEATURES" --out "$dir"
+"$BIN" import --universe "$dir/universe.csv" --predictions "$dir/predictions.csv" --out "$dir/store.h5"
+"$BIN" run "$dir/store.h5" --formulas all --top-bottom "$WIDE_K" --csv "$dir/actual.csv" --quiet
+"$PY" "$HERE/oracle_scores.py" --universe "$dir/universe.csv" --predictions "$dir/predictions.csv" \
+  --top-bottom "$WIDE_K" --out "$dir/expected.csv"
+if ! "$PY" "$HERE/compare_scores.py" "$dir/expected.csv" "$dir/actual.csv" --tol "$TOL"; then
+  echo "oracle: $WIDE_FEATURES features: backscore disagrees with numerai-tools"
+  failures=$((failures + 1))
+fi
+"$BIN" run "$dir/store.h5" --formulas fnc_lang,fnc_tb_lang \
+  --formula "g = gaussian(rank(pred))" \
+  --formula "neutral = neutralize(g, features)" \
+  --formula "fn = power(gaussian(rank(neutral / std(neutral))), 1.5)" \
+  --formula "corr_target = power(center(target, over=era), 1.5)" \
+  --formula "fnc_lang = pearson(corr_target, fn)" \
+  --formula "fnc_tb_lang = pearson(corr_target, top_bottom(fn, $WIDE_K))" \
+  --csv "$dir/lang.csv" --quiet
+sed -i "1s/.*/model,era,fnc,fnc_tb$WIDE_K/" "$dir/lang.csv"
+"$PY" - "$dir/expected.csv" "$dir/expected_fnc.csv" "$WIDE_K" <<'PYEOF'
+import sys
+import pandas as pd
+d = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
+d[["model", "era", "fnc", f"fnc_tb{sys.argv[3]}"]].to_csv(sys.argv[2], index=False)
+PYEOF
+if ! "$PY" "$HERE/compare_scores.py" "$dir/expected_fnc.csv" "$dir/lang.csv" --tol "$TOL"; then
+  echo "oracle: $WIDE_FEATURES features: neutralize() in the formula language disagrees with numerai-tools' fnc"
+  failures=$((failures + 1))
+fi
+
 if ((failures > 0)); then
   echo "oracle: FAILED ($failures check(s))"
   exit 1
 fi
-echo "oracle: PASSED (${#RUNS[@]} histories, tolerance $TOL)"
+echo "oracle: PASSED (${#RUNS[@]} histories and a $WIDE_FEATURES-feature one, tolerance $TOL)"
