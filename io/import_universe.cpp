@@ -122,7 +122,7 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
   n_features_ = schema.features.size();
   spill_ = std::make_unique<EraSpill>(beside, "universe-spill", spill_bytes);
   std::unordered_map<std::string, std::size_t> era_index;
-  std::vector<std::vector<std::size_t>> lines;  // CSV line of each era's rows, file order
+  std::vector<std::vector<std::uint32_t>> lines;  // CSV line of each era's rows, file order
   std::vector<std::string_view> f;
   std::vector<std::size_t> columns = layout.targets;
   if (layout.meta_model) columns.push_back(*layout.meta_model);
@@ -149,7 +149,10 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
       csv.fail("more than 4 GB of ids in era '" + e.name + "'");
     }
     e.id_end.push_back(static_cast<std::uint32_t>(e.id_text.size()));
-    lines[last].push_back(csv.line());
+    if (csv.line() > std::numeric_limits<std::uint32_t>::max()) {
+      csv.fail("more than 2^32 lines in the universe; split it");
+    }
+    lines[last].push_back(static_cast<std::uint32_t>(csv.line()));
     row.assign(1, kInt8Features);
     for (std::size_t k = 0; k < first_feature; ++k) {
       append_double(row, csv.parse_finite(f[columns[k]], columns[k]));
@@ -182,13 +185,13 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
 
   for (std::size_t x = 0; x < eras_.size(); ++x) {
     EraRows& u = eras_[x];
-    const std::vector<std::size_t>& line = lines[x];
+    const std::vector<std::uint32_t>& line = lines[x];
     const std::size_t n = u.size();
     std::vector<std::uint32_t> order(n);
     std::iota(order.begin(), order.end(), std::uint32_t{0});
     std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
       const std::string_view ia = u.id(a), ib = u.id(b);
-      return ia != ib ? ia < ib : line[a] < line[b];
+      return ia != ib ? ia < ib : a < b;  // a duplicate after the row it repeats
     });
     EraRows sorted{std::move(u.name), {}, {}, std::vector<std::uint32_t>(n)};
     sorted.id_text.reserve(u.id_text.size());
@@ -207,7 +210,7 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
       sorted.position[r] = static_cast<std::uint32_t>(i);
     }
     u = std::move(sorted);
-    std::vector<std::size_t>().swap(lines[x]);
+    std::vector<std::uint32_t>().swap(lines[x]);
   }
 }
 
