@@ -103,15 +103,24 @@ TEST(Synth, DifferentSeedGivesADifferentStore) {
 TEST(Synth, ThreadCountDoesNotChangeTheStore) {
   TempDir dir;
   const int saved = omp_get_max_threads();
-  SynthOptions o = small_options(dir / "1.h5");
-  o.models = 150;  // more models than the meta-model's summation groups
-  omp_set_num_threads(1);
-  synthesize(o);
-  for (int threads : {2, 3}) {
-    omp_set_num_threads(threads);
-    o.out = dir / (std::to_string(threads) + ".h5");
+  for (bool structured : {false, true}) {
+    SCOPED_TRACE(structured ? "grouped, duplicate and constant features" : "default features");
+    SynthOptions o = small_options(dir / "1.h5");
+    o.models = 150;  // more models than the meta-model's summation groups
+    if (structured) {
+      o.features = 40;
+      o.feature_group_size = 10;
+      o.duplicate_features = 0.05;
+      o.constant_features = 0.05;
+    }
+    omp_set_num_threads(1);
     synthesize(o);
-    EXPECT_TRUE(same_content(dir / "1.h5", o.out)) << threads << " threads vs 1";
+    for (int threads : {2, 3}) {
+      omp_set_num_threads(threads);
+      o.out = dir / (std::to_string(threads) + ".h5");
+      synthesize(o);
+      EXPECT_TRUE(same_content(dir / "1.h5", o.out)) << threads << " threads vs 1";
+    }
   }
   omp_set_num_threads(saved);
 }
@@ -129,6 +138,8 @@ TEST(Synth, RejectsBadOptionsAndWritesNothing) {
   EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.stocks = 5; })), InputError);
   EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.burn_fraction = 1.5; })), InputError);
   EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.burn_fraction = NAN; })), InputError);
+  EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.duplicate_features = -0.1; })), InputError);
+  EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.constant_features = 2; })), InputError);
   EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.out.clear(); })), InputError);
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
@@ -330,6 +341,138 @@ TEST(Synth, MemoryDoesNotGrowWithEras) {
   RecordProperty("peak_rss_kib_40_eras", std::to_string(many.max_rss_kib));
 }
 
+// --preset numerai at reduced size, the same structure: features in groups of 20, 1% exact
+// duplicates (here 1 of 60), 0.5% constant per era (here 1 a era).
+class SynthNumeraiPreset : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    const auto r =
+        run_backscore({"synth", "--preset", "numerai", "--stocks", "300", "--features", "60",
+                       "--models", "20", "--eras", "3", "--seed", "4", "--out", path().string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::filesystem::path path() { return *dir_ / "numerai.h5"; }
+
+  static TempDir* dir_;
+};
+TempDir* SynthNumeraiPreset::dir_ = nullptr;
+
+bool is_constant(std::span<const double> column) {
+  return std::all_of(column.begin(), column.end(), [&](double v) { return v == column[0]; });
+}
+
+TEST(Synth, NumeraiPresetHasNumeraisDimensions) {
+  const SynthOptions o = numerai_preset();
+  EXPECT_EQ(o.stocks, 5000u);
+  EXPECT_EQ(o.features, 2376u);
+  EXPECT_EQ(o.models, 1000u);
+  EXPECT_GT(o.feature_group_size, 1u);
+  EXPECT_GT(o.duplicate_features, 0);
+  EXPECT_GT(o.constant_features, 0);
+  // Without a preset the features are independent, as before the preset existed.
+  const SynthOptions plain;
+  EXPECT_EQ(plain.feature_group_size, 0u);
+  EXPECT_EQ(plain.duplicate_features, 0);
+  EXPECT_EQ(plain.constant_features, 0);
+}
+
+TEST(SynthCli, PresetValuesApplyUnlessGiven) {
+  TempDir dir;
+  const auto out = dir / "tiny.h5";
+  // --features is not given: the preset's 2,376 (on 10 stocks, so the test stays fast).
+  const auto r = run_backscore({"synth", "--preset", "numerai", "--stocks", "10", "--models", "3",
+                                "--eras", "1", "--out", out.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  StoreReader store(out);
+  EXPECT_EQ(store.schema().features.size(), 2376u);
+  EXPECT_EQ(store.schema().features.front(), "f0000");
+  EXPECT_EQ(store.schema().models.size(), 3u);
+  EXPECT_EQ(store.eras().size(), 1u);
+  const auto bad = run_backscore({"synth", "--preset", "kaggle", "--out", (dir / "x.h5").string()});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
+}
+
+TEST_F(SynthNumeraiPreset, DimensionsAndIntegerFeatures) {
+  StoreReader r(path());
+  EXPECT_EQ(r.schema().models.size(), 20u);
+  ASSERT_EQ(r.schema().features.size(), 60u);
+  EXPECT_EQ(r.schema().features.back(), "f059");
+  ASSERT_EQ(r.eras().size(), 3u);
+  for (std::size_t e = 0; e < r.eras().size(); ++e) {
+    const Era era = r.read_era(e);
+    EXPECT_GE(era.n_stocks(), 240u);
+    EXPECT_LE(era.n_stocks(), 360u);
+    ASSERT_EQ(era.features.size(), 60 * era.n_stocks());
+    for (double v : era.features) ASSERT_TRUE(v == 0 || v == 1 || v == 2 || v == 3 || v == 4) << v;
+  }
+}
+
+TEST_F(SynthNumeraiPreset, ExactDuplicatesInEveryEraAndConstantsInSome) {
+  StoreReader r(path());
+  const std::size_t k = r.schema().features.size();
+  std::vector<Era> eras;
+  for (std::size_t e = 0; e < r.eras().size(); ++e) eras.push_back(r.read_era(e));
+  // Pairs of features equal in every era.
+  std::size_t duplicate_pairs = 0;
+  for (std::size_t a = 0; a < k; ++a) {
+    for (std::size_t b = a + 1; b < k; ++b) {
+      bool equal = true;
+      for (const Era& era : eras)
+        equal = equal && std::ranges::equal(era.feature(a), era.feature(b));
+      duplicate_pairs += equal;
+    }
+  }
+  EXPECT_EQ(duplicate_pairs, 1u);  // round(1% of 59) = 1 copy
+  // Every era has a constant feature (holding 2), and no feature is constant in every era.
+  std::vector<std::size_t> constant_eras(k, 0);
+  for (const Era& era : eras) {
+    std::size_t constant = 0;
+    for (std::size_t f = 0; f < k; ++f) {
+      if (is_constant(era.feature(f))) {
+        ++constant, ++constant_eras[f];
+        EXPECT_EQ(era.feature(f)[0], 2.0);
+      }
+    }
+    EXPECT_GE(constant, 1u) << era.name;
+    EXPECT_LE(constant, 2u) << era.name;  // the pick, and its copy if it has one
+  }
+  for (std::size_t f = 0; f < k; ++f) EXPECT_LT(constant_eras[f], eras.size()) << f;
+}
+
+TEST_F(SynthNumeraiPreset, FeaturesCorrelateWithinGroups) {
+  StoreReader r(path());
+  const std::size_t k = r.schema().features.size(), group = 20;
+  double within = 0, across = 0;
+  std::size_t n_within = 0, n_across = 0;
+  for (std::size_t e = 0; e < r.eras().size(); ++e) {
+    const Era era = r.read_era(e);
+    for (std::size_t a = 0; a < k; ++a) {
+      for (std::size_t b = a + 1; b < k; ++b) {
+        const auto fa = era.feature(a), fb = era.feature(b);
+        if (is_constant(fa) || is_constant(fb) || std::ranges::equal(fa, fb)) continue;
+        const double c = pearson(fa, fb);
+        if (a / group == b / group) {
+          within += c, ++n_within;
+        } else {
+          across += c, ++n_across;
+        }
+      }
+    }
+  }
+  within /= static_cast<double>(n_within);
+  across /= static_cast<double>(n_across);
+  RecordProperty("mean_corr_within_groups", std::to_string(within));
+  RecordProperty("mean_corr_across_groups", std::to_string(across));
+  EXPECT_GT(within, 0.3);
+  EXPECT_LT(std::fabs(across), 0.05);
+}
+
 TEST(SynthCli, WritesAStoreAndOneSummaryLine) {
   TempDir dir;
   const auto out = dir / "h.h5";
@@ -357,7 +500,8 @@ TEST(SynthCli, UsageErrors) {
   const auto help = run_backscore({"synth", "--help"});
   EXPECT_EQ(help.status, 0);
   for (const char* option : {"--models", "--eras", "--stocks", "--features", "--burn-fraction",
-                             "--seed", "--out", "Example"}) {
+                             "--seed", "--out", "--preset", "numerai", "--feature-group-size",
+                             "--duplicate-features", "--constant-features", "Example"}) {
     EXPECT_NE(help.out.find(option), std::string::npos) << option;
   }
 }

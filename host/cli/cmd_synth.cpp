@@ -3,9 +3,9 @@
 #include <memory>
 #include <string>
 
+#include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/synth/synth.hpp"
-#include "core/error.hpp"
 
 namespace backscore::cli {
 namespace {
@@ -13,8 +13,27 @@ namespace {
 struct SynthArgs {
   SynthOptions options;
   std::string out;
+  std::string preset;
   bool quiet = false;
 };
+
+// --preset: the preset's value for every option not given on the command line.
+void apply_preset(SynthArgs& a, const CLI::App& cmd) {
+  if (a.preset.empty()) return;
+  const SynthOptions p = numerai_preset();  // the only preset; CLI11 checked the name
+  SynthOptions& o = a.options;
+  auto unless_given = [&](const char* flag, auto& field, const auto& value) {
+    if (cmd.count(flag) == 0) field = value;
+  };
+  unless_given("--models", o.models, p.models);
+  unless_given("--eras", o.eras, p.eras);
+  unless_given("--stocks", o.stocks, p.stocks);
+  unless_given("--features", o.features, p.features);
+  unless_given("--feature-group-size", o.feature_group_size, p.feature_group_size);
+  unless_given("--duplicate-features", o.duplicate_features, p.duplicate_features);
+  unless_given("--constant-features", o.constant_features, p.constant_features);
+  unless_given("--burn-fraction", o.burn_fraction, p.burn_fraction);
+}
 
 void synth(SynthArgs& a) {
   a.options.out = a.out;
@@ -23,6 +42,8 @@ void synth(SynthArgs& a) {
                                      {"eras", "--eras"},
                                      {"stocks", "--stocks"},
                                      {"burn_fraction", "--burn-fraction"},
+                                     {"duplicate_features", "--duplicate-features"},
+                                     {"constant_features", "--constant-features"},
                                      {"out", "--out"}},
                                     [&] { return synthesize(a.options); });
   const double cells = s.predictions > 0 ? static_cast<double>(s.predictions) : 1.0;
@@ -44,8 +65,10 @@ void add_synth(CLI::App& app) {
       "synth",
       "Write a realistic synthetic tournament history to a store (same --seed, same data).");
   cmd->footer(
-      "Example:\n  backscore synth --models 1000 --eras 200 --stocks 5000 --features 20 "
+      "Examples:\n  backscore synth --models 1000 --eras 200 --stocks 5000 --features 20 "
       "--seed 7 --out history.h5\n"
+      "  backscore synth --preset numerai --eras 3 --out numerai.h5   # Numerai's size: 5,000 "
+      "stocks x 2,376 features x 1,000 models\n"
       "Models mix a shared crowd signal with their own; in burn eras the crowd, and with it the "
       "stake-weighted meta-model, is anti-correlated with the target. The model of the data is "
       "described at the top of host/synth/synth.cpp.");
@@ -68,6 +91,27 @@ void add_synth(CLI::App& app) {
                   "e.g. --features 20")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--feature-group-size", o.feature_group_size,
+                  "Features per correlated group (f000-f019 share one group latent, ...); 0: "
+                  "independent features, e.g. --feature-group-size 20")
+      ->capture_default_str();
+  cmd->add_option("--duplicate-features", o.duplicate_features,
+                  "Share of features that are exact copies of an earlier feature in every era "
+                  "(at least one when > 0), e.g. --duplicate-features 0.01")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--constant-features", o.constant_features,
+                  "Share of features that are constant (2 for every stock) in each era, drawn "
+                  "anew per era (at least one when > 0), e.g. --constant-features 0.005")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--preset", a->preset,
+                  "Start from a preset; options given on the command line override its values. "
+                  "numerai: Numerai's dimensions and feature structure: --models 1000 --eras 20 "
+                  "--stocks 5000 --features 2376 --feature-group-size 20 --duplicate-features "
+                  "0.01 --constant-features 0.005 (about 7% of model-eras miss some ids, as "
+                  "without a preset), e.g. --preset numerai --eras 3")
+      ->check(CLI::IsMember({"numerai"}));
   cmd->add_option("--burn-fraction", o.burn_fraction,
                   "Probability that an era is a burn era, where the meta-model is "
                   "anti-correlated with the target, e.g. --burn-fraction 0.3")
@@ -79,7 +123,10 @@ void add_synth(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out", a->out, "The store (HDF5) to write, e.g. --out history.h5")->required();
   cmd->add_flag("--quiet", a->quiet, "No progress line on stderr");
-  cmd->callback([a] { synth(*a); });
+  cmd->callback([a, cmd] {
+    apply_preset(*a, *cmd);
+    synth(*a);
+  });
 }
 
 }  // namespace backscore::cli

@@ -33,6 +33,11 @@ enum Stream : std::uint64_t {
   kOwnNoise,
   kMissing,
   kStakeWalk,
+  kFeatureGroupStyle,
+  kFeatureGroupNoise,
+  kFeatureGroupShare,
+  kFeatureDuplicate,
+  kFeatureConstant,
 };
 
 struct StockPool {

@@ -48,6 +48,22 @@
 // Features (--features K): feature k is the quintile (0..4) of w_k z + sqrt(1 - w_k^2) h, with
 // w_k ~ +-U(0.03, 0.2) varying by N(0, 0.05) from era to era (features whose sign flips) and h
 // 80% fixed per stock (features change slowly). A feature's corr with the target is ~0.02.
+// Numerai's structure, off by default (the default store is unchanged) and on in --preset numerai:
+// - groups (--feature-group-size G): features f, f+1, ... in blocks of G share a group latent
+//   (80% fixed per stock, like h), which takes a share c_k ~ U(0.3, 0.7) of the non-signal part:
+//   w_k z + sqrt(1 - w_k^2) (sqrt(c_k) g + sqrt(1 - c_k) h). Features of one group correlate
+//   ~0.4, of different groups ~0.
+// - duplicates (--duplicate-features share): max(1, round(share x (K - 1))) features, drawn once
+//   for the history (never f000), are exact copies of a uniform earlier feature in every era.
+// - constants (--constant-features share): in each era max(1, round(share x K)) features drawn
+//   anew hold 2 (the middle bucket) for every stock, as a feature whose data is missing that era
+//   does once filled with its median (a pick that is a duplicate lands on its source, so
+//   duplicates stay exact).
+// So the era's feature matrix is rank deficient (duplicates; constants collinear with the
+// intercept), as neutralization meets it in Numerai's data.
+// --preset numerai (numerai_preset in synth.hpp): 5,000 stocks, 2,376 features (Numerai v5's
+// "all" set), 1,000 models, 20 eras, groups of 20, 1% duplicates, 0.5% constant per era; models
+// miss ids as above (~7% of model-eras). One such era takes ~0.65 s on 2 cores (bench/RESULTS.md).
 //
 // Determinism. Every random number is a function of (seed, stream, indices) (counter_rng.hpp),
 // the meta-model sums in fixed groups of models, so the store depends on the options only,
@@ -147,9 +163,62 @@ void quintiles(std::span<const double> latent, StableSorter& sorter,
   for (std::size_t r = 0; r < n; ++r) out[order[r]] = static_cast<double>(r * 5 / n);
 }
 
+// max(1, round(share x total)) when share > 0, at most total; 0 when share is 0.
+std::size_t share_count(double share, std::size_t total) {
+  if (!(share > 0) || total == 0) return 0;
+  const auto count = static_cast<std::size_t>(std::llround(share * static_cast<double>(total)));
+  return std::clamp<std::size_t>(count, 1, total);
+}
+
+// `count` distinct indices of [lo, hi), a function of key alone: a partial Fisher-Yates shuffle.
+std::vector<std::uint32_t> choose(const RandomKey& key, std::size_t count, std::size_t lo,
+                                  std::size_t hi) {
+  std::vector<std::uint32_t> pool(hi - lo);
+  for (std::size_t i = 0; i < pool.size(); ++i) pool[i] = static_cast<std::uint32_t>(lo + i);
+  count = std::min(count, pool.size());
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t span = pool.size() - i;
+    const std::size_t pick =
+        i +
+        std::min(span - 1, static_cast<std::size_t>(key.uniform(i) * static_cast<double>(span)));
+    std::swap(pool[i], pool[pick]);
+  }
+  pool.resize(count);
+  return pool;
+}
+
+std::size_t feature_groups(const SynthOptions& o) {
+  return o.feature_group_size == 0 ? 0
+                                   : (o.features + o.feature_group_size - 1) / o.feature_group_size;
+}
+
+// Which features duplicate which, fixed for the whole history.
+struct FeatureLayout {
+  std::vector<std::size_t> source;  // source[f] == f, or the earlier feature that f copies
+};
+
+FeatureLayout make_feature_layout(const SynthOptions& o, const RandomKey& root) {
+  FeatureLayout layout;
+  layout.source.resize(o.features);
+  for (std::size_t f = 0; f < o.features; ++f) layout.source[f] = f;
+  if (o.features < 2) return layout;
+  const RandomKey key = root.at(kFeatureDuplicate);
+  std::vector<std::uint32_t> copies =
+      choose(key.at(0), share_count(o.duplicate_features, o.features - 1), 1, o.features);
+  std::sort(copies.begin(), copies.end());
+  // Each copies a uniform earlier feature, or that feature's source if it is itself a copy.
+  const RandomKey from = key.at(1);
+  for (std::uint32_t f : copies) {
+    const auto earlier = std::min<std::size_t>(
+        f - 1, static_cast<std::size_t>(from.uniform(f) * static_cast<double>(f)));
+    layout.source[f] = layout.source[earlier];
+  }
+  return layout;
+}
+
 // Stocks, latent signal, targets, crowd, benchmarks and features of era e.
-EraLatent make_era(const SynthOptions& o, const StockPool& pool, const RandomKey& root,
-                   std::size_t e, Era& era) {
+EraLatent make_era(const SynthOptions& o, const StockPool& pool, const FeatureLayout& layout,
+                   const RandomKey& root, std::size_t e, Era& era) {
   EraLatent L;
   L.universe = era_universe(pool, o, root, e);
   const std::size_t n = L.universe.size();
@@ -205,8 +274,25 @@ EraLatent make_era(const SynthOptions& o, const StockPool& pool, const RandomKey
     }
   }
 
-  // Sorting-based bucketing: targets and features in parallel, one sorter per thread.
+  // Group latents (--feature-group-size): per group a fixed and a fresh part, like a feature's.
   const std::size_t n_targets = 2, n_features = o.features;
+  const std::size_t group_size = o.feature_group_size, n_groups = feature_groups(o);
+  std::vector<double> group_latent(n_groups * n);
+  if (n_groups > 0) {
+    const RandomKey group_style = root.at(kFeatureGroupStyle),
+                    group_noise = root.at(kFeatureGroupNoise);
+    const double fs = std::sqrt(kFeatureStyleShare), ff = std::sqrt(1 - kFeatureStyleShare);
+    const auto cells = static_cast<std::ptrdiff_t>(n_groups * n);
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t c = 0; c < cells; ++c) {
+      const std::size_t g = static_cast<std::size_t>(c) / n, i = static_cast<std::size_t>(c) % n;
+      const std::uint64_t k = L.universe[i];
+      group_latent[static_cast<std::size_t>(c)] =
+          fs * group_style.at(g).normal(k) + ff * group_noise.at(g).at(e).normal(k);
+    }
+  }
+
+  // Sorting-based bucketing: targets and features in parallel, one sorter per thread.
   era.targets.resize(n_targets * n);
   era.features.resize(n_features * n);
   const RandomKey feature_weight = root.at(kFeatureWeight), feature_style = root.at(kFeatureStyle);
@@ -229,6 +315,7 @@ EraLatent make_era(const SynthOptions& o, const StockPool& pool, const RandomKey
         continue;
       }
       const std::size_t f = j - n_targets;
+      if (layout.source[f] != f) continue;  // a duplicate: copied below
       const RandomKey wk = feature_weight.at(f);
       const double sign = wk.uniform(0) < 0.5 ? -1.0 : 1.0;
       const double w =
@@ -237,9 +324,21 @@ EraLatent make_era(const SynthOptions& o, const StockPool& pool, const RandomKey
                    ff = std::sqrt(1 - kFeatureStyleShare);
       const RandomKey fixed = feature_style.at(f), fresh = root.at(kFeatureNoise).at(f).at(e);
       t.latent.resize(n);
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t k = L.universe[i];
-        t.latent[i] = w * L.z[i] + rest * (fs * fixed.normal(k) + ff * fresh.normal(k));
+      if (n_groups == 0) {
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::uint64_t k = L.universe[i];
+          t.latent[i] = w * L.z[i] + rest * (fs * fixed.normal(k) + ff * fresh.normal(k));
+        }
+      } else {
+        // A share c of the non-signal variance is the group's: latents of one group correlate ~c.
+        const double c = 0.3 + 0.4 * root.at(kFeatureGroupShare).uniform(f);
+        const double gw = rest * std::sqrt(c), ow = rest * std::sqrt(1 - c);
+        const double* group = group_latent.data() + (f / group_size) * n;
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::uint64_t k = L.universe[i];
+          t.latent[i] =
+              w * L.z[i] + gw * group[i] + ow * (fs * fixed.normal(k) + ff * fresh.normal(k));
+        }
       }
       quintiles(t.latent, t.sorter, t.order, std::span(era.features).subspan(f * n, n));
     } catch (...) {
@@ -247,6 +346,21 @@ EraLatent make_era(const SynthOptions& o, const StockPool& pool, const RandomKey
     }
   }
   error.rethrow();
+
+  // Constant features: this era's picks (a duplicate's pick lands on its source) hold 2, the
+  // middle bucket, for every stock: a feature missing this era, filled with its median.
+  for (std::uint32_t f : choose(root.at(kFeatureConstant).at(e),
+                                share_count(o.constant_features, n_features), 0, n_features)) {
+    const std::size_t source = layout.source[f];
+    std::fill_n(era.features.begin() + static_cast<std::ptrdiff_t>(source * n), n, 2.0);
+  }
+  // Duplicates: exact copies of their source's column.
+  for (std::size_t f = 0; f < n_features; ++f) {
+    const std::size_t source = layout.source[f];
+    if (source == f) continue;
+    std::copy_n(era.features.begin() + static_cast<std::ptrdiff_t>(source * n), n,
+                era.features.begin() + static_cast<std::ptrdiff_t>(f * n));
+  }
   return L;
 }
 
@@ -339,6 +453,12 @@ void validate(const SynthOptions& o) {
   if (!(o.burn_fraction >= 0.0 && o.burn_fraction <= 1.0)) {
     throw OptionError({"synth: ", "burn_fraction", " must be in [0, 1]"});
   }
+  if (!(o.duplicate_features >= 0.0 && o.duplicate_features <= 1.0)) {
+    throw OptionError({"synth: ", "duplicate_features", " must be in [0, 1]"});
+  }
+  if (!(o.constant_features >= 0.0 && o.constant_features <= 1.0)) {
+    throw OptionError({"synth: ", "constant_features", " must be in [0, 1]"});
+  }
   if (o.out.empty()) throw OptionError({"synth: ", "out", " is required"});
 }
 
@@ -361,12 +481,26 @@ StoreSchema make_schema(const SynthOptions& o) {
 
 }  // namespace
 
+SynthOptions numerai_preset() {
+  SynthOptions o;
+  o.models = 1000;
+  o.eras = 20;
+  o.stocks = 5000;
+  o.features = 2376;
+  o.feature_group_size = 20;
+  o.duplicate_features = 0.01;
+  o.constant_features = 0.005;
+  o.burn_fraction = 0.25;
+  return o;
+}
+
 SynthSummary synthesize(const SynthOptions& o) {
   validate(o);
   const auto start = std::chrono::steady_clock::now();
   const RandomKey root(o.seed);
   const StockPool pool = make_pool(o, root);
   const std::vector<ModelTraits> traits = make_traits(o, root);
+  const FeatureLayout layout = make_feature_layout(o, root);
   std::vector<double> walk(o.models);
 
   StoreWriter writer(o.out, make_schema(o));
@@ -379,7 +513,7 @@ SynthSummary synthesize(const SynthOptions& o) {
   for (std::size_t e = 0; e < o.eras; ++e) {
     Era era;
     era.name = padded("era", e + 1, era_width);
-    const EraLatent L = make_era(o, pool, root, e, era);
+    const EraLatent L = make_era(o, pool, layout, root, e, era);
     const std::vector<Submission> subs = era_submissions(traits, root, e, walk);
     const std::size_t n = L.universe.size(), m = subs.size();
     era.models.resize(m);

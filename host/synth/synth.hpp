@@ -12,8 +12,12 @@ namespace backscore {
 struct SynthOptions {
   std::size_t models = 200;  // size of the model table; ~57% of it submits in an era
   std::size_t eras = 50;
-  std::size_t stocks = 2000;    // mean stocks per era; each era draws stocks * U(0.8, 1.2)
-  std::size_t features = 0;     // integer features 0..4 correlated with the target
+  std::size_t stocks = 2000;  // mean stocks per era; each era draws stocks * U(0.8, 1.2)
+  std::size_t features = 0;   // integer features 0..4 correlated with the target
+  // Numerai-like feature structure (all off by default: independent features, as before).
+  std::size_t feature_group_size = 0;  // features per correlated group; 0 = no groups
+  double duplicate_features = 0;       // share of features that copy another's values, all eras
+  double constant_features = 0;        // share of features constant (2) in each era
   double burn_fraction = 0.25;  // probability that an era is a burn era (crowd anti-correlated)
   std::uint64_t seed = 1;
   std::filesystem::path out;  // the store to write
@@ -32,6 +36,11 @@ struct SynthSummary {
   std::size_t negative_meta = 0;  // eras where Pearson(target, meta-model) < 0
   double seconds = 0;
 };
+
+// The preset `--preset numerai`: Numerai's dimensions (5,000 stocks, 2,376 features, 1,000
+// models) and its feature structure (groups of 20, 1% exact duplicates, 0.5% of features constant
+// per era). Sets every field except out, seed and progress.
+SynthOptions numerai_preset();
 
 // Writes the history to options.out (through a temporary file, renamed when complete). Throws
 // InputError for an unwritable path, and an OptionError (core/error.hpp) naming the field
