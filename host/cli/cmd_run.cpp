@@ -272,6 +272,13 @@ void run(const RunArgs& a, const RunSeams& seams) {
                "missing), %zu on their own id subset, %.2f s, %.3g predictions/s\n",
                stats.eras, stats.model_eras, (stats.model_eras - stats.skipped) * o.formulas.size(),
                stats.skipped, stats.subset_models, stats.seconds, rate);
+  if (stats.fnc_fallbacks > 0) {
+    std::fprintf(stderr,
+                 "backscore run: %zu of the model-eras on their own id subset had their fnc "
+                 "neutralization factorized afresh (the era's factorization could not be reused "
+                 "safely)\n",
+                 stats.fnc_fallbacks);
+  }
   if (o.backend == Backend::cuda) {
     std::fprintf(
         stderr,

@@ -20,6 +20,16 @@ void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, d
              double* work, const int* lwork, int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau,
              double* work, const int* lwork, int* info);
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* beta, double* c, const int* ldc,
+            std::size_t, std::size_t);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
+             double* b, const int* ldb, int* info, std::size_t);
+void dsyev_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+            double* work, const int* lwork, int* info, std::size_t, std::size_t);
+void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info,
+             std::size_t, std::size_t);
 void openblas_set_num_threads(int);
 int openblas_get_num_threads(void);
 }
@@ -66,6 +76,45 @@ int orgqr(int m, int n, int k, double* a, int lda, const double* tau) {
   lwork = static_cast<int>(query);
   std::vector<double> work(static_cast<std::size_t>(lwork > 1 ? lwork : 1));
   dorgqr_(&m, &n, &k, a, &lda, tau, work.data(), &lwork, &info);
+  return info;
+}
+
+void syrk_lower(int n, int k, double alpha, const double* a, int lda, double beta, double* c,
+                int ldc) {
+  if (n == 0) return;
+  dsyrk_("L", "N", &n, &k, &alpha, a, &lda, &beta, c, &ldc, 1, 1);
+}
+
+int potrf_lower(int n, double* a, int lda) {
+  int info = 0;
+  if (n == 0) return 0;
+  dpotrf_("L", &n, a, &lda, &info, 1);
+  return info;
+}
+
+int potrs_lower(int n, int nrhs, const double* a, int lda, double* b, int ldb) {
+  int info = 0;
+  if (n == 0 || nrhs == 0) return 0;
+  dpotrs_("L", &n, &nrhs, a, &lda, b, &ldb, &info, 1);
+  return info;
+}
+
+int syev_values_lower(int n, double* a, int lda, double* w) {
+  int info = 0, lwork = -1;
+  if (n == 0) return 0;
+  double query = 0;
+  dsyev_("N", "L", &n, a, &lda, w, &query, &lwork, &info, 1, 1);
+  if (info != 0) return info;
+  lwork = static_cast<int>(query);
+  std::vector<double> work(static_cast<std::size_t>(lwork > 1 ? lwork : 1));
+  dsyev_("N", "L", &n, a, &lda, w, work.data(), &lwork, &info, 1, 1);
+  return info;
+}
+
+int trtri_upper(int n, double* a, int lda) {
+  int info = 0;
+  if (n == 0) return 0;
+  dtrtri_("U", "N", &n, a, &lda, &info, 1, 1);
   return info;
 }
 

@@ -41,5 +41,18 @@ void trsm_upper_left(int m, int n, const double* a, int lda, double* b, int ldb)
 int geqp3(int m, int n, double* a, int lda, int* jpvt, double* tau);
 // The first k columns of Q from geqp3's reflectors (dorgqr), in place. Returns info.
 int orgqr(int m, int n, int k, double* a, int lda, const double* tau);
+// C = alpha * A A^T + beta * C on C's lower triangle (dsyrk 'L', 'N'); A is n x k.
+void syrk_lower(int n, int k, double alpha, const double* a, int lda, double beta, double* c,
+                int ldc);
+// Cholesky A = L L^T of a symmetric positive definite matrix from its lower triangle (dpotrf
+// 'L'), in place. Returns info (> 0: not positive definite).
+int potrf_lower(int n, double* a, int lda);
+// B = A^-1 B from potrf_lower's factor (dpotrs 'L'). Returns info.
+int potrs_lower(int n, int nrhs, const double* a, int lda, double* b, int ldb);
+// The eigenvalues (ascending) of a symmetric matrix from its lower triangle (dsyev 'N', 'L');
+// A is destroyed. Returns info.
+int syev_values_lower(int n, double* a, int lda, double* w);
+// The inverse of an upper triangular matrix (dtrtri 'U', 'N'), in place. Returns info.
+int trtri_upper(int n, double* a, int lda);
 
 }  // namespace backscore::blas

@@ -2,6 +2,7 @@
 #include "host/era/era_context.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -21,7 +22,8 @@ bool power_ok(std::span<const double> powered, std::span<const double> x) {
 }  // namespace
 
 EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
-                       std::size_t target_index, std::size_t benchmark_index)
+                       std::size_t target_index, std::size_t benchmark_index,
+                       const EraContext* full)
     : needs_(needs), universe_(era.n_stocks()) {
   const std::size_t N = universe_;
   n_ = rows.empty() ? N : rows.size();
@@ -97,14 +99,24 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     bench_norm2_ = dot(bench_gauss_, bench_gauss_);
   }
   if (needs.features) {
-    // numerai-tools' neutralize: lstsq([features, 1], x, rcond=1e-6).
-    const std::size_t k = N > 0 ? era.features.size() / N : 0;
-    std::vector<double> exposures((k + 1) * n, 1.0);
-    for (std::size_t f = 0; f < k; ++f) {
-      const std::span<const double> col = era.feature(f);
-      for (std::size_t i = 0; i < n; ++i) exposures[f * n + i] = col[row(i)];
+    // numerai-tools' neutralize: lstsq([features, 1], x, rcond=1e-6). A subset's projector is
+    // derived from the whole era's factorization when that is safe (else factorized here).
+    std::optional<LeastSquaresProjector> derived;
+    if (full != nullptr && !rows.empty() && full->has_features() && full->size() == N) {
+      derived = LeastSquaresProjector::derive_subset(full->fnc_projector(), rows);
+      fnc_fallback_ = !derived;
     }
-    fnc_proj_ = LeastSquaresProjector(exposures, n, k + 1, formula_parts::kFncRcond);
+    if (derived) {
+      fnc_proj_ = std::move(*derived);
+    } else {
+      const std::size_t k = N > 0 ? era.features.size() / N : 0;
+      std::vector<double> exposures((k + 1) * n, 1.0);
+      for (std::size_t f = 0; f < k; ++f) {
+        const std::span<const double> col = era.feature(f);
+        for (std::size_t i = 0; i < n; ++i) exposures[f * n + i] = col[row(i)];
+      }
+      fnc_proj_ = LeastSquaresProjector(exposures, n, k + 1, formula_parts::kFncRcond);
+    }
   }
 }
 

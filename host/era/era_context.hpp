@@ -23,8 +23,13 @@ class EraContext {
   // era.target(); benchmark_index era.benchmark(), used only when needs.benchmark. Throws
   // std::invalid_argument when `needs` asks for something the era lacks (no meta-model, no such
   // target or benchmark) or a row index is out of range.
+  // full: the same era's context on all its rows (same needs), or null. With it, a subset's fnc
+  // projector is derived from full's factorization (LeastSquaresProjector::derive_subset) where
+  // that is numerically safe, else factorized afresh on the subset (fnc_fallback()); full must
+  // then outlive this context.
   EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
-             std::size_t target_index, std::size_t benchmark_index);
+             std::size_t target_index, std::size_t benchmark_index,
+             const EraContext* full = nullptr);
 
   std::size_t size() const { return n_; }                  // rows scored
   std::size_t universe_size() const { return universe_; }  // rows of the era
@@ -63,6 +68,9 @@ class EraContext {
   // Projector onto span{features, 1} (fnc, lstsq rcond=1e-6) (needs.features).
   bool has_features() const { return needs_.features; }
   const LeastSquaresProjector& fnc_projector() const { return fnc_proj_; }
+  // A subset context given `full` whose fnc projector could not be derived from full's (see
+  // LeastSquaresProjector::derive_subset) and was factorized afresh.
+  bool fnc_fallback() const { return fnc_fallback_; }
 
  private:
   ContextNeeds needs_;
@@ -76,6 +84,7 @@ class EraContext {
   std::vector<double> bench_gauss_;
   double bench_norm2_ = 0;
   LeastSquaresProjector fnc_proj_;
+  bool fnc_fallback_ = false;
 };
 
 }  // namespace backscore

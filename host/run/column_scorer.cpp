@@ -102,6 +102,10 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   }
   stats.skipped += skipped;
   stats.subset_models += subset;
+  for (ThreadScratch& t : scratch_) {
+    stats.fnc_fallbacks += t.fnc_fallbacks;
+    t.fnc_fallbacks = 0;
+  }
 }
 
 void ColumnScorer::neutralize_complete_columns(const Batch& batch,
@@ -213,7 +217,8 @@ ColumnScorer::Outcome ColumnScorer::score_column(const Era& era, const float* sr
     std::optional<EraContext> own;
     std::optional<lang::EraStages> own_stages;
     if (!routing_.builtins.empty()) {
-      own.emplace(era, present, needs_, options_.target, options_.benchmark);
+      own.emplace(era, present, needs_, options_.target, options_.benchmark, full_.get());
+      t.fnc_fallbacks += own->fnc_fallback() ? 1 : 0;
     }
     if (plan != nullptr) own_stages.emplace(*plan, era, present, full_stages_.get());
     score(own ? &*own : nullptr, own_stages ? &*own_stages : nullptr);

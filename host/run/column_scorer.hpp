@@ -4,7 +4,9 @@
 // with its own ThreadScratch:
 //   - every id present: the shared stages;
 //   - some ids missing but enough present (enough_ids): the model's own stages on its subset, as
-//     numerai-tools re-ranks and re-centers on the ids a model submitted;
+//     numerai-tools re-ranks and re-centers on the ids a model submitted; its fnc projector is
+//     derived from the era's factorization (EraContext's `full`), factorized afresh on the
+//     subset only where that is not numerically safe (counted in RunStats::fnc_fallbacks);
 //   - too many missing: no score (NaN), counted as skipped.
 // fnc of the batch's complete columns (every id present, built-ins not given) is neutralized for
 // all of them together: their fnc inputs are formed per column in parallel, projected by matrix
@@ -52,6 +54,7 @@ struct ThreadScratch {
   std::vector<double> plan_in, plan_out;            // the plan's inputs (built-ins) and outputs
   std::vector<double> column;                       // the column's present values, as double
   std::vector<std::uint32_t> rows;                  // and their rows
+  std::size_t fnc_fallbacks = 0;  // subset models whose fnc projector was factorized afresh
 };
 
 class ColumnScorer {
@@ -66,7 +69,7 @@ class ColumnScorer {
   const EraContext* full_context() const { return full_.get(); }
 
   // Scores the batch's columns j with slot[j] >= 0 into out[slot[j] * outputs ..], adding to
-  // stats' skipped, subset_models and undefined counts.
+  // stats' skipped, subset_models, fnc_fallbacks and undefined counts.
   void score(const Batch& batch, std::span<const std::ptrdiff_t> slot, const GivenBuiltins& given,
              std::span<double> out, RunStats& stats);
 

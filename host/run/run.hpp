@@ -64,7 +64,10 @@ struct RunStats {
   std::size_t model_eras = 0;     // submitted (model, era) pairs scored or skipped
   std::size_t skipped = 0;        // model-eras missing more than 20% of the era's ids
   std::size_t subset_models = 0;  // model-eras scored on their own subset of ids
-  std::size_t predictions = 0;    // prediction values read
+  // Of those, the ones whose fnc projector was factorized afresh on the subset (not derived from
+  // the era's factorization: LeastSquaresProjector::derive_subset judged it unsafe).
+  std::size_t fnc_fallbacks = 0;
+  std::size_t predictions = 0;  // prediction values read
   // Per output formula: scored model-eras whose score is undefined (NaN). Counted for defined
   // formulas only (division by zero, a reduction over too few values...); 0 for built-ins.
   std::vector<std::size_t> undefined;
