@@ -7,12 +7,14 @@
 #
 #   bench/fnc_bench.sh [FEATURES...]        (default: 20 705 2376)
 #
-# BENCH_ERAS (default 2) eras per store, BENCH_MODELS (default 1750: about 1,000 submit per era).
+# Stores: `synth --preset numerai` (1,000 models, ~974 submitting per era; features in correlated
+# groups with exact duplicates and per-era constants) with --features F and BENCH_ERAS eras
+# (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 features=("$@")
 [ $# -eq 0 ] && features=(20 705 2376)
-eras=${BENCH_ERAS:-2} models=${BENCH_MODELS:-1750}
+eras=${BENCH_ERAS:-2}
 work=${BENCH_WORK:-/tmp/backscore-bench}
 mkdir -p "$work"
 bin=./build/backscore
@@ -28,8 +30,8 @@ printf '%-9s %-12s %14s %14s %14s %10s %10s\n' features model-eras backscore_s/e
   numerai_tools_s/era bound_s/era vs_nt vs_bound
 for f in "${features[@]}"; do
   store="$work/fnc_${f}.h5"
-  [ -f "$store" ] || "$bin" synth --models "$models" --eras "$eras" --stocks 5000 --features "$f" \
-    --seed 1 --out "$store" --quiet 2>/dev/null
+  [ -f "$store" ] || "$bin" synth --preset numerai --eras "$eras" --features "$f" --seed 1 \
+    --out "$store" --quiet 2>/dev/null
   bs=$("$bin" run "$store" --formulas fnc --quiet 2>&1 >/dev/null | grep -o ' [0-9.]* s, ' | tr -dc '0-9.')
   me=$("$bin" inspect "$store" | awk '/^submissions/ {print $(NF-1)}')
   nt=$("$venv/bin/python" bench/nt_rescore.py "$store" --formulas fnc | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
