@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, on this machine (no GPU needed), what a GPU machine runs: the CUDA build for sm_90 with
-# HDF5 and its codecs linked statically, copied with libgomp into gpu-carry/ (git-ignored, ~22 MB).
+# HDF5 and its codecs linked statically, copied with libgomp and OpenBLAS (with its Fortran
+# runtime) into gpu-carry/ (git-ignored).
 # The GPU machines have the CUDA toolkit but no HDF5, CLI11 or GoogleTest. Then, on the device:
 #   scripts/gpu-on-device.sh          (carry gpu-carry/ along; see that script)
 set -euo pipefail
@@ -15,5 +16,10 @@ mkdir -p gpu-carry/bin gpu-carry/lib
 cp build-gpu/backscore build-gpu/backscore_gpu_bench build-gpu/tests/backscore_gpu_tests \
   build-gpu/tests/backscore_tests build-gpu/tests/backscore_seam_runner gpu-carry/bin/
 cp -L "$(g++ -print-file-name=libgomp.so.1)" gpu-carry/lib/
+# OpenBLAS (the CPU least squares) and the Fortran runtime it needs: the GPU machines have neither.
+for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
+  path=$(ldd build-gpu/backscore | awk -v l="$lib" '$1 == l {print $3}')
+  [ -n "$path" ] && cp -L "$path" gpu-carry/lib/
+done
 git rev-parse HEAD > gpu-carry/COMMIT
 echo "gpu-carry/: $(du -sh gpu-carry | cut -f1), commit $(cat gpu-carry/COMMIT)"
