@@ -19,7 +19,7 @@ cp -L "$(g++ -print-file-name=libgomp.so.1)" gpu-carry/lib/
 # OpenBLAS (the CPU least squares) and the Fortran runtime it needs: the GPU machines have neither.
 for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
   path=$(ldd build-gpu/backscore | awk -v l="$lib" '$1 == l {print $3}')
-  [ -n "$path" ] && cp -L "$path" gpu-carry/lib/
+  if [ -n "$path" ]; then cp -L "$path" gpu-carry/lib/; fi
 done
 git rev-parse HEAD > gpu-carry/COMMIT
 echo "gpu-carry/: $(du -sh gpu-carry | cut -f1), commit $(cat gpu-carry/COMMIT)"
