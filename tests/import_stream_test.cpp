@@ -20,16 +20,11 @@ namespace backscore {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::exact_text;
 using testing::read_file;
 using testing::run_backscore;
 using testing::TempDir;
 using testing::write_file;
-
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 // Eras whose features are: all 0..4 (int8 in the store); one 0.5 (float32); the int8 range's
 // ends with a -0 (int8); one 128 (float32); a tiny value that is 0 as a float32 (float32).
@@ -100,10 +95,10 @@ void write_universe(const Universe& u, const fs::path& path) {
   for (const auto& [e, i] : u.rows) {
     const Era& era = u.eras[e];
     const std::size_t n = era.n_stocks();
-    text += num(era.features[i]) + "," + era.name + "," + num(era.targets[i]) + "," + era.ids[i] +
-            "," + num(era.benchmarks[i]) + "," + num(era.meta_model[i]) + "," +
-            num(era.features[n + i]) + "," + num(era.targets[n + i]) + "," +
-            num(era.benchmarks[n + i]) + "," + num(era.features[2 * n + i]) + "\n";
+    text += exact_text(era.features[i]) + "," + era.name + "," + exact_text(era.targets[i]) + "," +
+            era.ids[i] + "," + exact_text(era.benchmarks[i]) + "," + exact_text(era.meta_model[i]) +
+            "," + exact_text(era.features[n + i]) + "," + exact_text(era.targets[n + i]) + "," +
+            exact_text(era.benchmarks[n + i]) + "," + exact_text(era.features[2 * n + i]) + "\n";
   }
   write_file(path, text);
 }
@@ -115,7 +110,7 @@ std::string predictions_csv(const Universe& u, std::vector<std::vector<float>>& 
     std::vector<float> m(era.n_stocks(), std::nanf(""));
     for (std::size_t i = 0; i < era.n_stocks(); i += 2) {
       m[i] = static_cast<float>(i) / 64;
-      text += "m," + era.name + "," + era.ids[i] + "," + num(m[i]) + "\n";
+      text += "m," + era.name + "," + era.ids[i] + "," + exact_text(m[i]) + "\n";
     }
     matrices.push_back(std::move(m));
   }

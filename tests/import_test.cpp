@@ -20,15 +20,10 @@ namespace backscore {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::exact_text;
 using testing::run_backscore;
 using testing::TempDir;
 using testing::write_file;
-
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 // A random history written as CSV, and what the store must hold.
 struct History {
@@ -94,8 +89,8 @@ void write_history(const History& h, const TempDir& dir, std::mt19937_64& rng, H
       "\xEF\xBB\xBF"
       "era,id,target,meta_model,feature_f1,target_b,benchmark_bench,feature_f2\r\n";
   for (const auto& r : h.universe) {
-    u += r.era + "," + quote(r.id) + "," + num(r.target) + "," + num(r.meta) + "," +
-         std::to_string(r.f1) + "," + num(r.target_b) + "," + num(r.bench) + "," +
+    u += r.era + "," + quote(r.id) + "," + exact_text(r.target) + "," + exact_text(r.meta) + "," +
+         std::to_string(r.f1) + "," + exact_text(r.target_b) + "," + exact_text(r.bench) + "," +
          std::to_string(r.f2) + "\r\n";
   }
   write_file(dir / "universe.csv", u);
@@ -104,7 +99,7 @@ void write_history(const History& h, const TempDir& dir, std::mt19937_64& rng, H
   for (const auto& [key, ids] : h.preds) {
     for (const auto& [id, v] : ids) {
       lines.push_back(quote(key.first) + "," + key.second + "," + quote(id) + "," +
-                      (std::isnan(v) ? "" : num(v)));
+                      (std::isnan(v) ? "" : exact_text(v)));
     }
   }
   std::shuffle(lines.begin(), lines.end(), rng);
@@ -157,7 +152,7 @@ void write_history(const History& h, const TempDir& dir, std::mt19937_64& rng, H
   }
   std::string stakes = "model,era,stake\n";
   for (const auto& [key, s] : h.stakes)
-    stakes += quote(key.first) + "," + key.second + "," + num(s) + "\n";
+    stakes += quote(key.first) + "," + key.second + "," + exact_text(s) + "\n";
   stakes += "nobody,era0001,5\n";     // unknown model: ignored
   stakes += "alpha,era_unknown,5\n";  // unknown era: ignored
   write_file(dir / "stakes.csv", stakes);

@@ -110,6 +110,13 @@ inline CommandResult run_with_seams(const std::vector<std::string>& seams,
 }
 #endif
 
+// v as text that reads back to the same double (%.17g), for CSV fixtures.
+inline std::string exact_text(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
 // Counts the lines of s (a final line without newline counts).
 inline std::size_t line_count(const std::string& s) {
   std::size_t n = 0;
