@@ -102,7 +102,10 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     // numerai-tools' neutralize: lstsq([features, 1], x, rcond=1e-6). A subset's projector is
     // derived from the whole era's factorization when that is safe (else factorized here).
     std::optional<LeastSquaresProjector> derived;
-    if (full != nullptr && !rows.empty() && full->has_features() && full->size() == N) {
+    // Tried only where it pays: with more missing rows than kept columns (m > r) a fresh
+    // factorization costs no more, so that is not a fallback.
+    if (full != nullptr && !rows.empty() && full->has_features() && full->size() == N &&
+        N - rows.size() <= full->fnc_projector().rank()) {
       derived = LeastSquaresProjector::derive_subset(full->fnc_projector(), rows);
       fnc_fallback_ = !derived;
     }

@@ -25,8 +25,9 @@ class EraContext {
   // target or benchmark) or a row index is out of range.
   // full: the same era's context on all its rows (same needs), or null. With it, a subset's fnc
   // projector is derived from full's factorization (LeastSquaresProjector::derive_subset) where
-  // that is numerically safe, else factorized afresh on the subset (fnc_fallback()); full must
-  // then outlive this context.
+  // that pays (no more missing rows than kept columns) and is numerically safe; where it pays but
+  // is not safe it is factorized afresh on the subset (fnc_fallback()); full must then outlive
+  // this context.
   EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
              std::size_t target_index, std::size_t benchmark_index,
              const EraContext* full = nullptr);
