@@ -7,7 +7,6 @@
 #include <optional>
 
 #include "core/parallel_errors.hpp"
-#include "host/era/blas.hpp"
 #include "host/run/run.hpp"
 
 namespace backscore {
@@ -29,11 +28,6 @@ ColumnScorer::~ColumnScorer() = default;
 void ColumnScorer::begin_era(const Era& era) {
   full_.reset();
   full_stages_.reset();
-  // OpenBLAS's own thread pool is never used: its threads spin between calls and fight the
-  // OpenMP threads for the cores (measured: fnc at 500 features 2.2 s this way, 15.5 s with a
-  // multi-threaded BLAS call per block; bench/RESULTS.md). The era's factorization runs on one
-  // thread.
-  blas::ScopedThreads one_blas_thread(1);
   if (!routing_.builtins.empty()) {
     full_ = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, needs_,
                                          options_.target, options_.benchmark);
@@ -54,7 +48,6 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   const std::size_t n = era.n_stocks();
   FirstError error;
   const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch.count);
-  blas::ScopedThreads one_blas_thread(1);  // per scoring thread (subset models, neutralize())
 #pragma omp parallel for schedule(dynamic, 4) reduction(+ : skipped, subset)
   for (std::ptrdiff_t j = 0; j < count; ++j) {
     if (slot[j] < 0) continue;
@@ -127,32 +120,28 @@ void ColumnScorer::neutralize_complete_columns(const Batch& batch,
   fnc_defined_.assign(k, 0);
   FirstError error;
   const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch.count);
-  {
-    blas::ScopedThreads one_blas_thread(1);
 #pragma omp parallel for schedule(dynamic, 4)
-    for (std::ptrdiff_t j = 0; j < count; ++j) {
-      const std::size_t c = static_cast<std::size_t>(j), at = fnc_index_[c];
-      if (at == SIZE_MAX) continue;
-      try {
-        ThreadScratch& t = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
-        const float* src = batch.column(c);
-        t.column.assign(src, src + n);
-        fnc_defined_[at] =
-            fnc_input(*full_, t.column, {fnc_input_.data() + at * n, n}, t.model) ? 1 : 0;
-      } catch (...) {
-        error.capture(c);
-      }
+  for (std::ptrdiff_t j = 0; j < count; ++j) {
+    const std::size_t c = static_cast<std::size_t>(j), at = fnc_index_[c];
+    if (at == SIZE_MAX) continue;
+    try {
+      ThreadScratch& t = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      const float* src = batch.column(c);
+      t.column.assign(src, src + n);
+      fnc_defined_[at] =
+          fnc_input(*full_, t.column, {fnc_input_.data() + at * n, n}, t.model) ? 1 : 0;
+    } catch (...) {
+      error.capture(c);
     }
   }
   error.rethrow();
   // The residuals by matrix products, in fixed-width blocks of columns: each block is one
   // scoring thread's single-threaded BLAS calls (measured faster on 2 cores than one
-  // multi-threaded call per block, see begin_era). A column's residual does not depend on
+  // multi-threaded call per block, see one_blas_thread_). A column's residual does not depend on
   // the block it falls in (LeastSquaresProjector::residuals), hence not on --batch or --threads.
   const LeastSquaresProjector& proj = full_->fnc_projector();
   constexpr std::size_t B = LeastSquaresProjector::kBlock;
   const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((k + B - 1) / B);
-  blas::ScopedThreads one_blas_thread(1);
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::ptrdiff_t b = 0; b < blocks; ++b) {
     const std::size_t c0 = static_cast<std::size_t>(b) * B;

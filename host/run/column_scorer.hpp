@@ -27,6 +27,7 @@
 #include <span>
 #include <vector>
 
+#include "host/era/blas.hpp"
 #include "host/era/era_context.hpp"
 #include "host/era/formulas.hpp"
 #include "host/lang/eval.hpp"
@@ -85,6 +86,11 @@ class ColumnScorer {
   void neutralize_complete_columns(const Batch& batch, std::span<const std::ptrdiff_t> slot,
                                    const GivenBuiltins& given);
 
+  // OpenBLAS at one thread while the scorer exists (the era's factorization, the batch's GEMMs,
+  // the subset models'): its own pool's threads spin between calls and fight the OpenMP threads
+  // for the cores (fnc at 500 features: 2.2 s this way, 15.5 s with multi-threaded calls;
+  // bench/RESULTS.md), and its threaded results differ in the last bits.
+  blas::ScopedThreads one_blas_thread_{1};
   const RunOptions& options_;
   const FormulaRouting& routing_;
   ContextNeeds needs_;
