@@ -11,15 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=${1:-500} eras=${2:-100} stocks=${3:-5000} nt_limit=${4:-600}
-work=${BENCH_WORK:-/tmp/backscore-bench}
-mkdir -p "$work"
-bin=./build/backscore
-[ -x "$bin" ] || scripts/build.sh
-venv="$work/venv"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numerai-tools==0.7.2 h5py
-fi
+source bench/common.sh
 store="$work/h${models}x${eras}x${stocks}.h5"
 [ -f "$store" ] || "$bin" synth --models "$models" --eras "$eras" --stocks "$stocks" --features 20 \
   --seed 7 --out "$store"

@@ -7,7 +7,7 @@
 #
 #   bench/fnc_bench.sh [FEATURES...]        (default: 20 705 2376)
 #
-# Stores: `synth --preset numerai` (1,000 models, ~974 submitting per era; features in correlated
+# Stores: `synth --preset numerai` (1,000 models, ~750 submitting in each of the first eras; features in correlated
 # groups with exact duplicates and per-era constants) with --features F and BENCH_ERAS eras
 # (default 2).
 set -euo pipefail
@@ -15,15 +15,7 @@ cd "$(dirname "$0")/.."
 features=("$@")
 [ $# -eq 0 ] && features=(20 705 2376)
 eras=${BENCH_ERAS:-2}
-work=${BENCH_WORK:-/tmp/backscore-bench}
-mkdir -p "$work"
-bin=./build/backscore
-[ -x "$bin" ] || scripts/build.sh
-venv="$work/venv"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numerai-tools==0.7.2 h5py scipy
-fi
+source bench/common.sh
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d)"
 printf '%-9s %-12s %14s %14s %14s %10s %10s\n' features model-eras backscore_s/era \
