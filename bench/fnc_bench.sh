@@ -7,9 +7,9 @@
 #
 #   bench/fnc_bench.sh [FEATURES...]        (default: 20 705 2376)
 #
-# Stores: `synth --preset numerai` (1,000 models, ~750 submitting in each of the first eras; features in correlated
-# groups with exact duplicates and per-era constants) with --features F and BENCH_ERAS eras
-# (default 2).
+# Stores: `synth --preset numerai` (1,000 models, ~750 submitting in each of the first eras;
+# features in correlated groups with exact duplicates and per-era constants) with --features F
+# and BENCH_ERAS eras (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 features=("$@")
