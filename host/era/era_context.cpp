@@ -23,7 +23,7 @@ bool power_ok(std::span<const double> powered, std::span<const double> x) {
 
 EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
                        std::size_t target_index, std::size_t benchmark_index,
-                       const EraContext* full)
+                       const EraContext* full, const Factorizer& fnc_factorizer)
     : needs_(needs), universe_(era.n_stocks()) {
   const std::size_t N = universe_;
   n_ = rows.empty() ? N : rows.size();
@@ -118,7 +118,9 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
         const std::span<const double> col = era.feature(f);
         for (std::size_t i = 0; i < n; ++i) exposures[f * n + i] = col[row(i)];
       }
-      fnc_proj_ = LeastSquaresProjector(exposures, n, k + 1, formula_parts::kFncRcond);
+      fnc_proj_ = rows.empty() && fnc_factorizer
+                      ? fnc_factorizer(exposures, n, k + 1, formula_parts::kFncRcond)
+                      : LeastSquaresProjector(exposures, n, k + 1, formula_parts::kFncRcond);
     }
   }
 }

@@ -28,9 +28,11 @@ class EraContext {
   // that pays (no more missing rows than kept columns) and is numerically safe; where it pays but
   // is not safe it is factorized afresh on the subset (fnc_fallback()); full must then outlive
   // this context.
+  // fnc_factorizer: computes the fnc projector of a context on all the era's rows (a subset's
+  // fresh factorization stays LAPACK's); empty = LAPACK's.
   EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
              std::size_t target_index, std::size_t benchmark_index,
-             const EraContext* full = nullptr);
+             const EraContext* full = nullptr, const Factorizer& fnc_factorizer = {});
 
   std::size_t size() const { return n_; }                  // rows scored
   std::size_t universe_size() const { return universe_; }  // rows of the era

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -138,5 +139,12 @@ class LeastSquaresProjector {
   std::vector<double> a_, chol_;
   void derived_residual(const double* x, double proportion, double* out) const;
 };
+
+// Computes the projector of k columns of n values (column-major) with cutoff rcond. The default,
+// an empty function, is the LAPACK constructor above; the cuda backend supplies one that factorizes
+// on the device (ColumnScorer::set_fnc_factorizer). It is called on the thread building the era's
+// context.
+using Factorizer = std::function<LeastSquaresProjector(std::span<const double> columns,
+                                                       std::size_t n, std::size_t k, double rcond)>;
 
 }  // namespace backscore

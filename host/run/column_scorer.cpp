@@ -30,7 +30,8 @@ void ColumnScorer::begin_era(const Era& era) {
   full_stages_.reset();
   if (!routing_.builtins.empty()) {
     full_ = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, needs_,
-                                         options_.target, options_.benchmark);
+                                         options_.target, options_.benchmark, nullptr,
+                                         fnc_factorizer_);
   }
   if (options_.plan != nullptr) {
     full_stages_ =

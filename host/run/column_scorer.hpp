@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "host/era/blas.hpp"
@@ -66,6 +67,9 @@ class ColumnScorer {
 
   // The era's shared stages on all its ids (the previous era's are dropped).
   void begin_era(const Era& era);
+  // How the era's fnc projector on all its ids is computed from the next begin_era on (empty:
+  // LAPACK on the host). The cuda backend sets one that factorizes on the device.
+  void set_fnc_factorizer(Factorizer factorizer) { fnc_factorizer_ = std::move(factorizer); }
   // The shared built-in stages of the current era (null when the run has no built-ins).
   const EraContext* full_context() const { return full_.get(); }
 
@@ -94,6 +98,7 @@ class ColumnScorer {
   const RunOptions& options_;
   const FormulaRouting& routing_;
   ContextNeeds needs_;
+  Factorizer fnc_factorizer_;
   std::unique_ptr<EraContext> full_;              // the era's built-in stages on all its ids
   std::unique_ptr<lang::EraStages> full_stages_;  // the plan's era stages, likewise
   std::vector<ThreadScratch> scratch_;            // one per OpenMP thread
