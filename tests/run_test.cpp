@@ -158,6 +158,55 @@ TEST(Run, SameBytesForAnyBatchSize) {
   for (int i = 1; i < 4; ++i) EXPECT_EQ(outputs[0], outputs[i]) << batch[i] << " " << threads[i];
 }
 
+// The eras' shared stages (the factorization of the features) built ahead on their own threads
+// or on the scoring thread when reached: the same bytes, including the plan's era stages.
+TEST(Run, SameBytesWithOrWithoutStagePrefetch) {
+  TempDir dir;
+  write_random_store(dir / "s.h5", 7, 11, true, 12);
+  std::string outputs[4];
+  const char* prefetch[4] = {"0", "1", "3", "0"};
+  const char* threads[4] = {"2", "2", "2", "1"};
+  for (int i = 0; i < 4; ++i) {
+    const auto csv = dir / ("p" + std::to_string(i) + ".csv");
+    const auto r = run_backscore(
+        {"run", (dir / "s.h5").string(), "--formulas", "all,fnc_n", "--formula",
+         "fnc_n = pearson(neutralize(gaussian(rank(pred)), features), target)",
+         "--top-bottom", "4", "--threads", threads[i], "--prefetch-eras", prefetch[i], "--batch",
+         "5", "--csv", csv.string(), "--quiet", "--timings"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("of which factorizations"), std::string::npos) << r.err;
+    outputs[i] = read_file(csv);
+  }
+  EXPECT_NE(outputs[0].find("fnc_n"), std::string::npos);
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(outputs[0], outputs[i]) << prefetch[i] << " " << threads[i];
+}
+
+// An error while an era's stages are built (on a prefetch thread or inline) ends the run as any
+// error does: one line naming it, exit 2 (input) or 1 (ours), every thread joined (the seam
+// runner checks the reader's and the prefetch threads'), no output.
+TEST(Run, ErrorBuildingAnErasStagesEndsTheRunCleanly) {
+  TempDir dir;
+  write_random_store(dir / "s.h5", 6, 5, true, 6);
+  for (const char* kind : {"input", "internal"}) {
+    for (const char* prefetch : {"0", "2", "4"}) {
+      const auto r = testing::run_with_seams(
+          {"--throw-in-stages", "3", kind},
+          {"run", (dir / "s.h5").string(), "--formulas", "corr,fnc", "--threads", "2",
+           "--prefetch-eras", prefetch, "--batch", "4", "--out", (dir / "o.h5").string(),
+           "--csv", (dir / "o.csv").string(), "--quiet"});
+      const bool input = std::string(kind) == "input";
+      EXPECT_EQ(r.status, input ? 2 : 1) << r.err;
+      EXPECT_NE(r.err.find(input ? "backscore: error: the stages of era 3 are bad"
+                                 : "backscore: internal error: the stages of era 3"),
+                std::string::npos)
+          << r.err;
+      EXPECT_EQ(testing::line_count(r.err), 2u) << r.err;
+      EXPECT_FALSE(std::filesystem::exists(dir / "o.h5"));
+      EXPECT_FALSE(std::filesystem::exists(dir / "o.csv"));
+    }
+  }
+}
+
 TEST(Run, KilledRunResumesToTheSameBytes) {
   TempDir dir;
   write_random_store(dir / "s.h5", 8, 3);

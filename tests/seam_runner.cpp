@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/run/batch_reader.hpp"
+#include "host/run/stage_prefetch.hpp"
 
 namespace {
 
@@ -42,7 +43,8 @@ bool thread_alive(const std::string& name) {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: backscore_seam_runner [--kill-after-eras N] "
-               "[--throw-at ERA COLUMN input|internal] -- ARGS...\n");
+               "[--throw-at ERA COLUMN input|internal] [--throw-in-stages ERA input|internal] "
+               "-- ARGS...\n");
   std::exit(64);
 }
 
@@ -71,6 +73,16 @@ int main(int argc, char** argv) {
         if (input) throw InputError(what);
         throw std::logic_error(what);
       };
+    } else if (opt == "--throw-in-stages" && i + 2 < argc) {
+      const std::size_t era = std::stoul(argv[i + 1]);
+      const bool input = std::string(argv[i + 2]) == "input";
+      i += 2;
+      seams.before_stages = [era, input](std::size_t e) {
+        if (e != era) return;
+        const std::string what = "the stages of era " + std::to_string(e) + (input ? " are bad" : "");
+        if (input) throw InputError(what);
+        throw std::logic_error(what);
+      };
     } else {
       usage();
     }
@@ -83,6 +95,10 @@ int main(int argc, char** argv) {
   std::fflush(nullptr);
   if (thread_alive(BatchReader::kThreadName)) {
     std::fprintf(stderr, "the reader thread is still running\n");
+    return 99;
+  }
+  if (thread_alive(StagePrefetch::kThreadName)) {
+    std::fprintf(stderr, "a stage prefetch thread is still running\n");
     return 99;
   }
   return status;

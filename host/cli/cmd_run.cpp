@@ -38,9 +38,35 @@ struct RunArgs {
   int device = 0;
   std::size_t gpu_memory_mib = 0;
   int gpu_streams = 2;
+  int prefetch_eras = -1;  // -1: the default (RunOptions)
   bool resume = false;
   bool quiet = false;
+  bool timings = false;
 };
+
+// run --timings: where the time went, per era (see StageSeconds).
+void print_timings(const RunStats& stats) {
+  const StageSeconds& t = stats.times;
+  const double eras = static_cast<double>(std::max<std::size_t>(stats.eras, 1));
+  auto line = [&](const char* what, double seconds, const char* note) {
+    std::fprintf(stderr, "  %-36s %10.3f s %10.4f s/era  %s\n", what, seconds, seconds / eras,
+                 note);
+  };
+  std::fprintf(stderr, "backscore run: timings (%zu eras, %.2f s wall)\n", stats.eras,
+               stats.seconds);
+  line("read (I/O thread)", t.read, "HDF5: era headers, prediction batches");
+  line("era stages (prefetch threads)", t.era_stages, "targets, meta-model ranks, factorizations");
+  line("  of which factorizations", t.factorization, "LAPACK QR of [features, 1] (fnc), mmc2's");
+  line("wait for a batch (scoring thread)", t.wait_batches, "the reader was behind");
+  line("wait for era stages (scoring thread)", t.wait_stages, "the era's stages were not ready");
+  line("fnc inputs (all threads, wall)", t.fnc_inputs, "ranks of complete columns for fnc");
+  line("fnc products (all threads, wall)", t.fnc_products, "residuals by BLAS GEMM");
+  line("columns (all threads, wall)", t.columns, "every formula per column, subset models");
+  line("  ranks (thread-seconds)", t.ranks, "sorts, percentiles, gaussianization");
+  const double rest = stats.seconds - t.wait_batches - t.wait_stages - t.fnc_inputs -
+                      t.fnc_products - t.columns;
+  line("rest of the scoring thread", rest, "journal, output, the backend's own work");
+}
 
 std::size_t find_era(const StoreReader& store, const std::string& text, const char* which) {
   const auto& eras = store.eras();
@@ -145,6 +171,7 @@ void run(const RunArgs& a, const RunSeams& seams) {
   o.device = a.device;
   o.gpu_memory = static_cast<std::size_t>(a.gpu_memory_mib) << 20;
   o.gpu_streams = a.gpu_streams;
+  o.prefetch_eras = a.prefetch_eras;
 
   auto t = std::find(schema.targets.begin(), schema.targets.end(), a.target);
   if (t == schema.targets.end()) {
@@ -279,6 +306,7 @@ void run(const RunArgs& a, const RunSeams& seams) {
                  "safely)\n",
                  stats.fnc_fallbacks);
   }
+  if (a.timings) print_timings(stats);
   if (o.backend == Backend::cuda) {
     std::fprintf(
         stderr,
@@ -343,6 +371,15 @@ void add_run(CLI::App& app, const RunSeams& seams) {
                   "batch's copies overlap another's kernels), e.g. --gpu-streams 4")
       ->check(CLI::Range(1, kMaxGpuStreams))
       ->capture_default_str();
+  cmd->add_option("--prefetch-eras", a->prefetch_eras,
+                  "Eras whose shared stages (the factorization of the features above all) are "
+                  "built ahead on their own threads while earlier eras are scored; 0 builds "
+                  "each when reached (default: min(threads, 4), 0 with one thread), e.g. "
+                  "--prefetch-eras 2")
+      ->check(CLI::Range(0, 64));
+  cmd->add_flag("--timings", a->timings,
+                "After the run, where its time went (reading, era stages, factorizations, fnc "
+                "products, columns, ranks) on stderr");
   cmd->add_flag("--resume", a->resume,
                 "Continue a killed run with the same arguments without recomputing finished eras");
   cmd->add_flag("--quiet", a->quiet, "No progress line on stderr");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/hd/elementwise.hpp"
+#include "core/stopwatch.hpp"
 #include "host/era/formula_parts.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
@@ -84,6 +85,7 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     // (the mean of uniform ranks, 0.5 up to rounding) does not change the spanned space.
     std::vector<double> exposures(2 * n, 0.5);
     std::copy(meta_first_.begin(), meta_first_.end(), exposures.begin());
+    ScopedSeconds timer(factorization_seconds_);
     mmc2_proj_ = LeastSquaresProjector(exposures, n, 2, formula_parts::mmc2_rcond(n));
   }
   if (needs.benchmark) {
@@ -101,6 +103,7 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
   if (needs.features) {
     // numerai-tools' neutralize: lstsq([features, 1], x, rcond=1e-6). A subset's projector is
     // derived from the whole era's factorization when that is safe (else factorized here).
+    ScopedSeconds timer(factorization_seconds_);
     std::optional<LeastSquaresProjector> derived;
     // Tried only where it pays: with more missing rows than kept columns (m > r) a fresh
     // factorization costs no more, so that is not a fallback.

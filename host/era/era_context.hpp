@@ -74,6 +74,8 @@ class EraContext {
   // A subset context given `full` whose fnc projector could not be derived from full's (see
   // LeastSquaresProjector::derive_subset) and was factorized afresh.
   bool fnc_fallback() const { return fnc_fallback_; }
+  // Seconds the constructor spent in least-squares factorizations (fnc's and mmc2's projectors).
+  double factorization_seconds() const { return factorization_seconds_; }
 
  private:
   ContextNeeds needs_;
@@ -88,6 +90,7 @@ class EraContext {
   double bench_norm2_ = 0;
   LeastSquaresProjector fnc_proj_;
   bool fnc_fallback_ = false;
+  double factorization_seconds_ = 0;
 };
 
 }  // namespace backscore

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/hd/elementwise.hpp"
+#include "core/stopwatch.hpp"
 #include "host/era/era_context.hpp"
 #include "host/era/formula_parts.hpp"
 #include "host/era/stats.hpp"
@@ -92,12 +93,14 @@ class ModelEval {
  private:
   void sorted() {
     if (sorted_) return;
+    ScopedSeconds timer(s_.rank_seconds);
     s_.sorter.sort(pred_, s_.order);
     sorted_ = true;
   }
   std::span<const double> first() {
     if (!first_) {
       sorted();
+      ScopedSeconds timer(s_.rank_seconds);
       tie_broken_percentiles(s_.order, s_.first);
       first_ = true;
     }
@@ -106,6 +109,7 @@ class ModelEval {
   std::span<const double> gauss() {
     if (!gauss_) {
       sorted();
+      ScopedSeconds timer(s_.rank_seconds);
       tie_kept_gaussian(pred_, s_.order, &ctx_.gaussian_table(), s_.gauss,
                         want_powered_ ? std::span<double>(s_.powered) : std::span<double>{});
       gauss_ = true;
@@ -227,9 +231,13 @@ class ModelEval {
       const double sd = std_population(s_.neutral);
       if (!(sd > 0) || !std::isfinite(sd)) return kNaN;  // 0/0: NaN column, numerai_corr raises
       for (double& v : s_.neutral) v = v / sd;
-      s_.sorter.sort(s_.neutral, s_.order2);
-      // gaussianized ranks (into resid, free again) and their ^1.5
-      tie_kept_gaussian(s_.neutral, s_.order2, &ctx_.gaussian_table(), s_.resid, s_.neutral_gauss);
+      {
+        ScopedSeconds timer(s_.rank_seconds);
+        s_.sorter.sort(s_.neutral, s_.order2);
+        // gaussianized ranks (into resid, free again) and their ^1.5
+        tie_kept_gaussian(s_.neutral, s_.order2, &ctx_.gaussian_table(), s_.resid,
+                          s_.neutral_gauss);
+      }
       neutral_ok_ = power_ok(s_.neutral_gauss, s_.resid);
     }
     if (!neutral_ok_ || !ctx_.corr_target_ok()) return kNaN;
@@ -322,8 +330,11 @@ bool fnc_input(const EraContext& ctx, std::span<const double> pred, std::span<do
   }
   if (ctx.size() == 0) return false;
   scratch.resize(ctx.size());
-  scratch.sorter.sort(pred, scratch.order);
-  tie_kept_gaussian(pred, scratch.order, &ctx.gaussian_table(), g);
+  {
+    ScopedSeconds timer(scratch.rank_seconds);
+    scratch.sorter.sort(pred, scratch.order);
+    tie_kept_gaussian(pred, scratch.order, &ctx.gaussian_table(), g);
+  }
   return !zero_std(g);
 }
 

@@ -82,6 +82,7 @@ class ModelScratch {
   std::vector<double> work;                   // least-squares coefficients
   std::vector<std::uint64_t> keys;            // top/bottom selection of p_perp: sort keys
   std::vector<std::uint64_t> select;          // and the selection's candidates
+  double rank_seconds = 0;  // time spent ranking (sorts, percentiles, gaussianization), summed
 };
 
 // fnc's least-squares step done for many models at once (ColumnScorer: the residuals of a

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -65,13 +66,32 @@ class BatchQueue {
 
 BatchReader::BatchReader(StoreReader& store, std::vector<std::size_t> eras,
                          std::size_t batch_models, int read_threads,
-                         BufferPool::Allocator allocator)
+                         BufferPool::Allocator allocator, EraLookahead lookahead)
     : pool_(std::move(allocator)), queue_(std::make_unique<BatchQueue>(2)) {
   batch_models = std::max<std::size_t>(batch_models, 1);
-  thread_ = std::thread([this, &store, eras = std::move(eras), batch_models, read_threads] {
+  thread_ = std::thread([this, &store, eras = std::move(eras), batch_models, read_threads,
+                         lookahead = std::move(lookahead)] {
+    using Clock = std::chrono::steady_clock;
+    auto timed = [this](auto&& read) {
+      const auto t0 = Clock::now();
+      read();
+      read_seconds_.store(read_seconds_.load() +
+                          std::chrono::duration<double>(Clock::now() - t0).count());
+    };
     try {
-      for (std::size_t e : eras) {
-        auto era = std::make_shared<const Era>(store.read_era(e));
+      std::deque<std::shared_ptr<const Era>> headers;  // read, not yet batched
+      std::size_t next_header = 0;
+      for (std::size_t at = 0; at < eras.size(); ++at) {
+        while (next_header < eras.size() && next_header <= at + lookahead.eras) {
+          std::shared_ptr<const Era> header;
+          timed([&] { header = std::make_shared<const Era>(store.read_era(eras[next_header])); });
+          if (lookahead.on_read) lookahead.on_read(header, eras[next_header]);
+          headers.push_back(std::move(header));
+          ++next_header;
+        }
+        const std::size_t e = eras[at];
+        const std::shared_ptr<const Era> era = std::move(headers.front());
+        headers.pop_front();
         const std::size_t n = era->n_stocks(), m = era->n_submitted();
         if (m == 0) {
           if (!queue_->push(Batch{era, e, 0, 0, {}, true})) return;
@@ -81,7 +101,9 @@ BatchReader::BatchReader(StoreReader& store, std::vector<std::size_t> eras,
           Batch b{era, e, first, std::min(batch_models, m - first), {}, false};
           b.last_of_era = b.first + b.count == m;
           b.predictions = pool_.take(b.count * n);
-          store.read_predictions(e, b.first, b.count, b.predictions.span(), read_threads);
+          timed([&] {
+            store.read_predictions(e, b.first, b.count, b.predictions.span(), read_threads);
+          });
           if (!queue_->push(std::move(b))) return;  // the scoring side stopped: stop reading
         }
       }
@@ -92,6 +114,8 @@ BatchReader::BatchReader(StoreReader& store, std::vector<std::size_t> eras,
   });
   ::pthread_setname_np(thread_.native_handle(), kThreadName);
 }
+
+double BatchReader::read_seconds() const { return read_seconds_.load(); }
 
 BatchReader::~BatchReader() {
   queue_->cancel();

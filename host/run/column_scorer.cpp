@@ -3,10 +3,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <optional>
 
 #include "core/parallel_errors.hpp"
+#include "core/stopwatch.hpp"
 #include "host/run/run.hpp"
 
 namespace backscore {
@@ -25,18 +27,23 @@ ColumnScorer::ColumnScorer(const RunOptions& options, const FormulaRouting& rout
 
 ColumnScorer::~ColumnScorer() = default;
 
-void ColumnScorer::begin_era(const Era& era) {
-  full_.reset();
-  full_stages_.reset();
+SharedStages ColumnScorer::build_stages(const Era& era) const {
+  SharedStages stages;
   if (!routing_.builtins.empty()) {
-    full_ = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, needs_,
-                                         options_.target, options_.benchmark, nullptr,
-                                         fnc_factorizer_);
+    stages.context = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, needs_,
+                                                  options_.target, options_.benchmark, nullptr,
+                                                  fnc_factorizer_);
   }
   if (options_.plan != nullptr) {
-    full_stages_ =
+    stages.plan =
         std::make_unique<lang::EraStages>(*options_.plan, era, std::span<const std::uint32_t>{});
   }
+  return stages;
+}
+
+void ColumnScorer::begin_era(SharedStages stages) {
+  full_ = std::move(stages.context);
+  full_stages_ = std::move(stages.plan);
 }
 
 void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slot,
@@ -46,8 +53,11 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   std::size_t skipped = 0, subset = 0;
   std::vector<char> scored(batch.count, 1);
   neutralize_complete_columns(batch, slot, given);
+  stats.times.fnc_inputs += fnc_input_seconds_;
+  stats.times.fnc_products += fnc_product_seconds_;
   const std::size_t n = era.n_stocks();
   FirstError error;
+  const auto columns_start = std::chrono::steady_clock::now();
   const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch.count);
 #pragma omp parallel for schedule(dynamic, 4) reduction(+ : skipped, subset)
   for (std::ptrdiff_t j = 0; j < count; ++j) {
@@ -85,6 +95,8 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
     }
   }
   error.rethrow();
+  stats.times.columns +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - columns_start).count();
   if (options_.plan != nullptr) {  // undefined scores of defined formulas, in model order
     for (std::size_t j = 0; j < batch.count; ++j) {
       if (slot[j] < 0 || !scored[j]) continue;
@@ -99,6 +111,8 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   for (ThreadScratch& t : scratch_) {
     stats.fnc_fallbacks += t.fnc_fallbacks;
     t.fnc_fallbacks = 0;
+    stats.times.ranks += t.model.rank_seconds;
+    t.model.rank_seconds = 0;
   }
 }
 
@@ -106,6 +120,7 @@ void ColumnScorer::neutralize_complete_columns(const Batch& batch,
                                                std::span<const std::ptrdiff_t> slot,
                                                const GivenBuiltins& given) {
   fnc_index_.assign(batch.count, SIZE_MAX);
+  fnc_input_seconds_ = fnc_product_seconds_ = 0;
   if (full_ == nullptr || !full_->has_features()) return;
   const std::size_t n = batch.era->n_stocks();
   std::size_t k = 0;
@@ -120,6 +135,7 @@ void ColumnScorer::neutralize_complete_columns(const Batch& batch,
   fnc_residual_.resize(k * n);
   fnc_defined_.assign(k, 0);
   FirstError error;
+  std::optional<ScopedSeconds> timer(std::in_place, fnc_input_seconds_);
   const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch.count);
 #pragma omp parallel for schedule(dynamic, 4)
   for (std::ptrdiff_t j = 0; j < count; ++j) {
@@ -140,6 +156,7 @@ void ColumnScorer::neutralize_complete_columns(const Batch& batch,
   // scoring thread's single-threaded BLAS calls (measured faster on 2 cores than one
   // multi-threaded call per block, see one_blas_thread_). A column's residual does not depend on
   // the block it falls in (LeastSquaresProjector::residuals), hence not on --batch or --threads.
+  timer.emplace(fnc_product_seconds_);
   const LeastSquaresProjector& proj = full_->fnc_projector();
   constexpr std::size_t B = LeastSquaresProjector::kBlock;
   const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((k + B - 1) / B);

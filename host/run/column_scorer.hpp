@@ -48,6 +48,13 @@ struct GivenBuiltins {
   bool has(std::size_t j) const { return !row.empty() && row[j] != SIZE_MAX; }
 };
 
+// An era's stages shared by every model: the built-ins' (null when the run has none) and the
+// plan's era stages (null without a plan). Built by ColumnScorer::build_stages, on any thread.
+struct SharedStages {
+  std::unique_ptr<EraContext> context;
+  std::unique_ptr<lang::EraStages> plan;
+};
+
 // The buffers one scoring thread reuses from column to column.
 struct ThreadScratch {
   ModelScratch model;                               // score_model's
@@ -65,8 +72,12 @@ class ColumnScorer {
   ColumnScorer(const RunOptions& options, const FormulaRouting& routing);
   ~ColumnScorer();
 
-  // The era's shared stages on all its ids (the previous era's are dropped).
-  void begin_era(const Era& era);
+  // The era's shared stages on all its ids; thread-safe (called by StagePrefetch's workers).
+  SharedStages build_stages(const Era& era) const;
+  // Makes `stages` (built for `era` by build_stages) the current era's, dropping the previous
+  // era's; the first form builds them here.
+  void begin_era(const Era& era) { begin_era(build_stages(era)); }
+  void begin_era(SharedStages stages);
   // How the era's fnc projector on all its ids is computed from the next begin_era on (empty:
   // LAPACK on the host). The cuda backend sets one that factorizes on the device.
   void set_fnc_factorizer(Factorizer factorizer) { fnc_factorizer_ = std::move(factorizer); }
@@ -74,7 +85,8 @@ class ColumnScorer {
   const EraContext* full_context() const { return full_.get(); }
 
   // Scores the batch's columns j with slot[j] >= 0 into out[slot[j] * outputs ..], adding to
-  // stats' skipped, subset_models, fnc_fallbacks and undefined counts.
+  // stats' skipped, subset_models, fnc_fallbacks and undefined counts and to its times (fnc
+  // inputs and products, columns, ranks).
   void score(const Batch& batch, std::span<const std::ptrdiff_t> slot, const GivenBuiltins& given,
              std::span<double> out, RunStats& stats);
 
@@ -101,6 +113,7 @@ class ColumnScorer {
   Factorizer fnc_factorizer_;
   std::unique_ptr<EraContext> full_;              // the era's built-in stages on all its ids
   std::unique_ptr<lang::EraStages> full_stages_;  // the plan's era stages, likewise
+  double fnc_input_seconds_ = 0, fnc_product_seconds_ = 0;  // of the last batch
   std::vector<ThreadScratch> scratch_;            // one per OpenMP thread
   // The batch's fnc step: column j's input and residual at fnc_index_[j] * n (SIZE_MAX: none).
   std::vector<std::size_t> fnc_index_;

@@ -12,6 +12,7 @@
 #include "host/run/batch_reader.hpp"
 #include "host/run/column_scorer.hpp"
 #include "host/run/formula_routing.hpp"
+#include "host/run/stage_prefetch.hpp"
 #include "io/progress.hpp"
 
 namespace backscore {
@@ -35,8 +36,31 @@ RunStats run_eras(StoreReader& store, const RunOptions& options,
   if (options.threads > 0) omp_set_num_threads(options.threads);
   ColumnScorer columns(options, routing);
   const std::unique_ptr<EraBackend> backend = make_backend(options, routing, columns);
+  // The eras' shared stages built ahead (see RunOptions::prefetch_eras); declared before the
+  // reader, whose thread submits to it.
+  const bool needs_stages = !routing.builtins.empty() || options.plan != nullptr;
+  std::size_t prefetch_eras = 0;
+  if (needs_stages) {
+    prefetch_eras = options.prefetch_eras >= 0
+                        ? static_cast<std::size_t>(options.prefetch_eras)
+                        : std::min<std::size_t>(static_cast<std::size_t>(omp_get_max_threads()), 4);
+    if (options.prefetch_eras < 0 && omp_get_max_threads() <= 1) prefetch_eras = 0;
+  }
+  auto build_stages = [&columns, &options](const Era& era, std::size_t index) {
+    if (options.seams.before_stages) options.seams.before_stages(index);
+    return columns.build_stages(era);
+  };
+  std::optional<StagePrefetch> prefetch;
+  EraLookahead lookahead;
+  if (prefetch_eras > 0) {
+    prefetch.emplace(build_stages, prefetch_eras);
+    lookahead.eras = prefetch_eras;
+    lookahead.on_read = [&prefetch](std::shared_ptr<const Era> era, std::size_t index) {
+      prefetch->submit(std::move(era), index);
+    };
+  }
   BatchReader reader(store, std::move(todo), options.batch_models, options.read_threads,
-                     backend->batch_allocator());
+                     backend->batch_allocator(), std::move(lookahead));
 
   RunStats stats;
   EraProgress progress(options.progress, eras_to_score);
@@ -44,10 +68,28 @@ RunStats run_eras(StoreReader& store, const RunOptions& options,
   EraScores out;
   std::size_t out_models = 0;
   std::vector<std::ptrdiff_t> slot;
-  while (std::optional<Batch> batch = reader.next()) {
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  for (;;) {
+    auto t0 = Clock::now();
+    std::optional<Batch> batch = reader.next();
+    stats.times.wait_batches += since(t0);
+    if (!batch) break;
     const Era& era = *batch->era;
     if (batch->first == 0) {
-      columns.begin_era(era);
+      t0 = Clock::now();
+      if (prefetch) {
+        columns.begin_era(prefetch->take(batch->era_index));
+      } else if (needs_stages) {
+        columns.begin_era(build_stages(era, batch->era_index));
+        stats.times.era_stages += since(t0);
+      }
+      stats.times.wait_stages += since(t0);
+      if (const EraContext* ctx = columns.full_context()) {
+        stats.times.factorization += ctx->factorization_seconds();
+      }
       backend->begin_era(era);
       out = EraScores{};
       out.era = batch->era_index;
@@ -77,6 +119,8 @@ RunStats run_eras(StoreReader& store, const RunOptions& options,
   }
   progress.end();
   backend->finish(stats);
+  stats.times.read = reader.read_seconds();
+  if (prefetch) stats.times.era_stages += prefetch->build_seconds();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

@@ -36,6 +36,9 @@ struct RunSeams {
   // Called by the CLI after each era is journaled, with the count so far (a test kills the
   // process here to check --resume).
   std::function<void(std::size_t eras_journaled)> after_journaled_era;
+  // Called where an era's shared stages are built (a prefetch thread, or the scoring thread),
+  // with the era's store index: a test throws here to check such an error ends the run cleanly.
+  std::function<void(std::size_t era)> before_stages;
 };
 
 struct RunOptions {
@@ -56,7 +59,25 @@ struct RunOptions {
   int device = 0;              // cuda: the device index
   std::size_t gpu_memory = 0;  // cuda: device memory cap in bytes (0 = 90% of what is free)
   int gpu_streams = 2;         // cuda: streams (lanes) of the scorer, 1..kMaxGpuStreams
+  // Eras whose shared stages (targets, meta-model ranks, the factorization of the features) are
+  // built ahead on worker threads while earlier eras are scored (StagePrefetch); 0: each era's
+  // are built on the scoring thread when it is reached; -1: min(threads, 4), 0 with one thread.
+  int prefetch_eras = -1;
   RunSeams seams;
+};
+
+// Where a run's time went (run --timings). Phases of the scoring thread are wall seconds (each
+// phase keeps all the OpenMP threads busy); the others are seconds of their own thread(s).
+struct StageSeconds {
+  double read = 0;            // I/O thread: HDF5 reads of era headers and prediction batches
+  double era_stages = 0;      // the eras' shared stages (prefetch workers, or inline)
+  double factorization = 0;   //   of which least-squares factorizations (fnc's, mmc2's)
+  double wait_batches = 0;    // scoring thread: waiting for the reader's next batch
+  double wait_stages = 0;     // scoring thread: waiting for (or building) an era's stages
+  double fnc_inputs = 0;      // wall: ranks of a batch's complete columns for fnc
+  double fnc_products = 0;    // wall: their residuals by matrix products (BLAS)
+  double columns = 0;         // wall: scoring the columns (every formula, subset models)
+  double ranks = 0;           // thread-seconds ranking predictions (within the two above)
 };
 
 struct RunStats {
@@ -72,6 +93,7 @@ struct RunStats {
   // formulas only (division by zero, a reduction over too few values...); 0 for built-ins.
   std::vector<std::size_t> undefined;
   double seconds = 0;
+  StageSeconds times;
   std::size_t gpu_model_eras = 0;    // cuda: model-eras whose built-ins were scored on the GPU
   std::size_t gpu_peak_bytes = 0;    // cuda: the most device memory held at once
   std::size_t gpu_batch_models = 0;  // cuda: the largest device batch (models) of the run
