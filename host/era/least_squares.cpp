@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "host/era/blas.hpp"
 
@@ -278,6 +280,165 @@ void LeastSquaresProjector::residuals(const double* x, std::size_t count, double
                ob.data(), ni);
     std::memcpy(out + c0 * n, ob.data(), width * n * sizeof(double));
   }
+}
+
+// ---- Factors computed elsewhere, and the rank decision from an unpivoted QR (see the header) ----
+
+LeastSquaresProjector LeastSquaresProjector::from_factors(
+    std::span<const double> columns, std::size_t n, std::size_t k, double rcond,
+    std::span<const std::size_t> pivot, std::vector<double> q, std::vector<double> r, double r00,
+    double dropped) {
+  const std::size_t rank = pivot.size();
+  if (columns.size() < n * k || rank > std::min(n, k) || q.size() != n * rank ||
+      r.size() != rank * rank) {
+    throw std::invalid_argument("LeastSquaresProjector::from_factors: inconsistent sizes");
+  }
+  std::vector<char> seen(k, 0);
+  for (std::size_t p : pivot) {
+    if (p >= k || seen[p]) {
+      throw std::invalid_argument("LeastSquaresProjector::from_factors: bad pivot");
+    }
+    seen[p] = 1;
+  }
+  LeastSquaresProjector out;
+  out.n_ = n;
+  out.k_ = k;
+  out.rcond_ = rcond;
+  if (n == 0 || k == 0 || rank == 0) return out;
+  as_int(n * rank);
+  // The constructor's members, in its order of computation.
+  out.r00_ = r00;
+  out.dropped_ = dropped;
+  out.sigma_ = std::make_shared<SigmaBound>();
+  out.kept_.assign(pivot.begin(), pivot.end());
+  std::sort(out.kept_.begin(), out.kept_.end());
+  out.r_ = std::move(r);
+  for (std::size_t j = 0; j < rank; ++j) {  // the strict lower triangle is zero, as the copy's
+    for (std::size_t i = j + 1; i < rank; ++i) out.r_[j * rank + i] = 0.0;
+  }
+  out.kept_columns_.resize(n * rank);
+  for (std::size_t j = 0; j < rank; ++j) {
+    std::memcpy(out.kept_columns_.data() + j * n, columns.data() + pivot[j] * n,
+                n * sizeof(double));
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    out.norm2_first_ += out.kept_columns_[i] * out.kept_columns_[i];
+  out.q_ = std::move(q);
+  return out;
+}
+
+QrCandidates candidate_columns(std::span<const double> columns, std::size_t n, std::size_t k) {
+  if (columns.size() < n * k) {
+    throw std::invalid_argument("candidate_columns: columns hold fewer than n * k values");
+  }
+  QrCandidates out;
+  if (n == 0 || k == 0) return out;
+  auto col = [&](std::size_t j) { return columns.data() + j * n; };
+  auto constant = [&](std::size_t j) {
+    const double* c = col(j);
+    for (std::size_t i = 1; i < n; ++i) {
+      if (std::memcmp(&c[i], &c[0], sizeof(double)) != 0) return false;
+    }
+    return true;
+  };
+  // Exact duplicates: a hash of each column's bytes, then a full comparison within a bucket.
+  std::unordered_map<std::uint64_t, std::vector<std::size_t>> buckets;
+  std::vector<char> drop(k, 0);
+  std::size_t best_constant = k;  // the constant column of largest magnitude, the first of equals
+  for (std::size_t j = 0; j < k; ++j) {
+    const double* c = col(j);
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the bytes
+    const auto* b = reinterpret_cast<const unsigned char*>(c);
+    for (std::size_t i = 0; i < n * sizeof(double); ++i) h = (h ^ b[i]) * 1099511628211ull;
+    std::vector<std::size_t>& same = buckets[h];
+    for (std::size_t e : same) {
+      if (std::memcmp(col(e), c, n * sizeof(double)) == 0) {
+        drop[j] = 1;
+        break;
+      }
+    }
+    if (drop[j]) continue;
+    same.push_back(j);
+    if (constant(j)) {
+      if (best_constant == k || std::abs(c[0]) > std::abs(col(best_constant)[0])) {
+        if (best_constant != k) drop[best_constant] = 1;
+        best_constant = j;
+      } else {
+        drop[j] = 1;
+      }
+    }
+  }
+  if (best_constant != k && col(best_constant)[0] == 0.0) drop[best_constant] = 1;  // all zero
+  std::size_t first = k;
+  for (std::size_t j = 0; j < k; ++j) {
+    if (drop[j]) continue;
+    double s = 0;
+    const double* c = col(j);
+    for (std::size_t i = 0; i < n; ++i) s += c[i] * c[i];
+    const double norm = std::sqrt(s);
+    if (first == k || norm > out.max_norm) {
+      first = j;
+      out.max_norm = norm;
+    }
+    out.order.push_back(j);
+  }
+  if (first != k) {
+    out.order.erase(std::find(out.order.begin(), out.order.end(), first));
+    out.order.insert(out.order.begin(), first);
+  }
+  if (!(out.max_norm > 0)) out.order.clear();
+  return out;
+}
+
+bool keeps_every_column(std::span<const double> r_inverse, std::size_t m, double rcond,
+                        double max_norm) {
+  if (m == 0 || r_inverse.size() < m * m) return false;
+  std::vector<double> row2(m, 0.0);
+  for (std::size_t j = 0; j < m; ++j) {
+    for (std::size_t i = 0; i <= j; ++i) row2[i] += r_inverse[j * m + i] * r_inverse[j * m + i];
+  }
+  const double need = kKeepAllMargin * rcond * max_norm;
+  for (std::size_t i = 0; i < m; ++i) {
+    // 1 / |row i| > need  <=>  |row i|^2 * need^2 < 1 (finite, no division by zero)
+    if (!std::isfinite(row2[i]) || !(row2[i] * need * need < 1.0)) return false;
+  }
+  return std::isfinite(need);
+}
+
+PivotedRank pivoted_rank_of_r(std::span<const double> r, std::size_t rows,
+                              std::span<const std::size_t> order, double rcond) {
+  const std::size_t m = order.size();
+  PivotedRank out;
+  if (rows == 0 || m == 0) return out;
+  if (r.size() < rows * m) throw std::invalid_argument("pivoted_rank_of_r: R too small");
+  const int ri = as_int(rows), mi = as_int(m);
+  std::vector<double> a(rows * m, 0.0);
+  for (std::size_t j = 0; j < m; ++j) {
+    for (std::size_t i = 0; i <= std::min(j, rows - 1); ++i) a[j * rows + i] = r[j * rows + i];
+  }
+  std::vector<int> jpvt(m, 0);
+  std::vector<double> tau(std::min(rows, m));
+  if (blas::geqp3(ri, mi, a.data(), ri, jpvt.data(), tau.data()) != 0) {
+    throw std::runtime_error("pivoted_rank_of_r: dgeqp3 failed");
+  }
+  // The constructor's decision, on this R.
+  const double tol = rcond * std::abs(a[0]);
+  std::size_t kept = 0;
+  const std::size_t steps = std::min(rows, m);
+  while (kept < steps && std::abs(a[kept * rows + kept]) > tol &&
+         std::isfinite(a[kept * rows + kept])) {
+    ++kept;
+  }
+  if (kept == 0) return out;
+  out.r00 = std::abs(a[0]);
+  if (kept < steps) {
+    const double d = std::abs(a[kept * rows + kept]);
+    out.dropped = std::isfinite(d) ? d : std::numeric_limits<double>::infinity();
+  }
+  out.pivot.resize(kept);
+  for (std::size_t j = 0; j < kept; ++j)
+    out.pivot[j] = order[static_cast<std::size_t>(jpvt[j] - 1)];
+  return out;
 }
 
 }  // namespace backscore

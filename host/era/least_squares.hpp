@@ -117,6 +117,30 @@ class LeastSquaresProjector {
   // products: B = R^-1 (Q^T X_block), out = X_block - proportion * X_kept B.
   void residuals(const double* x, std::size_t count, double proportion, double* out) const;
 
+  // ---- Factors computed elsewhere (the cuda backend's device factorization) ----
+  // The projector of `columns` (k columns of n values, as the constructor's) from factors of its
+  // kept columns that were computed elsewhere: pivot holds the kept column indices in pivot order
+  // (rank entries, distinct, < k), q is n x rank with orthonormal columns and r rank x rank upper
+  // triangular (column-major) with columns[:, pivot] = q r, r00 is |R_00| of the pivoted QR (the
+  // largest column norm) and dropped |R_rr| (the largest remainder of a dropped column; 0 when
+  // none, or when the dropped columns' remainders are exactly 0). No factorization is done: given
+  // LAPACK's own factors it builds what the constructor builds (the same bytes out of residual(),
+  // residuals() and derive_subset()). Throws std::invalid_argument on inconsistent sizes.
+  static LeastSquaresProjector from_factors(std::span<const double> columns, std::size_t n,
+                                            std::size_t k, double rcond,
+                                            std::span<const std::size_t> pivot,
+                                            std::vector<double> q, std::vector<double> r,
+                                            double r00, double dropped);
+  // The factors (empty for rank 0 and for a derived projector): Q's first rank columns
+  // (n x rank), R (rank x rank, upper triangle, column-major) and the kept columns, all in pivot
+  // order (kept_columns() = q_factor() r_factor()).
+  std::span<const double> q_factor() const { return q_; }
+  std::span<const double> r_factor() const { return r_; }
+  std::span<const double> kept_columns() const { return kept_columns_; }
+  // The rank cutoff: rcond * |R_00| (0 for rank 0).
+  double cutoff() const { return rcond_ * r00_; }
+  double dropped_remainder() const { return dropped_; }
+
  private:
   std::size_t n_ = 0, k_ = 0;
   std::vector<std::size_t> kept_;     // ascending
@@ -146,5 +170,56 @@ class LeastSquaresProjector {
 // context.
 using Factorizer = std::function<LeastSquaresProjector(std::span<const double> columns,
                                                        std::size_t n, std::size_t k, double rcond)>;
+
+// ---- The constructor's rank decision from an unpivoted QR (host/run/cuda/fnc_factorizer.*) ----
+// The cuda backend factorizes X = [features, 1] on the device without pivoting (cuSOLVER has no
+// pivoted QR) and decides the rank as the constructor's dgeqp3 of X would, from host steps that
+// do not grow with n. Why they agree:
+//   1. Exact dependencies first (candidate_columns): a column bitwise equal to an earlier one,
+//      and a constant column next to a constant column of larger magnitude (or an equal one
+//      earlier), have a remainder of exactly 0 once their twin is pivoted, so dgeqp3 keeps one
+//      column of each such group and drops the others: candidate_columns keeps the first of
+//      equal columns and the largest constant. dgeqp3 keeps the larger of two multiples of one
+//      vector (its remainder is larger at every step); which of two EQUAL columns it keeps is
+//      decided by rounding in its blocked updates (OpenBLAS keeps a later copy at times), and
+//      whichever it keeps spans the same space: the same projection, the same residuals. So the
+//      kept sets agree up to which of two equal columns (the tests compare them so).
+//   2. The candidates (the largest column norm first, as dgeqp3's first pivot) are factorized
+//      without pivoting, X_c = Q R. Every remainder of a pivoted QR of X_c is at least
+//      min_j d_j, d_j = dist(x_j, span of the other candidates) = 1 / |row j of R^-1| (a column's
+//      remainder after any pivots is at least its remainder after all the others). When
+//      min_j d_j > kKeepAllMargin * rcond * (largest norm) (keeps_every_column), dgeqp3 keeps
+//      every candidate: rank = the candidates, pivot order = theirs (any order spans the same
+//      space; the constructor's own pivot order is not needed for the projection).
+//   3. Otherwise (near or exact dependencies among the candidates) the pivoted QR is run on R
+//      (pivoted_rank_of_r: dgeqp3 of the m x m R, cost m^3, independent of n): R^T R = X_c^T X_c,
+//      so column norms and inner products, hence pivots and |R_ii|, are dgeqp3's of X_c, and the
+//      constructor's threshold |R_ii| > rcond |R_00| is applied to them. Rounding differs (R is
+//      exact for X_c + E, |E| ~ eps |X|): decisions can differ only for remainders within
+//      rounding of the cutoff, where lstsq and the constructor disagree anyway (see the top).
+// The candidates of a pivoted QR of `columns` (k columns of n values, column-major): every column
+// except those of step 1 above, the one of largest norm first (the first of equal norms), then
+// the others in ascending order; and that largest norm (0: no candidate with a nonzero norm).
+struct QrCandidates {
+  std::vector<std::size_t> order;
+  double max_norm = 0;
+};
+QrCandidates candidate_columns(std::span<const double> columns, std::size_t n, std::size_t k);
+// Step 2's certificate: r_inverse is R^-1 (m x m, upper triangle read, column-major) of the
+// candidates' unpivoted QR. True when every row's norm is finite and
+// 1 / |row j| > kKeepAllMargin * rcond * max_norm.
+inline constexpr double kKeepAllMargin = 2.0;
+bool keeps_every_column(std::span<const double> r_inverse, std::size_t m, double rcond,
+                        double max_norm);
+// Step 3: the kept columns in pivot order (indices into the original columns through `order`),
+// |R_00| and the largest dropped remainder, decided as the constructor decides, by dgeqp3 of R
+// (rows x m, column-major, rows = min(n, m); the upper trapezoid is read). Throws
+// std::runtime_error when LAPACK fails.
+struct PivotedRank {
+  std::vector<std::size_t> pivot;
+  double r00 = 0, dropped = 0;
+};
+PivotedRank pivoted_rank_of_r(std::span<const double> r, std::size_t rows,
+                              std::span<const std::size_t> order, double rcond);
 
 }  // namespace backscore

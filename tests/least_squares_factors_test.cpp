@@ -1,0 +1,352 @@
+// LeastSquaresProjector::from_factors and the rank decision from an unpivoted QR (the host steps
+// of the cuda backend's device factorization, host/run/cuda/fnc_factorizer.*), on the CPU:
+//   - from_factors given LAPACK's own factors builds what the constructor builds (the same bytes
+//     out of residual, residuals and derive_subset);
+//   - the decision from an unpivoted QR's R (candidate_columns, keeps_every_column,
+//     pivoted_rank_of_r), with R from LAPACK here where the device computes it with cuSOLVER,
+//     keeps the constructor's columns (up to which of two equal columns) on eras with duplicated,
+//     constant, zero and dependent features, takes the certificate path when the candidates are
+//     well separated, and its projector (from a QR of the kept columns in pivot order) gives the
+//     constructor's residuals to 1e-12 and derives subsets.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "host/era/blas.hpp"
+#include "host/era/least_squares.hpp"
+
+namespace backscore {
+namespace {
+
+using Vec = std::vector<double>;
+constexpr double kRcond = 1e-6;
+
+// Unpivoted Householder QR of the n x m matrix a (dgeqp3 with every column fixed in place):
+// R (rows x m, rows = min(n, m)) and, when q != nullptr, Q's first m columns (needs n >= m).
+void unpivoted_qr(Vec a, std::size_t n, std::size_t m, Vec* r, Vec* q) {
+  const int ni = static_cast<int>(n), mi = static_cast<int>(m);
+  std::vector<int> jpvt(m, 1);  // nonzero: a leading column, not moved
+  Vec tau(std::min(n, m));
+  ASSERT_EQ(blas::geqp3(ni, mi, a.data(), ni, jpvt.data(), tau.data()), 0);
+  for (std::size_t j = 0; j < m; ++j) ASSERT_EQ(jpvt[j], static_cast<int>(j + 1));
+  const std::size_t rows = std::min(n, m);
+  r->assign(rows * m, 0.0);
+  for (std::size_t j = 0; j < m; ++j) {
+    for (std::size_t i = 0; i <= std::min(j, rows - 1); ++i) (*r)[j * rows + i] = a[j * n + i];
+  }
+  if (q != nullptr) {
+    ASSERT_GE(n, m);
+    ASSERT_EQ(blas::orgqr(ni, mi, mi, a.data(), ni, tau.data()), 0);
+    a.resize(n * m);
+    *q = std::move(a);
+  }
+}
+
+Vec gather(const Vec& cols, std::size_t n, const std::vector<std::size_t>& which) {
+  Vec out;
+  out.reserve(n * which.size());
+  for (std::size_t j : which)
+    out.insert(out.end(), cols.begin() + j * n, cols.begin() + (j + 1) * n);
+  return out;
+}
+
+// What the device factorizer does, with LAPACK in place of cuSOLVER. certified: whether the
+// certificate (keep every candidate) decided.
+LeastSquaresProjector factor_like_the_device(const Vec& x, std::size_t n, std::size_t k,
+                                             bool& certified) {
+  certified = false;
+  const QrCandidates c = candidate_columns(x, n, k);
+  const std::size_t m = c.order.size();
+  if (m == 0) return LeastSquaresProjector(x, n, k, kRcond);
+  Vec r, q;
+  unpivoted_qr(gather(x, n, c.order), n, m, &r, nullptr);
+  std::vector<std::size_t> pivot;
+  double r00 = 0, dropped = 0;
+  if (n >= m) {
+    Vec inv = r;
+    if (blas::trtri_upper(static_cast<int>(m), inv.data(), static_cast<int>(m)) == 0 &&
+        keeps_every_column(inv, m, kRcond, c.max_norm)) {
+      certified = true;
+      pivot = c.order;
+      r00 = std::abs(r[0]);
+    }
+  }
+  if (!certified) {
+    const PivotedRank p = pivoted_rank_of_r(r, std::min(n, m), c.order, kRcond);
+    pivot = p.pivot;
+    r00 = p.r00;
+    dropped = p.dropped;
+  }
+  if (pivot.empty()) return LeastSquaresProjector::from_factors(x, n, k, kRcond, {}, {}, {}, 0, 0);
+  unpivoted_qr(gather(x, n, pivot), n, pivot.size(), &r, &q);
+  return LeastSquaresProjector::from_factors(x, n, k, kRcond, pivot, std::move(q), std::move(r),
+                                             r00, dropped);
+}
+
+// [features, 1]: Numerai-like integer features, continuous ones, and (when deficient) exact
+// duplicates, constants (2 and 0.5 next to the intercept), a zero column and a combination.
+Vec make_exposures(std::size_t n, std::size_t f, bool deficient, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int> bucket(0, 4);
+  std::normal_distribution<double> normal;
+  Vec x(n * (f + 1));
+  for (std::size_t j = 0; j < f; ++j) {
+    double* c = x.data() + j * n;
+    if (deficient && j >= 4 && j % 7 == 0) {
+      std::copy(x.data() + (j / 2) * n, x.data() + (j / 2 + 1) * n, c);
+    } else if (deficient && j % 11 == 5) {
+      std::fill(c, c + n, j % 2 ? 2.0 : 0.5);
+    } else if (deficient && j == 9) {
+      std::fill(c, c + n, 0.0);
+    } else if (deficient && j >= 3 && j % 13 == 3) {
+      for (std::size_t i = 0; i < n; ++i) c[i] = x[(j - 1) * n + i] - 0.5 * x[(j - 3) * n + i];
+    } else {
+      for (std::size_t i = 0; i < n; ++i) c[i] = j % 3 ? bucket(rng) * 0.25 : normal(rng);
+    }
+  }
+  std::fill(x.begin() + static_cast<std::ptrdiff_t>(f * n), x.end(), 1.0);
+  return x;
+}
+
+// The kept columns with each replaced by the first column bitwise equal to it, sorted: which of
+// two equal columns dgeqp3 keeps is decided by rounding in its blocked updates (OpenBLAS keeps a
+// later copy at times), and the span is the same whichever it keeps.
+std::vector<std::size_t> kept_modulo_copies(const Vec& x, std::size_t n,
+                                            std::span<const std::size_t> kept) {
+  std::vector<std::size_t> out;
+  for (std::size_t j : kept) {
+    std::size_t first = j;
+    for (std::size_t e = 0; e < j; ++e) {
+      if (std::memcmp(x.data() + e * n, x.data() + j * n, n * sizeof(double)) == 0) {
+        first = e;
+        break;
+      }
+    }
+    out.push_back(first);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// "" when a and b keep the same columns up to copies, else the differences ("12 (a)": kept by a
+// only).
+std::string kept_difference(const Vec& x, std::size_t n, std::span<const std::size_t> a,
+                            std::span<const std::size_t> b) {
+  const std::vector<std::size_t> ca = kept_modulo_copies(x, n, a), cb = kept_modulo_copies(x, n, b);
+  std::string out;
+  for (std::size_t j : ca) {
+    if (!std::binary_search(cb.begin(), cb.end(), j)) out += std::to_string(j) + " (a) ";
+  }
+  for (std::size_t j : cb) {
+    if (!std::binary_search(ca.begin(), ca.end(), j)) out += std::to_string(j) + " (b) ";
+  }
+  return out;
+}
+
+// How many of the columns `which` lie outside p's span (residual above 1e-9 of the column).
+std::size_t outside_span(const Vec& x, std::size_t n, std::span<const std::size_t> which,
+                         const LeastSquaresProjector& p) {
+  std::size_t out = 0;
+  Vec res(n);
+  for (std::size_t j : which) {
+    p.residual(x.data() + j * n, 1.0, res.data());
+    double a = 0, b = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      a = std::max(a, std::abs(res[i]));
+      b = std::max(b, std::abs(x[j * n + i]));
+    }
+    out += a > 1e-9 * b;
+  }
+  return out;
+}
+
+bool same_bytes(const Vec& a, const Vec& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+TEST(LeastSquaresFactors, FromLapackFactorsIsTheConstructor) {
+  std::mt19937_64 rng(41);
+  std::normal_distribution<double> normal;
+  for (bool deficient : {false, true}) {
+    const std::size_t n = 300, f = 40, k = f + 1;
+    const Vec x = make_exposures(n, f, deficient, rng);
+    const LeastSquaresProjector ref(x, n, k, kRcond);
+    // LAPACK's factors, as the constructor computes them.
+    Vec a = x;
+    std::vector<int> jpvt(k, 0);
+    Vec tau(k);
+    ASSERT_EQ(blas::geqp3(static_cast<int>(n), static_cast<int>(k), a.data(), static_cast<int>(n),
+                          jpvt.data(), tau.data()),
+              0);
+    const std::size_t r = ref.rank();
+    ASSERT_GT(r, 0u);
+    std::vector<std::size_t> pivot(r);
+    for (std::size_t j = 0; j < r; ++j) pivot[j] = static_cast<std::size_t>(jpvt[j] - 1);
+    Vec rr(r * r, 0.0);
+    for (std::size_t j = 0; j < r; ++j) {
+      for (std::size_t i = 0; i <= j; ++i) rr[j * r + i] = a[j * n + i];
+    }
+    const double dropped = r < k ? std::abs(a[r * n + r]) : 0.0;
+    ASSERT_EQ(blas::orgqr(static_cast<int>(n), static_cast<int>(r), static_cast<int>(r), a.data(),
+                          static_cast<int>(n), tau.data()),
+              0);
+    a.resize(n * r);
+    const LeastSquaresProjector p = LeastSquaresProjector::from_factors(
+        x, n, k, kRcond, pivot, a, rr, std::abs(rr[0]), dropped);
+    ASSERT_EQ(p.rank(), ref.rank());
+    EXPECT_TRUE(std::equal(p.kept().begin(), p.kept().end(), ref.kept().begin()));
+    EXPECT_EQ(p.cutoff(), ref.cutoff());
+    EXPECT_EQ(p.dropped_remainder(), ref.dropped_remainder());
+    EXPECT_EQ(deficient, r < k);
+    const std::size_t cols = 37;
+    Vec g(n * cols);
+    for (double& v : g) v = normal(rng);
+    Vec o1(n * cols), o2(n * cols);
+    p.residuals(g.data(), cols, 1.0, o1.data());
+    ref.residuals(g.data(), cols, 1.0, o2.data());
+    EXPECT_TRUE(same_bytes(o1, o2)) << "residuals, deficient=" << deficient;
+    Vec s1(n), s2(n);
+    p.residual(g.data(), 0.5, s1.data());
+    ref.residual(g.data(), 0.5, s2.data());
+    EXPECT_TRUE(same_bytes(s1, s2)) << "residual, deficient=" << deficient;
+    // A subset derived from each: same decision, same bytes.
+    std::vector<std::uint32_t> rows;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (i % 37 != 5) rows.push_back(i);
+    }
+    const auto d1 = LeastSquaresProjector::derive_subset(p, rows);
+    const auto d2 = LeastSquaresProjector::derive_subset(ref, rows);
+    ASSERT_EQ(d1.has_value(), d2.has_value());
+    if (d1) {
+      Vec e1(rows.size()), e2(rows.size());
+      d1->residual(g.data(), 1.0, e1.data());
+      d2->residual(g.data(), 1.0, e2.data());
+      EXPECT_TRUE(same_bytes(e1, e2)) << "derived, deficient=" << deficient;
+    }
+  }
+}
+
+TEST(LeastSquaresFactors, RejectsInconsistentFactors) {
+  const Vec x(10 * 2, 1.0);
+  const std::vector<std::size_t> bad = {2};
+  EXPECT_THROW(LeastSquaresProjector::from_factors(x, 10, 2, kRcond, bad, Vec(10), Vec(1), 1, 0),
+               std::invalid_argument);
+  const std::vector<std::size_t> twice = {0, 0};
+  EXPECT_THROW(LeastSquaresProjector::from_factors(x, 10, 2, kRcond, twice, Vec(20), Vec(4), 1, 0),
+               std::invalid_argument);
+  const std::vector<std::size_t> one = {0};
+  EXPECT_THROW(LeastSquaresProjector::from_factors(x, 10, 2, kRcond, one, Vec(9), Vec(1), 1, 0),
+               std::invalid_argument);
+}
+
+TEST(LeastSquaresFactors, CandidatesDropExactDependencies) {
+  const std::size_t n = 6;
+  // 0: x, 1: dup of 0, 2: const 2, 3: const -3, 4: const 3 (same magnitude, later), 5: zero,
+  // 6: y (largest norm), 7: const 1 (the intercept)
+  Vec x = {1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 2, 2, 2, 2, 2, 2, -3, -3, -3, -3, -3, -3,
+           3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 9, 1, 8, 2, 7, 3, 1,  1,  1,  1,  1,  1};
+  const QrCandidates c = candidate_columns(x, n, 8);
+  EXPECT_EQ(c.order, (std::vector<std::size_t>{6, 0, 3}));
+  EXPECT_DOUBLE_EQ(c.max_norm, std::sqrt(81.0 + 1 + 64 + 4 + 49 + 9));
+  const QrCandidates none = candidate_columns(Vec(12, 0.0), 6, 2);
+  EXPECT_TRUE(none.order.empty());
+}
+
+// The decision from R against the constructor's, on full-rank and deficient eras of several
+// shapes (n < k included): the same kept columns; the certificate decides the full-rank ones;
+// residuals within 1e-12 of the constructor's; subsets derive.
+TEST(LeastSquaresFactors, DecisionFromRKeepsTheConstructorsColumns) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  struct Shape {
+    std::size_t n, f;
+  };
+  int certified_count = 0;
+  for (const Shape s : {Shape{200, 10}, Shape{500, 60}, Shape{1000, 300}, Shape{40, 60}}) {
+    for (bool deficient : {false, true}) {
+      const std::size_t n = s.n, k = s.f + 1;
+      const Vec x = make_exposures(n, s.f, deficient, rng);
+      const LeastSquaresProjector ref(x, n, k, kRcond);
+      bool certified = false;
+      const LeastSquaresProjector p = factor_like_the_device(x, n, k, certified);
+      const std::string what =
+          "n=" + std::to_string(n) + " f=" + std::to_string(s.f) + (deficient ? " deficient" : "");
+      ASSERT_EQ(p.rank(), ref.rank()) << what;
+      // n < k: both keep n columns spanning every vector of n values (the projection is the
+      // identity whichever columns), and which n is a matter of near-ties; n > k: the same ones.
+      if (n > k) {
+        // Exact dependencies make ties (equal columns; f107 = f106 - 0.5 f104 has f106's
+        // remainder once f104 is in), broken by rounding: compare what the kept columns span.
+        EXPECT_EQ(outside_span(x, n, p.kept(), ref), 0u) << what;
+        EXPECT_EQ(outside_span(x, n, ref.kept(), p), 0u) << what;
+        if (!deficient) {
+          EXPECT_EQ(kept_difference(x, n, p.kept(), ref.kept()), "") << what;
+        }
+      }
+      EXPECT_NEAR(p.cutoff(), ref.cutoff(), 1e-12 * ref.cutoff()) << what;
+      if (n > k && !deficient) {
+        EXPECT_TRUE(certified) << what;
+      }
+      certified_count += certified;
+      const std::size_t cols = 5;
+      Vec g(n * cols), o1(n * cols), o2(n * cols);
+      for (double& v : g) v = normal(rng);
+      p.residuals(g.data(), cols, 1.0, o1.data());
+      ref.residuals(g.data(), cols, 1.0, o2.data());
+      double scale = 0, worst = 0;
+      for (std::size_t i = 0; i < g.size(); ++i) {
+        scale = std::max(scale, std::abs(g[i]));
+        worst = std::max(worst, std::abs(o1[i] - o2[i]));
+      }
+      EXPECT_LE(worst, 1e-12 * scale) << what;
+      if (n > k) {
+        std::vector<std::uint32_t> rows;
+        for (std::uint32_t i = 0; i < n; ++i) {
+          if (i % 50 != 3) rows.push_back(i);
+        }
+        const auto d = LeastSquaresProjector::derive_subset(p, rows);
+        const auto d_ref = LeastSquaresProjector::derive_subset(ref, rows);
+        EXPECT_EQ(d.has_value(), d_ref.has_value()) << what;
+        if (d && d_ref) {
+          Vec e1(rows.size()), e2(rows.size());
+          d->residual(g.data(), 1.0, e1.data());
+          d_ref->residual(g.data(), 1.0, e2.data());
+          for (std::size_t i = 0; i < rows.size(); ++i) EXPECT_NEAR(e1[i], e2[i], 1e-12) << what;
+        }
+      }
+    }
+  }
+  EXPECT_GE(certified_count, 3);
+}
+
+// A near (not exact) dependency among the candidates: the certificate cannot decide, dgeqp3 of
+// R does, as the constructor does (one column dropped; a dependency well above the cutoff kept).
+TEST(LeastSquaresFactors, NearDependenciesGoThroughThePivotedQrOfR) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  const std::size_t n = 400, f = 30, k = f + 1;
+  for (double eps : {1e-9, 1e-4}) {
+    Vec x = make_exposures(n, f, false, rng);
+    for (std::size_t i = 0; i < n; ++i) {
+      x[20 * n + i] = x[3 * n + i] + 2 * x[4 * n + i] + eps * normal(rng);
+    }
+    const LeastSquaresProjector ref(x, n, k, kRcond);
+    bool certified = true;
+    const LeastSquaresProjector p = factor_like_the_device(x, n, k, certified);
+    EXPECT_EQ(p.rank(), ref.rank()) << eps;
+    EXPECT_EQ(ref.rank(), eps < 1e-6 ? k - 1 : k) << eps;
+    EXPECT_EQ(kept_difference(x, n, p.kept(), ref.kept()), "") << eps;
+    if (eps < 1e-6) {
+      EXPECT_FALSE(certified);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace backscore
