@@ -121,5 +121,23 @@ TEST_F(RunBackends, OneAndFourStreams) {
   }
 }
 
+TEST_F(RunBackends, RankDeficientFeaturesFactorizedOnTheDevice) {
+  // fnc's [features, 1] factorized by the device factorizer (the cuda backend's): exact
+  // duplicates and constant features in every era (the certificate path), 120 and 300 features,
+  // models with missing ids scored on the CPU from the device's factors (derive_subset), against
+  // the CPU backend's LAPACK factorization at 1e-9.
+  for (const char* features : {"120", "300"}) {
+    expect_backends_agree({"--models", "40", "--eras", "3", "--stocks", "1500", "--features",
+                           features, "--feature-group-size", "20", "--duplicate-features", "0.05",
+                           "--constant-features", "0.03", "--seed", "15"},
+                          {"--formulas", "all", "--top-bottom", "50", "--batch", "16"});
+  }
+  // Under a cap: the factorizer's eighth of it, the scorer the rest.
+  expect_backends_agree({"--models", "30", "--eras", "2", "--stocks", "2000", "--features", "200",
+                         "--duplicate-features", "0.05", "--constant-features", "0.03", "--seed",
+                         "16"},
+                        {"--formulas", "fnc,corr,mmc", "--gpu-memory", "256"});
+}
+
 }  // namespace
 }  // namespace backscore

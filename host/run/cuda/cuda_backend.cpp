@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <optional>
 
 #include "host/run/cuda/era_scorer.hpp"
+#include "host/run/cuda/fnc_factorizer.hpp"
 #include "kernels/device.hpp"
 
 namespace backscore::cuda {
@@ -24,7 +26,24 @@ class CudaBackend final : public EraBackend {
     if (!routing.builtins.empty()) {
       EraScorerOptions gpu_options;
       gpu_options.streams = options.gpu_streams;
-      gpu_.emplace(options.device, routing.builtins, options.gpu_memory, gpu_options);
+      // fnc: the era's features are factorized on the device too (fnc_factorizer.hpp), by the
+      // ColumnScorer's context building, on whatever thread builds it. Under --gpu-memory the
+      // factorizer gets an eighth of the cap and the scorer the rest (an era whose factorization
+      // does not fit in its eighth is factorized by LAPACK, counted); without a cap the scorer
+      // takes 90% of the free memory and the factorizer up to 5% of the device's.
+      const bool fnc = std::any_of(
+          routing.builtins.begin(), routing.builtins.end(),
+          [](const FormulaSpec& s) { return !s.is_defined() && s.builtin == Builtin::fnc; });
+      std::size_t scorer_cap = options.gpu_memory, factorizer_cap = 0;
+      if (fnc && options.gpu_memory > 0) {
+        factorizer_cap = options.gpu_memory / 8;
+        scorer_cap -= factorizer_cap;
+      }
+      gpu_.emplace(options.device, routing.builtins, scorer_cap, gpu_options);
+      if (fnc) {
+        factorizer_ = std::make_shared<DeviceFactorizer>(options.device, factorizer_cap);
+        columns_.set_fnc_factorizer(as_factorizer(factorizer_));
+      }
     }
   }
 
@@ -77,7 +96,9 @@ class CudaBackend final : public EraBackend {
 
   void finish(RunStats& stats) const override {
     if (!gpu_) return;
-    stats.gpu_peak_bytes = gpu_->peak_device_bytes();
+    // The scorer's and the factorizer's memory (both under the cap; the sum bounds the peak).
+    stats.gpu_peak_bytes =
+        gpu_->peak_device_bytes() + (factorizer_ ? factorizer_->stats().peak_bytes : 0);
     stats.gpu_batch_models = gpu_->largest_batch_models();
     stats.gpu_streams = gpu_->most_streams_used();
   }
@@ -87,6 +108,7 @@ class CudaBackend final : public EraBackend {
   const FormulaRouting& routing_;
   ColumnScorer& columns_;
   std::optional<CudaEraScorer> gpu_;
+  std::shared_ptr<DeviceFactorizer> factorizer_;  // shared with the ColumnScorer's Factorizer
   BufferPool gather_;         // page-locked blocks for a batch's complete columns
   BufferPool::Buffer block_;  // the current gathered block (declared after its pool)
   std::vector<char> whole_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "core/error.hpp"
@@ -42,9 +43,9 @@ void wait_nothrow(const Lane& lane) {
 
 }  // namespace
 
-EraHostData EraHostData::of(const Era& era, const EraContext& ctx, const BatchPlan& plan) {
+EraHostData EraHostData::of(const Era& /*era*/, const EraContext& ctx, const BatchPlan& plan) {
   EraHostData h;
-  const std::size_t n = plan.n(), N = era.n_stocks();
+  const std::size_t n = plan.n();
   if (plan.needs.rank_tables()) {
     // ndtri(percentile(t / 2, n)) for t = 2 .. 2n: every tie-kept rank, integer or half, computed
     // by the CPU's own ndtri (so bit-identical to host/era/rank.cpp's values).
@@ -66,15 +67,21 @@ EraHostData EraHostData::of(const Era& era, const EraContext& ctx, const BatchPl
         formula_parts::mmc2_rcond(n), h.mmc2_exposures);
   }
   if (plan.stages.fnc) {
-    const std::size_t k = era.features.size() / N;
-    h.fnc_tol = kept_columns(
-        ctx.fnc_projector().kept(), k + 1,
-        [&](std::size_t c) {
-          if (c == k) return std::vector<double>(n, 1.0);
-          const std::span<const double> f = era.feature(c);
-          return std::vector<double>(f.begin(), f.end());
-        },
-        formula_parts::kFncRcond, h.fnc_exposures);
+    // The projector's own factors (LAPACK's, or the cuda backend's device factorization's,
+    // fnc_factorizer.hpp): the GPU projects with exactly the Q and R the CPU's incomplete columns
+    // derive their projectors from.
+    const LeastSquaresProjector& p = ctx.fnc_projector();
+    const std::size_t r = plan.stages.fnc_rank;
+    if (p.derived() || p.rank() != r || p.rows() != n || p.q_factor().size() != n * r ||
+        p.r_factor().size() != r * r || p.kept_columns().size() != n * r) {
+      throw std::invalid_argument(
+          "CudaEraScorer::begin_era: the context's fnc projector does "
+          "not factorize the era's features on all rows");
+    }
+    h.fnc_x = p.kept_columns();
+    h.fnc_q = p.q_factor();
+    h.fnc_r = p.r_factor();
+    h.fnc_tol = p.cutoff();
   }
   return h;
 }
@@ -147,18 +154,20 @@ void EraDeviceData::upload(const EraContext& ctx, const EraHostData& host, const
   if (era.meta_gauss) put(first, d_vg + layout::dots::kMeta * n, ctx.meta_gaussian());
   if (era.bench) put(first, d_vg + layout::dots::kBench * n, ctx.benchmark_gaussian());
   put(first, d_x2, host.mmc2_exposures);
-  put(second, d_xf, host.fnc_exposures);
-  PendingQr qr2, qrf;
+  // fnc: the context's factors as they are (pageable sources: these return once read).
+  put(second, d_xf, host.fnc_x);
+  put(second, d_qf, host.fnc_q);
+  put(second, d_rf, host.fnc_r);
+  for (std::size_t j = 0; j < rf; ++j) {
+    if (std::fabs(host.fnc_r[j * rf + j]) <= host.fnc_tol) ++borderline;
+  }
+  PendingQr qr2;
   try {
     enqueue_qr(first, d_x2, n, r2, host.mmc2_tol, d_q2, d_r2, "mmc2 exposures", held_bytes, ledger,
                qr2);
-    if (&second == &first) check_qr(qr2, borderline);  // the workspace holds one pending QR
-    enqueue_qr(second, d_xf, n, rf, host.fnc_tol, d_qf, d_rf, "fnc features",
-               held_bytes + qr2.own.bytes(), ledger, qrf);
     check_qr(qr2, borderline);
-    check_qr(qrf, borderline);
   } catch (...) {
-    // The pending QRs' own scratch must outlive their kernels; a failed call above must not
+    // The pending QR's own scratch must outlive its kernels; a failed call above must not
     // surface later as the "error" of an unrelated kernel launch (sticky errors stay regardless).
     wait_nothrow(first);
     wait_nothrow(second);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <vector>
 
 #include "host/run/cuda/batch_plan.hpp"
@@ -23,10 +24,15 @@ namespace cuda {
 struct EraHostData {
   // ndtri(percentile(t / 2, n)) and its signed ^1.5 for t = 2 .. 2n (when the plan ranks).
   std::vector<double> gauss_table, pow_table;
-  // The kept exposure columns (n x rank each, column-major) and the CPU's rank cutoff of each:
-  // mmc2's [u(meta), 0.5] and fnc's [features, 1].
-  std::vector<double> mmc2_exposures, fnc_exposures;
-  double mmc2_tol = 0, fnc_tol = 0;
+  // mmc2's kept exposure columns of [u(meta), 0.5] (n x rank, column-major), factorized on the
+  // device, and the CPU's rank cutoff.
+  std::vector<double> mmc2_exposures;
+  double mmc2_tol = 0;
+  // fnc: the factors of the context's own projector of [features, 1], uploaded as they are (no
+  // second factorization): its kept columns, Q (n x rank each) and R (rank x rank), in its pivot
+  // order, spans into ctx (which outlives the upload); the CPU's cutoff for the borderline count.
+  std::span<const double> fnc_x, fnc_q, fnc_r;
+  double fnc_tol = 0;
   static EraHostData of(const Era& era, const EraContext& ctx, const BatchPlan& plan);
 };
 
@@ -57,11 +63,12 @@ struct EraDeviceData {
 
   // Device bytes of the era's buffers under `plan`.
   static std::size_t bytes_needed(const BatchPlan& plan);
-  // Carves the buffers and enqueues their upload on `first`, and the two QRs: mmc2's on `first`,
-  // fnc's on `second` (which may be `first`), so the two factorizations run at once. Returns when
-  // both QRs are checked (borderline: kept columns at or below the CPU's cutoff, added to). Every
-  // lane must be idle and `memory` hold bytes_needed(plan). held_bytes: device bytes the scorer
-  // holds now (a QR's own scratch beyond the lane's workspace must fit under ledger.cap with it).
+  // Carves the buffers and enqueues their upload on `first` with mmc2's QR, and the upload of
+  // fnc's factors (the context's projector's: the era's only factorization of the features) on
+  // `second` (which may be `first`). Returns when mmc2's QR is checked (borderline: kept columns
+  // at or below the CPU's cutoff, added to). Every lane must be idle and `memory` hold
+  // bytes_needed(plan). held_bytes: device bytes the scorer holds now (a QR's own scratch beyond
+  // the lane's workspace must fit under ledger.cap with it).
   void upload(const EraContext& ctx, const EraHostData& host, const BatchPlan& plan, Lane& first,
               Lane& second, std::size_t held_bytes, MemoryLedger& ledger, std::size_t& borderline);
 };

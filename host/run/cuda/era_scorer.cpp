@@ -191,8 +191,8 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
   const std::size_t lanes = s.plan.lanes;
   s.allocate(lanes);
 
-  // The era's vectors and mmc2's QR on the first lane, fnc's QR on the second (when there is
-  // one), so the two factorizations run at once.
+  // The era's vectors and mmc2's QR on the first lane, the upload of fnc's factors on the
+  // second (when there is one), at once.
   Lane& first = s.lanes[0];
   Lane& second = s.lanes[std::min<std::size_t>(1, lanes - 1)];
   s.era_data.upload(ctx, host, s.batch, first, second, s.held_bytes(), s.ledger, s.borderline);

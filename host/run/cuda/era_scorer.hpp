@@ -21,8 +21,10 @@
 // Per-era stages come from the caller's EraContext (the same object the CPU path uses, built on
 // ALL rows with at least ContextNeeds::of(specs)): target variants, the meta-model's and the
 // benchmark's ranks, and which exposure columns the CPU's rank-revealing QR kept. begin_era
-// uploads those and factorizes the kept exposure columns on the device (cuSOLVER geqrf/orgqr),
-// so the GPU projects onto exactly the subspace the CPU does.
+// uploads those; mmc2's kept columns ([u(meta), 0.5]) are factorized on the device (cuSOLVER
+// geqrf/orgqr), fnc's factors (kept columns, Q, R) are the context's projector's own, uploaded
+// as they are (the cuda backend computes them on the device: fnc_factorizer.hpp), so the GPU
+// projects onto exactly the subspace the CPU does.
 //
 // Not thread-safe: one scorer per thread. Holds device memory between eras (grown when an era
 // needs more, never beyond the cap). CUB's temporary storage is part of each lane's batch buffers,
@@ -58,7 +60,7 @@ struct EraScorerOptions {
   // CUDA streams ("lanes", 1..kMaxStreams), each with its own cuBLAS handle and workspace, cuSOLVER
   // handle, device batch buffers and pinned host buffers. Consecutive device batches go to the
   // lanes in turn, so one lane's host-to-device copy, result copy and host work overlap another's
-  // kernels; begin_era factorizes the mmc2 and fnc exposures on two lanes at once. An era uses at
+  // kernels; begin_era uploads fnc's factors on a second lane while mmc2's QR runs. An era uses at
   // most one lane per model, and fewer when the memory cap does not hold even one model per lane
   // (each lane has its own 32 MiB cuBLAS workspace; see MemoryPlan::lanes).
   int streams = 2;
