@@ -1,13 +1,13 @@
-// LeastSquaresProjector::from_factors and the rank decision from an unpivoted QR (the host steps
-// of the cuda backend's device factorization, host/run/cuda/fnc_factorizer.*), on the CPU:
-//   - from_factors given LAPACK's own factors builds what the constructor builds (the same bytes
-//     out of residual, residuals and derive_subset);
+// LeastSquaresProjector::from_factors and the rank decision from an unpivoted QR (the
+// constructor's chain, which the cuda backend's device factorization, host/run/cuda/
+// fnc_factorizer.*, runs with cuSOLVER), against pivoted() (dgeqp3 of all the columns):
+//   - from_factors given pivoted()'s own LAPACK factors builds what pivoted() builds (the same
+//     bytes out of residual, residuals and derive_subset);
 //   - the decision from an unpivoted QR's R (candidate_columns, keeps_every_column,
-//     pivoted_rank_of_r), with R from LAPACK here where the device computes it with cuSOLVER,
-//     keeps the constructor's columns (up to which of two equal columns) on eras with duplicated,
-//     constant, zero and dependent features, takes the certificate path when the candidates are
-//     well separated, and its projector (from a QR of the kept columns in pivot order) gives the
-//     constructor's residuals to 1e-12 and derives subsets.
+//     pivoted_rank_of_r) keeps pivoted()'s columns (up to which of two equal columns) on eras
+//     with duplicated, constant, zero and dependent features, takes the certificate path when the
+//     candidates are well separated, and its projector (a QR of the kept columns in pivot order)
+//     gives pivoted()'s residuals to 1e-12 and derives subsets.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -28,66 +28,13 @@ namespace {
 using Vec = std::vector<double>;
 constexpr double kRcond = 1e-6;
 
-// Unpivoted Householder QR of the n x m matrix a (dgeqp3 with every column fixed in place):
-// R (rows x m, rows = min(n, m)) and, when q != nullptr, Q's first m columns (needs n >= m).
-void unpivoted_qr(Vec a, std::size_t n, std::size_t m, Vec* r, Vec* q) {
-  const int ni = static_cast<int>(n), mi = static_cast<int>(m);
-  std::vector<int> jpvt(m, 1);  // nonzero: a leading column, not moved
-  Vec tau(std::min(n, m));
-  ASSERT_EQ(blas::geqp3(ni, mi, a.data(), ni, jpvt.data(), tau.data()), 0);
-  for (std::size_t j = 0; j < m; ++j) ASSERT_EQ(jpvt[j], static_cast<int>(j + 1));
-  const std::size_t rows = std::min(n, m);
-  r->assign(rows * m, 0.0);
-  for (std::size_t j = 0; j < m; ++j) {
-    for (std::size_t i = 0; i <= std::min(j, rows - 1); ++i) (*r)[j * rows + i] = a[j * n + i];
-  }
-  if (q != nullptr) {
-    ASSERT_GE(n, m);
-    ASSERT_EQ(blas::orgqr(ni, mi, mi, a.data(), ni, tau.data()), 0);
-    a.resize(n * m);
-    *q = std::move(a);
-  }
-}
-
-Vec gather(const Vec& cols, std::size_t n, const std::vector<std::size_t>& which) {
-  Vec out;
-  out.reserve(n * which.size());
-  for (std::size_t j : which)
-    out.insert(out.end(), cols.begin() + j * n, cols.begin() + (j + 1) * n);
-  return out;
-}
-
-// What the device factorizer does, with LAPACK in place of cuSOLVER. certified: whether the
-// certificate (keep every candidate) decided.
+// The constructor runs the chain the device factorizer runs (LAPACK in place of cuSOLVER).
+// certified: whether the certificate (keep every candidate) decided.
 LeastSquaresProjector factor_like_the_device(const Vec& x, std::size_t n, std::size_t k,
                                              bool& certified) {
-  certified = false;
-  const QrCandidates c = candidate_columns(x, n, k);
-  const std::size_t m = c.order.size();
-  if (m == 0) return LeastSquaresProjector(x, n, k, kRcond);
-  Vec r, q;
-  unpivoted_qr(gather(x, n, c.order), n, m, &r, nullptr);
-  std::vector<std::size_t> pivot;
-  double r00 = 0, dropped = 0;
-  if (n >= m) {
-    Vec inv = r;
-    if (blas::trtri_upper(static_cast<int>(m), inv.data(), static_cast<int>(m)) == 0 &&
-        keeps_every_column(inv, m, kRcond, c.max_norm)) {
-      certified = true;
-      pivot = c.order;
-      r00 = std::abs(r[0]);
-    }
-  }
-  if (!certified) {
-    const PivotedRank p = pivoted_rank_of_r(r, std::min(n, m), c.order, kRcond);
-    pivot = p.pivot;
-    r00 = p.r00;
-    dropped = p.dropped;
-  }
-  if (pivot.empty()) return LeastSquaresProjector::from_factors(x, n, k, kRcond, {}, {}, {}, 0, 0);
-  unpivoted_qr(gather(x, n, pivot), n, pivot.size(), &r, &q);
-  return LeastSquaresProjector::from_factors(x, n, k, kRcond, pivot, std::move(q), std::move(r),
-                                             r00, dropped);
+  LeastSquaresProjector p(x, n, k, kRcond);
+  certified = p.decision() == LeastSquaresProjector::Decision::certificate;
+  return p;
 }
 
 // [features, 1]: Numerai-like integer features, continuous ones, and (when deficient) exact
@@ -170,13 +117,13 @@ bool same_bytes(const Vec& a, const Vec& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
 
-TEST(LeastSquaresFactors, FromLapackFactorsIsTheConstructor) {
+TEST(LeastSquaresFactors, FromLapackFactorsIsPivoted) {
   std::mt19937_64 rng(41);
   std::normal_distribution<double> normal;
   for (bool deficient : {false, true}) {
     const std::size_t n = 300, f = 40, k = f + 1;
     const Vec x = make_exposures(n, f, deficient, rng);
-    const LeastSquaresProjector ref(x, n, k, kRcond);
+    const LeastSquaresProjector ref = LeastSquaresProjector::pivoted(x, n, k, kRcond);
     // LAPACK's factors, as the constructor computes them.
     Vec a = x;
     std::vector<int> jpvt(k, 0);
@@ -261,7 +208,7 @@ TEST(LeastSquaresFactors, CandidatesDropExactDependencies) {
 // The decision from R against the constructor's, on full-rank and deficient eras of several
 // shapes (n < k included): the same kept columns; the certificate decides the full-rank ones;
 // residuals within 1e-12 of the constructor's; subsets derive.
-TEST(LeastSquaresFactors, DecisionFromRKeepsTheConstructorsColumns) {
+TEST(LeastSquaresFactors, DecisionFromRKeepsPivotedsColumns) {
   std::mt19937_64 rng(7);
   std::normal_distribution<double> normal;
   struct Shape {
@@ -272,7 +219,7 @@ TEST(LeastSquaresFactors, DecisionFromRKeepsTheConstructorsColumns) {
     for (bool deficient : {false, true}) {
       const std::size_t n = s.n, k = s.f + 1;
       const Vec x = make_exposures(n, s.f, deficient, rng);
-      const LeastSquaresProjector ref(x, n, k, kRcond);
+      const LeastSquaresProjector ref = LeastSquaresProjector::pivoted(x, n, k, kRcond);
       bool certified = false;
       const LeastSquaresProjector p = factor_like_the_device(x, n, k, certified);
       const std::string what =
@@ -336,7 +283,7 @@ TEST(LeastSquaresFactors, NearDependenciesGoThroughThePivotedQrOfR) {
     for (std::size_t i = 0; i < n; ++i) {
       x[20 * n + i] = x[3 * n + i] + 2 * x[4 * n + i] + eps * normal(rng);
     }
-    const LeastSquaresProjector ref(x, n, k, kRcond);
+    const LeastSquaresProjector ref = LeastSquaresProjector::pivoted(x, n, k, kRcond);
     bool certified = true;
     const LeastSquaresProjector p = factor_like_the_device(x, n, k, certified);
     EXPECT_EQ(p.rank(), ref.rank()) << eps;

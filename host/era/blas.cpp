@@ -18,6 +18,8 @@ void dtrsm_(const char* side, const char* uplo, const char* transa, const char* 
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
 void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau,
              double* work, const int* lwork, int* info);
+void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work,
+             const int* lwork, int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau,
              double* work, const int* lwork, int* info);
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
@@ -65,6 +67,17 @@ int geqp3(int m, int n, double* a, int lda, int* jpvt, double* tau) {
   lwork = static_cast<int>(query);
   std::vector<double> work(static_cast<std::size_t>(lwork > 1 ? lwork : 1));
   dgeqp3_(&m, &n, a, &lda, jpvt, tau, work.data(), &lwork, &info);
+  return info;
+}
+
+int geqrf(int m, int n, double* a, int lda, double* tau) {
+  int info = 0, lwork = -1;
+  double query = 0;
+  dgeqrf_(&m, &n, a, &lda, tau, &query, &lwork, &info);
+  if (info != 0) return info;
+  lwork = static_cast<int>(query);
+  std::vector<double> work(static_cast<std::size_t>(lwork > 1 ? lwork : 1));
+  dgeqrf_(&m, &n, a, &lda, tau, work.data(), &lwork, &info);
   return info;
 }
 

@@ -39,6 +39,8 @@ void trsm_upper_left(int m, int n, const double* a, int lda, double* b, int ldb)
 // Column-pivoted QR (dgeqp3): A P = Q R. jpvt: n entries, 1-based pivots on return. Returns
 // LAPACK's info.
 int geqp3(int m, int n, double* a, int lda, int* jpvt, double* tau);
+// Householder QR without pivoting (dgeqrf): A = Q R. Returns LAPACK's info.
+int geqrf(int m, int n, double* a, int lda, double* tau);
 // The first k columns of Q from geqp3's reflectors (dorgqr), in place. Returns info.
 int orgqr(int m, int n, int k, double* a, int lda, const double* tau);
 // C = alpha * A A^T + beta * C on C's lower triangle (dsyrk 'L', 'N'); A is n x k.

@@ -29,10 +29,21 @@ struct LeastSquaresProjector::SigmaBound {
   double value = 0;
 };
 
-LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, std::size_t n,
-                                             std::size_t k, double rcond)
-    : n_(n), k_(k), rcond_(rcond) {
-  if (n == 0 || k == 0) return;
+LeastSquaresProjector LeastSquaresProjector::pivoted(std::span<const double> columns,
+                                                    std::size_t n, std::size_t k, double rcond) {
+  LeastSquaresProjector p;
+  p.n_ = n;
+  p.k_ = k;
+  p.rcond_ = rcond;
+  if (n == 0 || k == 0) return p;
+  p.decision_ = Decision::pivoted_x;
+  p.factorize_pivoted(columns);
+  return p;
+}
+
+void LeastSquaresProjector::factorize_pivoted(std::span<const double> columns) {
+  const std::size_t n = n_, k = k_;
+  const double rcond = rcond_;
   const int ni = as_int(n), ki = as_int(k);
   as_int(n * k);
   std::vector<double> a(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(n * k));
@@ -74,6 +85,87 @@ LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, st
   }
   a.resize(n * r);
   q_ = std::move(a);
+}
+
+namespace {
+
+std::vector<double> gather_columns(std::span<const double> columns, std::size_t n,
+                                   std::span<const std::size_t> which) {
+  std::vector<double> out(n * which.size());
+  for (std::size_t j = 0; j < which.size(); ++j) {
+    std::memcpy(out.data() + j * n, columns.data() + which[j] * n, n * sizeof(double));
+  }
+  return out;
+}
+
+// dgeqrf of the n x m matrix a (in place); R's upper rows x m trapezoid (rows = min(n, m)) into r.
+void unpivoted_qr(std::vector<double>& a, std::size_t n, std::size_t m, std::vector<double>& tau,
+                  std::vector<double>& r) {
+  const int ni = as_int(n), mi = as_int(m);
+  tau.assign(std::min(n, m), 0.0);
+  if (blas::geqrf(ni, mi, a.data(), ni, tau.data()) != 0) {
+    throw std::runtime_error("LeastSquaresProjector: dgeqrf failed");
+  }
+  const std::size_t rows = std::min(n, m);
+  r.assign(rows * m, 0.0);
+  for (std::size_t j = 0; j < m; ++j) {
+    for (std::size_t i = 0; i <= std::min(j, rows - 1); ++i) r[j * rows + i] = a[j * n + i];
+  }
+}
+
+}  // namespace
+
+LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, std::size_t n,
+                                             std::size_t k, double rcond)
+    : n_(n), k_(k), rcond_(rcond) {
+  if (n == 0 || k == 0) return;
+  as_int(n * k);
+  const bool finite =
+      std::all_of(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(n * k),
+                  [](double v) { return std::isfinite(v); });
+  if (!finite) {
+    decision_ = Decision::pivoted_x;
+    factorize_pivoted(columns);
+    return;
+  }
+  // 1. Exact copies and constants out (their remainders are exactly 0 once their twin is in).
+  const QrCandidates c = candidate_columns(columns, n, k);
+  const std::size_t m = c.order.size();
+  if (m == 0) return;  // every column zero: nothing kept, as dgeqp3 decides
+  // 2. The candidates' QR without pivoting, and the certificate from R^-1.
+  std::vector<double> a = gather_columns(columns, n, c.order), tau, r;
+  unpivoted_qr(a, n, m, tau, r);
+  std::vector<std::size_t> pivot;
+  double r00 = 0, dropped = 0;
+  if (n >= m) {
+    std::vector<double> inv = r;
+    if (blas::trtri_upper(as_int(m), inv.data(), as_int(m)) == 0 &&
+        keeps_every_column(inv, m, rcond, c.max_norm)) {
+      decision_ = Decision::certificate;
+      pivot = c.order;
+      r00 = std::abs(r[0]);
+    }
+  }
+  if (decision_ != Decision::certificate) {
+    // 3. dgeqp3 of R (min(n, m) x m) decides; the kept columns are factorized again.
+    decision_ = Decision::pivoted_r;
+    PivotedRank p = pivoted_rank_of_r(r, std::min(n, m), c.order, rcond);
+    if (p.pivot.empty()) return;
+    pivot = std::move(p.pivot);
+    r00 = p.r00;
+    dropped = p.dropped;
+    a = gather_columns(columns, n, pivot);
+    unpivoted_qr(a, n, pivot.size(), tau, r);
+  }
+  const std::size_t rank = pivot.size();
+  const int ni = as_int(n), ri = as_int(rank);
+  if (blas::orgqr(ni, ri, ri, a.data(), ni, tau.data()) != 0) {
+    throw std::runtime_error("LeastSquaresProjector: dorgqr failed");
+  }
+  a.resize(n * rank);
+  const Decision decided = decision_;
+  *this = from_factors(columns, n, k, rcond, pivot, std::move(a), std::move(r), r00, dropped);
+  decision_ = decided;
 }
 
 double LeastSquaresProjector::sigma_min_lower_bound() const {
