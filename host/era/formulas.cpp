@@ -93,6 +93,11 @@ class ModelEval {
  private:
   void sorted() {
     if (sorted_) return;
+    if (given_fnc_ != nullptr && given_fnc_->order.size() == n_) {  // fnc_input sorted pred
+      std::copy(given_fnc_->order.begin(), given_fnc_->order.end(), s_.order.begin());
+      sorted_ = true;
+      return;
+    }
     ScopedSeconds timer(s_.rank_seconds);
     s_.sorter.sort(pred_, s_.order);
     sorted_ = true;

@@ -88,7 +88,8 @@ class ModelScratch {
 // fnc's least-squares step done for many models at once (ColumnScorer: the residuals of a
 // batch's complete columns by matrix products, LeastSquaresProjector::residuals):
 //   1. fnc_input(ctx, pred, g, scratch) writes the vector fnc neutralizes (the gaussianized
-//      tie-kept ranks of pred, ctx.size() values) and returns false when it has zero std
+//      tie-kept ranks of pred, ctx.size() values; pred's stable order is left in scratch.order)
+//      and returns false when it has zero std
 //      (numerai-tools' neutralize then gives NaN, and fnc is NaN);
 //   2. the caller computes residual = g - P g with ctx.fnc_projector();
 //   3. score_model(..., &FncResidual{residual, ok}) finishes fnc from it (std, re-rank, power
@@ -96,6 +97,9 @@ class ModelScratch {
 struct FncResidual {
   std::span<const double> residual;  // ctx.size() values
   bool defined = true;               // fnc_input's answer
+  // The stable order of pred fnc_input sorted into scratch.order (ctx.size() values), reused by
+  // score_model instead of sorting pred again; empty: score_model sorts.
+  std::span<const std::uint32_t> order;
 };
 bool fnc_input(const EraContext& ctx, std::span<const double> pred, std::span<double> g,
                ModelScratch& scratch);

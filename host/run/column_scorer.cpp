@@ -76,7 +76,8 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
       std::optional<FncResidual> fnc;
       if (fnc_index_[c] != SIZE_MAX) {
         fnc.emplace(FncResidual{{fnc_residual_.data() + fnc_index_[c] * n, n},
-                                fnc_defined_[fnc_index_[c]] != 0});
+                                fnc_defined_[fnc_index_[c]] != 0,
+                                {fnc_order_.data() + fnc_index_[c] * n, n}});
       }
       switch (score_column(era, batch.column(c), builtins, given.has(c), fnc ? &*fnc : nullptr,
                            out.subspan(static_cast<std::size_t>(slot[j]) * outputs, outputs), t)) {
@@ -133,6 +134,7 @@ void ColumnScorer::neutralize_complete_columns(const Batch& batch,
   if (k == 0) return;
   fnc_input_.resize(k * n);
   fnc_residual_.resize(k * n);
+  fnc_order_.resize(k * n);
   fnc_defined_.assign(k, 0);
   FirstError error;
   std::optional<ScopedSeconds> timer(std::in_place, fnc_input_seconds_);
@@ -147,6 +149,7 @@ void ColumnScorer::neutralize_complete_columns(const Batch& batch,
       t.column.assign(src, src + n);
       fnc_defined_[at] =
           fnc_input(*full_, t.column, {fnc_input_.data() + at * n, n}, t.model) ? 1 : 0;
+      std::copy_n(t.model.order.begin(), n, fnc_order_.begin() + static_cast<std::ptrdiff_t>(at * n));
     } catch (...) {
       error.capture(c);
     }

@@ -118,6 +118,7 @@ class ColumnScorer {
   // The batch's fnc step: column j's input and residual at fnc_index_[j] * n (SIZE_MAX: none).
   std::vector<std::size_t> fnc_index_;
   std::vector<double> fnc_input_, fnc_residual_;
+  std::vector<std::uint32_t> fnc_order_;  // each column's sort (fnc_input's), for score_model
   std::vector<char> fnc_defined_;
 };
 
