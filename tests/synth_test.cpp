@@ -140,6 +140,7 @@ TEST(Synth, RejectsBadOptionsAndWritesNothing) {
   EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.burn_fraction = NAN; })), InputError);
   EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.duplicate_features = -0.1; })), InputError);
   EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.constant_features = 2; })), InputError);
+  EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.missing_ids = 0.3; })), InputError);
   EXPECT_THROW(synthesize(with([](SynthOptions& o) { o.out.clear(); })), InputError);
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
@@ -321,6 +322,42 @@ TEST(Synth, BurnFractionZeroAndOne) {
   const SynthSummary burning = synthesize(o);
   EXPECT_EQ(burning.burn_eras, 40u);
   EXPECT_GT(negative_meta_fraction(o.out), 0.75);
+}
+
+// --missing-ids: the share of model-eras leaving 1-5% of the ids out (0 = none), the 2% leaving
+// 25-50% out unchanged.
+TEST(Synth, MissingIdsShare) {
+  TempDir dir;
+  auto shares = [&](double missing_ids) {
+    SynthOptions o = small_options(dir / ("m" + std::to_string(missing_ids) + ".h5"));
+    o.models = 400;
+    o.eras = 6;
+    o.missing_ids = missing_ids;
+    synthesize(o);
+    StoreReader r(o.out);
+    std::size_t few = 0, many = 0, all = 0;
+    for (std::size_t e = 0; e < r.eras().size(); ++e) {
+      const Era era = r.read_era(e);
+      const std::size_t n = era.n_stocks(), m = era.n_submitted();
+      std::vector<float> p(n * m);
+      r.read_predictions(e, 0, m, p, 1);
+      for (std::size_t j = 0; j < m; ++j) {
+        const auto nan = static_cast<std::size_t>(std::count_if(
+            p.begin() + static_cast<std::ptrdiff_t>(j * n),
+            p.begin() + static_cast<std::ptrdiff_t>((j + 1) * n), [](float v) { return v != v; }));
+        few += nan > 0 && nan <= n / 10;
+        many += nan > n / 5;
+        ++all;
+      }
+    }
+    return std::pair{static_cast<double>(few) / static_cast<double>(all),
+                     static_cast<double>(many) / static_cast<double>(all)};
+  };
+  const auto none = shares(0.0), usual = shares(0.05), most = shares(0.2);
+  EXPECT_EQ(none.first, 0.0);
+  EXPECT_NEAR(usual.first, 0.05 * 0.98 * 0.95, 0.02);  // ~5% of 1% of 300 ids round to none
+  EXPECT_NEAR(most.first, 0.2 * 0.98 * 0.95, 0.04);
+  for (const auto& s : {none, usual, most}) EXPECT_NEAR(s.second, 0.02, 0.01);
 }
 
 TEST(Synth, MemoryDoesNotGrowWithEras) {

@@ -44,6 +44,7 @@ void synth(SynthArgs& a) {
                                      {"burn_fraction", "--burn-fraction"},
                                      {"duplicate_features", "--duplicate-features"},
                                      {"constant_features", "--constant-features"},
+                                     {"missing_ids", "--missing-ids"},
                                      {"out", "--out"}},
                                     [&] { return synthesize(a.options); });
   const double cells = s.predictions > 0 ? static_cast<double>(s.predictions) : 1.0;
@@ -105,12 +106,18 @@ void add_synth(CLI::App& app) {
                   "anew per era (at least one when > 0), e.g. --constant-features 0.005")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  cmd->add_option("--missing-ids", o.missing_ids,
+                  "Share of model-eras that leave 1-5% of the era's ids out (scored on their own "
+                  "subset, as numerai-tools does); at most 0.2. Another ~2% leave 25-50% out "
+                  "(unscorable). E.g. --missing-ids 0.07, or 0 for complete submissions")
+      ->check(CLI::Range(0.0, 0.2))
+      ->capture_default_str();
   cmd->add_option("--preset", a->preset,
                   "Start from a preset; options given on the command line override its values. "
                   "numerai: Numerai's dimensions and feature structure: --models 1000 --eras 20 "
                   "--stocks 5000 --features 2376 --feature-group-size 20 --duplicate-features "
-                  "0.01 --constant-features 0.005 (about 7% of model-eras miss some ids, as "
-                  "without a preset), e.g. --preset numerai --eras 3")
+                  "0.01 --constant-features 0.005 (--missing-ids as without a preset), e.g. "
+                  "--preset numerai --eras 3")
       ->check(CLI::IsMember({"numerai"}));
   cmd->add_option("--burn-fraction", o.burn_fraction,
                   "Probability that an era is a burn era, where the meta-model is "

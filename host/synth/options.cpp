@@ -36,6 +36,9 @@ void validate(const SynthOptions& o) {
   if (!(o.constant_features >= 0.0 && o.constant_features <= 1.0)) {
     throw OptionError({"synth: ", "constant_features", " must be in [0, 1]"});
   }
+  if (!(o.missing_ids >= 0.0 && o.missing_ids <= kSloppyShare)) {
+    throw OptionError({"synth: ", "missing_ids", " must be in [0, 0.2]"});
+  }
   if (o.out.empty()) throw OptionError({"synth: ", "out", " is required"});
 }
 

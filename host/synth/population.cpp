@@ -82,7 +82,7 @@ std::vector<ModelTraits> make_traits(const SynthOptions& o, const RandomKey& roo
     t.sharpness = 0.3 + 0.9 * key.uniform(3);
     const double r = key.uniform(4);
     t.rounding = r < 0.05 ? Rounding::cents : r < 0.10 ? Rounding::quintiles : Rounding::none;
-    t.sloppy = key.uniform(5) < 0.2;
+    t.sloppy = key.uniform(5) < kSloppyShare;
     t.constant_prone = key.uniform(6) < 0.01;
     t.veteran = m < veterans;
     t.staked = t.veteran || key.uniform(7) >= 0.2;

@@ -58,7 +58,7 @@ struct ModelTraits {
   double skill = 0;      // corr(own signal, z)
   double sharpness = 1;  // a in Phi(a x): how spread its (0, 1) values are
   Rounding rounding = Rounding::none;
-  bool sloppy = false;          // misses a few ids in some eras
+  bool sloppy = false;          // misses a few ids in some eras (kSloppyShare of the models)
   bool constant_prone = false;  // submits a constant vector in some eras
   bool veteran = false;         // present and staked in every era
   bool staked = true;

@@ -293,8 +293,9 @@ EraLatent make_era(const SynthOptions& o, const StockPool& pool, const FeatureLa
 }
 
 // Who submits in era e, with what stake; `walk` is the stake walk, advanced to era e.
+// missing_ids: the share of model-eras leaving 1-5% of the ids out (all from the sloppy models).
 std::vector<Submission> era_submissions(const std::vector<ModelTraits>& traits,
-                                        const RandomKey& root, std::size_t e,
+                                        const RandomKey& root, std::size_t e, double missing_ids,
                                         std::vector<double>& walk) {
   const RandomKey walk_key = root.at(kStakeWalk);
   const double innovation = complement(kStakeAr);
@@ -309,7 +310,9 @@ std::vector<Submission> era_submissions(const std::vector<ModelTraits>& traits,
     Submission s;
     s.model = m;
     s.stake = t.staked ? std::exp(t.log_stake + 0.5 * walk[m]) : 0.0;
-    if (t.sloppy && key.uniform(1) < 0.25) s.missing = 0.01 + 0.04 * key.uniform(2);
+    if (t.sloppy && key.uniform(1) < missing_ids / kSloppyShare) {
+      s.missing = 0.01 + 0.04 * key.uniform(2);
+    }
     if (key.uniform(3) < 0.02) s.missing = 0.25 + 0.25 * key.uniform(4);
     s.constant = t.constant_prone && key.uniform(5) < 0.15;
     subs.push_back(s);
@@ -410,7 +413,7 @@ SynthSummary synthesize(const SynthOptions& o) {
     Era era;
     era.name = padded("era", e + 1, era_width);
     const EraLatent L = make_era(o, pool, layout, root, e, era);
-    const std::vector<Submission> subs = era_submissions(traits, root, e, walk);
+    const std::vector<Submission> subs = era_submissions(traits, root, e, o.missing_ids, walk);
     const std::size_t n = L.universe.size(), m = subs.size();
     era.models.resize(m);
     era.stakes.resize(m);

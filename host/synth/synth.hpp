@@ -9,6 +9,9 @@
 
 namespace backscore {
 
+// Share of the model table that is "sloppy": the models that leave a few ids out in some eras.
+inline constexpr double kSloppyShare = 0.2;
+
 struct SynthOptions {
   std::size_t models = 200;  // size of the model table; ~57% of it submits in an era
   std::size_t eras = 50;
@@ -19,6 +22,9 @@ struct SynthOptions {
   double duplicate_features = 0;       // share of features that copy another's values, all eras
   double constant_features = 0;        // share of features constant (2) in each era
   double burn_fraction = 0.25;  // probability that an era is a burn era (crowd anti-correlated)
+  // Share of model-eras that leave 1-5% of the era's ids out (scored on their own subset), at
+  // most kSloppyShare (they come from the "sloppy" models). Another 2% leave 25-50% out.
+  double missing_ids = 0.05;
   std::uint64_t seed = 1;
   std::filesystem::path out;  // the store to write
   bool progress = true;       // a progress line on stderr, only when stderr is a terminal
