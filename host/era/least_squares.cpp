@@ -439,9 +439,14 @@ QrCandidates candidate_columns(std::span<const double> columns, std::size_t n, s
   std::size_t best_constant = k;  // the constant column of largest magnitude, the first of equals
   for (std::size_t j = 0; j < k; ++j) {
     const double* c = col(j);
-    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the bytes
-    const auto* b = reinterpret_cast<const unsigned char*>(c);
-    for (std::size_t i = 0; i < n * sizeof(double); ++i) h = (h ^ b[i]) * 1099511628211ull;
+    // FNV-1a over the values' 64-bit patterns, a word at a time (a byte at a time cost 10% of a
+    // 20-feature run: every model with missing ids factorizes mmc2's two columns).
+    std::uint64_t h = 1469598103934665603ull;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t w;
+      std::memcpy(&w, &c[i], sizeof w);
+      h = (h ^ w ^ (w >> 29)) * 1099511628211ull;
+    }
     std::vector<std::size_t>& same = buckets[h];
     for (std::size_t e : same) {
       if (std::memcmp(col(e), c, n * sizeof(double)) == 0) {
