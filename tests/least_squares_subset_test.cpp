@@ -117,6 +117,57 @@ TEST(LeastSquaresSubset, MatchesFreshFactorization) {
   }
 }
 
+// Many models, each on its own subset, projected together (derived_residuals: GEMMs over all rows
+// in fixed blocks, each column's Woodbury correction): the single-column path's residuals to
+// 1e-12, and the same bytes whatever the models next to a column in its block.
+TEST(LeastSquaresSubset, DerivedResidualsTogetherMatchOneAtATime) {
+  std::mt19937_64 rng(21);
+  std::normal_distribution<double> normal;
+  const std::size_t n = 500, k = 120;
+  const Vec cols = with_intercept(random_features(n, k, rng), n);
+  const LeastSquaresProjector full(cols, n, k + 1, 1e-6);
+  const std::size_t models = 45;  // two blocks, the second partial
+  std::vector<LeastSquaresProjector> projs;
+  std::vector<Vec> xs;
+  for (std::size_t c = 0; c < models; ++c) {
+    const Rows rows = random_subset(n, 1 + c % 25, rng);
+    auto d = LeastSquaresProjector::derive_subset(full, rows);
+    ASSERT_TRUE(d);
+    projs.push_back(std::move(*d));
+    Vec x(rows.size());
+    for (double& v : x) v = normal(rng);
+    xs.push_back(std::move(x));
+  }
+  auto together = [&](const std::vector<std::size_t>& which) {
+    std::vector<const LeastSquaresProjector*> p;
+    std::vector<const double*> in;
+    std::vector<Vec> out(which.size());
+    std::vector<double*> o;
+    for (std::size_t i = 0; i < which.size(); ++i) {
+      p.push_back(&projs[which[i]]);
+      in.push_back(xs[which[i]].data());
+      out[i].resize(xs[which[i]].size());
+      o.push_back(out[i].data());
+    }
+    LeastSquaresProjector::derived_residuals(p, in, 1.0, o);
+    return out;
+  };
+  std::vector<std::size_t> all(models), reversed(models);
+  for (std::size_t c = 0; c < models; ++c) all[c] = c, reversed[c] = models - 1 - c;
+  const std::vector<Vec> a = together(all), b = together(reversed);
+  for (std::size_t c = 0; c < models; ++c) {
+    EXPECT_EQ(a[c], b[models - 1 - c]) << "model " << c << " depends on its block";
+    EXPECT_EQ(a[c], together({c})[0]) << "model " << c << " alone";
+    const Vec one = residual(projs[c], xs[c], 1.0);
+    for (std::size_t i = 0; i < one.size(); ++i) ASSERT_NEAR(a[c][i], one[i], 1e-12) << c;
+  }
+  // Projectors not derived, or derived from different factorizations, are refused.
+  const LeastSquaresProjector* bad[] = {&full};
+  const double* bx[] = {xs[0].data()};
+  double* bo[] = {nullptr};
+  EXPECT_THROW(LeastSquaresProjector::derived_residuals(bad, bx, 1.0, bo), std::invalid_argument);
+}
+
 TEST(LeastSquaresSubset, IdenticalRowsKeepIdenticalResiduals) {
   std::mt19937_64 rng(3);
   const std::size_t n = 300, k = 40;

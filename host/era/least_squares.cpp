@@ -374,6 +374,65 @@ void LeastSquaresProjector::residuals(const double* x, std::size_t count, double
   }
 }
 
+void LeastSquaresProjector::derived_residuals(std::span<const LeastSquaresProjector* const> projs,
+                                              std::span<const double* const> x,
+                                              double proportion, std::span<double* const> out) {
+  const std::size_t count = projs.size();
+  if (x.size() != count || out.size() != count) {
+    throw std::invalid_argument("LeastSquaresProjector::derived_residuals: sizes differ");
+  }
+  if (count == 0) return;
+  const LeastSquaresProjector* full = projs[0]->full_;
+  for (const LeastSquaresProjector* p : projs) {
+    if (p->full_ == nullptr || p->full_ != full) {
+      throw std::invalid_argument(
+          "LeastSquaresProjector::derived_residuals: projectors not derived from one factorization");
+    }
+  }
+  const LeastSquaresProjector& f = *full;
+  const std::size_t N = f.n_, r = f.kept_.size();
+  const int Ni = as_int(N), ri = as_int(r), w = static_cast<int>(kBlock);
+  thread_local std::vector<double> xf, coef, xb, z;
+  xf.resize(N * kBlock);
+  coef.resize(r * kBlock);
+  xb.resize(N * kBlock);
+  for (std::size_t c0 = 0; c0 < count; c0 += kBlock) {
+    const std::size_t width = std::min(kBlock, count - c0);
+    std::fill(xf.begin(), xf.end(), 0.0);
+    for (std::size_t j = 0; j < width; ++j) {
+      const LeastSquaresProjector& p = *projs[c0 + j];
+      double* col = xf.data() + j * N;
+      for (std::size_t i = 0; i < p.n_; ++i) col[p.rows_[i]] = x[c0 + j][i];
+    }
+    // Y = Q^T X_block; then per column c = y + A^T K^-1 (A y) (see derived_residual).
+    blas::gemm('T', 'N', ri, w, Ni, 1.0, f.q_.data(), Ni, xf.data(), Ni, 0.0, coef.data(), ri);
+    for (std::size_t j = 0; j < width; ++j) {
+      const LeastSquaresProjector& p = *projs[c0 + j];
+      const std::size_t m = p.missing_.size();
+      if (m == 0) continue;
+      const int mi = static_cast<int>(m);
+      double* y = coef.data() + j * r;
+      z.resize(m);
+      blas::gemv('N', mi, ri, 1.0, p.a_.data(), mi, y, 0.0, z.data());
+      if (blas::potrs_lower(mi, 1, p.chol_.data(), mi, z.data(), mi) != 0) {
+        throw std::runtime_error("LeastSquaresProjector: dpotrs failed");
+      }
+      blas::gemv('T', mi, ri, 1.0, p.a_.data(), mi, z.data(), 1.0, y);
+    }
+    // B = R^-1 C, X_kept B on every row; each column's residual on its rows.
+    blas::trsm_upper_left(ri, w, f.r_.data(), ri, coef.data(), ri);
+    blas::gemm('N', 'N', Ni, w, ri, 1.0, f.kept_columns_.data(), Ni, coef.data(), ri, 0.0,
+               xb.data(), Ni);
+    for (std::size_t j = 0; j < width; ++j) {
+      const LeastSquaresProjector& p = *projs[c0 + j];
+      const double* fitted = xb.data() + j * N;
+      const double* in = x[c0 + j];
+      double* o = out[c0 + j];
+      for (std::size_t i = 0; i < p.n_; ++i) o[i] = in[i] - proportion * fitted[p.rows_[i]];
+    }
+  }
+}
+
 // ---- Factors computed elsewhere, and the rank decision from an unpivoted QR (see the header) ----
 
 LeastSquaresProjector LeastSquaresProjector::from_factors(

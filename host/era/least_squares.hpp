@@ -135,6 +135,16 @@ class LeastSquaresProjector {
   // The same for `count` columns at once (x and out: count columns of rows() values), by matrix
   // products: B = R^-1 (Q^T X_block), out = X_block - proportion * X_kept B.
   void residuals(const double* x, std::size_t count, double proportion, double* out) const;
+  // The residuals of `count` columns each on its own projector derived from the same full
+  // factorization (derive_subset): column c's values are x[c] (projs[c]->rows() values, on its
+  // rows) and its residual goes to out[c]. By matrix products over all the full factorization's
+  // rows in fixed-width blocks of kBlock columns (zero on a column's missing rows, the last block
+  // zero-padded): Y = Q^T X_block, each column's Woodbury correction, B = R^-1 C, then
+  // X_kept B. A column's result depends only on its own values and projector, not on the block it
+  // falls in. Threads: as residuals().
+  static void derived_residuals(std::span<const LeastSquaresProjector* const> projs,
+                                std::span<const double* const> x, double proportion,
+                                std::span<double* const> out);
 
   // ---- Factors computed elsewhere (the cuda backend's device factorization) ----
   // The projector of `columns` (k columns of n values, as the constructor's) from factors of its

@@ -53,8 +53,11 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   std::size_t skipped = 0, subset = 0;
   std::vector<char> scored(batch.count, 1);
   neutralize_complete_columns(batch, slot, given);
+  prepare_subset_columns(batch, slot, given);
   stats.times.fnc_inputs += fnc_input_seconds_;
   stats.times.fnc_products += fnc_product_seconds_;
+  stats.times.subset_stages += subset_seconds_;
+  stats.times.subset_products += subset_product_seconds_;
   const std::size_t n = era.n_stocks();
   FirstError error;
   const auto columns_start = std::chrono::steady_clock::now();
@@ -79,8 +82,13 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
                                 fnc_defined_[fnc_index_[c]] != 0,
                                 {fnc_order_.data() + fnc_index_[c] * n, n}});
       }
+      SubsetColumn* own = subset_[c].get();
+      if (own != nullptr && own->fnc_batched) {
+        fnc.emplace(FncResidual{own->fnc_residual, own->fnc_defined, own->order});
+      }
       switch (score_column(era, batch.column(c), builtins, given.has(c), fnc ? &*fnc : nullptr,
-                           out.subspan(static_cast<std::size_t>(slot[j]) * outputs, outputs), t)) {
+                           own, out.subspan(static_cast<std::size_t>(slot[j]) * outputs, outputs),
+                           t)) {
         case Outcome::scored:
           break;
         case Outcome::own_subset:
@@ -96,6 +104,7 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
     }
   }
   error.rethrow();
+  subset_.clear();
   stats.times.columns +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - columns_start).count();
   if (options_.plan != nullptr) {  // undefined scores of defined formulas, in model order
@@ -117,69 +126,10 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   }
 }
 
-void ColumnScorer::neutralize_complete_columns(const Batch& batch,
-                                               std::span<const std::ptrdiff_t> slot,
-                                               const GivenBuiltins& given) {
-  fnc_index_.assign(batch.count, SIZE_MAX);
-  fnc_input_seconds_ = fnc_product_seconds_ = 0;
-  if (full_ == nullptr || !full_->has_features()) return;
-  const std::size_t n = batch.era->n_stocks();
-  std::size_t k = 0;
-  for (std::size_t j = 0; j < batch.count; ++j) {
-    if (slot[j] < 0 || given.has(j)) continue;
-    const float* src = batch.column(j);
-    if (std::any_of(src, src + n, [](float v) { return std::isnan(v); })) continue;
-    fnc_index_[j] = k++;
-  }
-  if (k == 0) return;
-  fnc_input_.resize(k * n);
-  fnc_residual_.resize(k * n);
-  fnc_order_.resize(k * n);
-  fnc_defined_.assign(k, 0);
-  FirstError error;
-  std::optional<ScopedSeconds> timer(std::in_place, fnc_input_seconds_);
-  const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(batch.count);
-#pragma omp parallel for schedule(dynamic, 4)
-  for (std::ptrdiff_t j = 0; j < count; ++j) {
-    const std::size_t c = static_cast<std::size_t>(j), at = fnc_index_[c];
-    if (at == SIZE_MAX) continue;
-    try {
-      ThreadScratch& t = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
-      const float* src = batch.column(c);
-      t.column.assign(src, src + n);
-      fnc_defined_[at] =
-          fnc_input(*full_, t.column, {fnc_input_.data() + at * n, n}, t.model) ? 1 : 0;
-      std::copy_n(t.model.order.begin(), n, fnc_order_.begin() + static_cast<std::ptrdiff_t>(at * n));
-    } catch (...) {
-      error.capture(c);
-    }
-  }
-  error.rethrow();
-  // The residuals by matrix products, in fixed-width blocks of columns: each block is one
-  // scoring thread's single-threaded BLAS calls (measured faster on 2 cores than one
-  // multi-threaded call per block, see one_blas_thread_). A column's residual does not depend on
-  // the block it falls in (LeastSquaresProjector::residuals), hence not on --batch or --threads.
-  timer.emplace(fnc_product_seconds_);
-  const LeastSquaresProjector& proj = full_->fnc_projector();
-  constexpr std::size_t B = LeastSquaresProjector::kBlock;
-  const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((k + B - 1) / B);
-#pragma omp parallel for schedule(dynamic, 1)
-  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
-    const std::size_t c0 = static_cast<std::size_t>(b) * B;
-    try {
-      proj.residuals(fnc_input_.data() + c0 * n, std::min(B, k - c0), 1.0,
-                     fnc_residual_.data() + c0 * n);
-    } catch (...) {
-      error.capture(c0);
-    }
-  }
-  error.rethrow();
-}
-
 ColumnScorer::Outcome ColumnScorer::score_column(const Era& era, const float* src,
                                                  std::span<const double> given, bool given_builtins,
-                                                 const FncResidual* fnc, std::span<double> dst,
-                                                 ThreadScratch& t) {
+                                                 const FncResidual* fnc, SubsetColumn* prepared,
+                                                 std::span<double> dst, ThreadScratch& t) {
   const std::size_t n = era.n_stocks();
   const lang::Plan* plan = options_.plan.get();
   std::vector<double>& pred = t.column;
@@ -197,8 +147,7 @@ ColumnScorer::Outcome ColumnScorer::score_column(const Era& era, const float* sr
   }
   auto score = [&](const EraContext* ctx, const lang::EraStages* stages) {
     if (ctx != nullptr) {
-      score_model(*ctx, pred, routing_.builtins, t.builtin_scores, t.model,
-                  ctx == full_.get() ? fnc : nullptr);
+      score_model(*ctx, pred, routing_.builtins, t.builtin_scores, t.model, fnc);
     }
     if (stages != nullptr) {
       for (std::size_t i = 0; i < routing_.plan_builtin.size(); ++i) {
@@ -224,14 +173,11 @@ ColumnScorer::Outcome ColumnScorer::score_column(const Era& era, const float* sr
     // numerai-tools re-ranks the meta-model and re-centers the target on the ids the model
     // submitted: this model gets the era's stages computed on its own subset (the plan's over=era
     // stages come from the whole era's).
-    std::optional<EraContext> own;
+    // prepare_subset_columns built the column's own built-in stages (counting a fallback there).
     std::optional<lang::EraStages> own_stages;
-    if (!routing_.builtins.empty()) {
-      own.emplace(era, present, needs_, options_.target, options_.benchmark, full_.get());
-      t.fnc_fallbacks += own->fnc_fallback() ? 1 : 0;
-    }
     if (plan != nullptr) own_stages.emplace(*plan, era, present, full_stages_.get());
-    score(own ? &*own : nullptr, own_stages ? &*own_stages : nullptr);
+    score(prepared != nullptr ? prepared->context.get() : nullptr,
+          own_stages ? &*own_stages : nullptr);
     return Outcome::own_subset;
   }
   return Outcome::skipped;

@@ -94,13 +94,29 @@ class ColumnScorer {
   enum class Outcome { scored, own_subset, skipped };
   // given: the column's built-in scores when given_builtins (scored elsewhere). fnc: the
   // column's fnc residual from the batch's products (complete columns), else null.
+  // A column with ids missing but enough present: its present values and rows, its own-subset
+  // built-in stages, and its fnc residual when computed with the batch's others.
+  struct SubsetColumn {
+    std::vector<double> values;
+    std::vector<std::uint32_t> rows;
+    std::unique_ptr<EraContext> context;
+    std::vector<double> fnc_input, fnc_residual;
+    std::vector<std::uint32_t> order;  // the sort of values (fnc_input's)
+    bool fnc_defined = false, fnc_batched = false;
+  };
+  // own: the column's own-subset stages built by prepare_subset_columns (null: none).
   Outcome score_column(const Era& era, const float* src, std::span<const double> given,
-                       bool given_builtins, const FncResidual* fnc, std::span<double> dst,
-                       ThreadScratch& t);
+                       bool given_builtins, const FncResidual* fnc, SubsetColumn* own,
+                       std::span<double> dst, ThreadScratch& t);
   // Forms fnc's inputs of the batch's complete columns and their residuals (fnc_index_,
   // fnc_input_, fnc_residual_, fnc_defined_).
   void neutralize_complete_columns(const Batch& batch, std::span<const std::ptrdiff_t> slot,
                                    const GivenBuiltins& given);
+  // Builds the own-subset stages of the batch's columns with some ids missing (subset_) and, for
+  // those whose fnc projector is derived from the era's factorization, their fnc residuals
+  // together (LeastSquaresProjector::derived_residuals).
+  void prepare_subset_columns(const Batch& batch, std::span<const std::ptrdiff_t> slot,
+                              const GivenBuiltins& given);
 
   // OpenBLAS at one thread while the scorer exists (the era's factorization, the batch's GEMMs,
   // the subset models'): its own pool's threads spin between calls and fight the OpenMP threads
@@ -114,12 +130,15 @@ class ColumnScorer {
   std::unique_ptr<EraContext> full_;              // the era's built-in stages on all its ids
   std::unique_ptr<lang::EraStages> full_stages_;  // the plan's era stages, likewise
   double fnc_input_seconds_ = 0, fnc_product_seconds_ = 0;  // of the last batch
+  double subset_seconds_ = 0, subset_product_seconds_ = 0;  // likewise
   std::vector<ThreadScratch> scratch_;            // one per OpenMP thread
   // The batch's fnc step: column j's input and residual at fnc_index_[j] * n (SIZE_MAX: none).
   std::vector<std::size_t> fnc_index_;
   std::vector<double> fnc_input_, fnc_residual_;
   std::vector<std::uint32_t> fnc_order_;  // each column's sort (fnc_input's), for score_model
   std::vector<char> fnc_defined_;
+  // The batch's columns with ids missing but enough present (null elsewhere).
+  std::vector<std::unique_ptr<SubsetColumn>> subset_;
 };
 
 }  // namespace backscore

@@ -76,6 +76,8 @@ struct StageSeconds {
   double wait_stages = 0;     // scoring thread: waiting for (or building) an era's stages
   double fnc_inputs = 0;      // wall: ranks of a batch's complete columns for fnc
   double fnc_products = 0;    // wall: their residuals by matrix products (BLAS)
+  double subset_stages = 0;   // wall: the own-subset stages of models with missing ids
+  double subset_products = 0; // wall: their fnc residuals by matrix products (BLAS)
   double columns = 0;         // wall: scoring the columns (every formula, subset models)
   double ranks = 0;           // thread-seconds ranking predictions (within the two above)
 };
