@@ -30,8 +30,10 @@ awk -v a="${secs[0]}" -v b="${secs[0.07]}" -v e="$eras" 'BEGIN {
   printf "== per era: complete %.3f s, 7%% with missing ids %.3f s: +%.1f%%\n", a / e, b / e,
     100 * (b - a) / a }'
 echo "== numerai-tools 0.7.2 on the first $nt_eras era(s) of the --missing-ids 0.07 store"
-nt=$("$venv/bin/python" bench/nt_rescore.py "$work/all_2376_e${eras}_m0.07.h5" --formulas all \
-  --top-bottom 200 --max-eras "$nt_eras" | tee /dev/stderr | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
+"$venv/bin/python" bench/nt_rescore.py "$work/all_2376_e${eras}_m0.07.h5" --formulas all \
+  --top-bottom 200 --max-eras "$nt_eras" > "$work/all_nt.log"
+cat "$work/all_nt.log"
+nt=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$work/all_nt.log")
 awk -v nt="$nt" -v ne="$nt_eras" -v b="${secs[0.07]}" -v e="$eras" 'BEGIN {
   printf "== numerai-tools %.2f s/era, backscore %.3f s/era: %.1fx\n", nt / ne, b / e,
     (nt / ne) / (b / e) }'
