@@ -115,6 +115,29 @@ void unpivoted_qr(std::vector<double>& a, std::size_t n, std::size_t m, std::vec
 
 }  // namespace
 
+namespace {
+
+// sigma_min(R) = 1 / |R^-1|_2 >= 1 / sqrt(|R^-1|_1 |R^-1|_inf), from R^-1 (r x r, upper
+// triangle read).
+double sigma_bound_of_inverse(const std::vector<double>& inv, std::size_t r) {
+  std::vector<double> row_sum(r, 0.0);
+  double norm1 = 0;
+  for (std::size_t j = 0; j < r; ++j) {
+    double col = 0;
+    for (std::size_t i = 0; i <= j; ++i) {
+      const double v = std::abs(inv[j * r + i]);
+      col += v;
+      row_sum[i] += v;
+    }
+    norm1 = std::max(norm1, col);
+  }
+  const double norm_inf = r > 0 ? *std::max_element(row_sum.begin(), row_sum.end()) : 0.0;
+  const double bound = 1.0 / std::sqrt(norm1 * norm_inf);
+  return std::isfinite(bound) ? bound : 0.0;
+}
+
+}  // namespace
+
 LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, std::size_t n,
                                              std::size_t k, double rcond)
     : n_(n), k_(k), rcond_(rcond) {
@@ -137,8 +160,9 @@ LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, st
   unpivoted_qr(a, n, m, tau, r);
   std::vector<std::size_t> pivot;
   double r00 = 0, dropped = 0;
+  std::vector<double> inv;  // R^-1 of the certificate, kept for sigma_min_lower_bound
   if (n >= m) {
-    std::vector<double> inv = r;
+    inv = r;
     if (blas::trtri_upper(as_int(m), inv.data(), as_int(m)) == 0 &&
         keeps_every_column(inv, m, rcond, c.max_norm)) {
       decision_ = Decision::certificate;
@@ -166,28 +190,17 @@ LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, st
   const Decision decided = decision_;
   *this = from_factors(columns, n, k, rcond, pivot, std::move(a), std::move(r), r00, dropped);
   decision_ = decided;
+  if (decided == Decision::certificate) {  // R is the certificate's: its bound is at hand
+    std::call_once(sigma_->once, [&] { sigma_->value = sigma_bound_of_inverse(inv, rank); });
+  }
 }
 
 double LeastSquaresProjector::sigma_min_lower_bound() const {
   std::call_once(sigma_->once, [this] {
-    // sigma_min(R) = 1 / |R^-1|_2 >= 1 / sqrt(|R^-1|_1 |R^-1|_inf).
     const std::size_t r = kept_.size();
     std::vector<double> inv = r_;
     if (blas::trtri_upper(static_cast<int>(r), inv.data(), static_cast<int>(r)) != 0) return;
-    std::vector<double> row_sum(r, 0.0);
-    double norm1 = 0;
-    for (std::size_t j = 0; j < r; ++j) {
-      double col = 0;
-      for (std::size_t i = 0; i <= j; ++i) {
-        const double v = std::abs(inv[j * r + i]);
-        col += v;
-        row_sum[i] += v;
-      }
-      norm1 = std::max(norm1, col);
-    }
-    const double norm_inf = *std::max_element(row_sum.begin(), row_sum.end());
-    const double bound = 1.0 / std::sqrt(norm1 * norm_inf);
-    sigma_->value = std::isfinite(bound) ? bound : 0.0;
+    sigma_->value = sigma_bound_of_inverse(inv, r);
   });
   return sigma_->value;
 }
