@@ -21,8 +21,8 @@ nt_eras=${NT_ERAS:-2}
 source bench/common.sh
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d)"
-printf '%-9s %-12s %14s %14s %14s %10s %10s\n' features model-eras backscore_s/era \
-  numerai_tools_s/era bound_s/era vs_nt vs_bound
+printf '%-9s %-12s %14s %14s %14s %14s %10s %10s %10s\n' features model-eras backscore_s/era \
+  numerai_tools_s/era bound_s/era tight_s/era vs_nt vs_bound vs_tight
 for f in "${features[@]}"; do
   store="$work/fnc_${f}_e${eras}.h5"
   [ -f "$store" ] || "$bin" synth --preset numerai --eras "$eras" --features "$f" --seed 1 \
@@ -33,9 +33,12 @@ for f in "${features[@]}"; do
     sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
   ne=$((nt_eras < eras ? nt_eras : eras))
   k=$((me / eras))
-  bound=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" bench/la_bound.py \
-    --stocks 5000 --features "$f" --models "$k" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
-  awk -v f="$f" -v me="$me" -v e="$eras" -v ne="$ne" -v bs="$bs" -v nt="$nt" -v b="$bound" 'BEGIN {
-    printf "%-9s %-12s %14.3f %14.3f %14.3f %9.2fx %9.2fx\n", f, me, bs / e, nt / ne, b,
-      (nt / ne) / (bs / e), (bs / e) / b }'
+  line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" bench/la_bound.py \
+    --stocks 5000 --features "$f" --models "$k" | grep '^RESULT')
+  bound=$(echo "$line" | sed -n 's/.* seconds=\([0-9.]*\).*/\1/p')
+  tight=$(echo "$line" | sed -n 's/.*tight_seconds=\([0-9.]*\).*/\1/p')
+  awk -v f="$f" -v me="$me" -v e="$eras" -v ne="$ne" -v bs="$bs" -v nt="$nt" -v b="$bound" \
+    -v t="$tight" 'BEGIN {
+    printf "%-9s %-12s %14.3f %14.3f %14.3f %14.3f %9.2fx %9.2fx %9.2fx\n", f, me, bs / e, nt / ne,
+      b, t, (nt / ne) / (bs / e), (bs / e) / b, (bs / e) / t }'
 done
