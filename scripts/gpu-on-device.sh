@@ -27,12 +27,13 @@ if [[ $step == all || $step == tests ]]; then
   ((${PIPESTATUS[0]} == 0)) || status=1
 fi
 if [[ $step == all || $step == sanitizer ]]; then
-  # The scorer tests (the run tests fork the CLI; the sanitizer follows them too but slowly).
+  # The scorer and device factorizer tests (the run tests fork the CLI; the sanitizer follows
+  # them too but slowly).
   # SANITIZER_TOOLS / SANITIZER_FILTER narrow it when a tool is too slow for one device call.
   for tool in ${SANITIZER_TOOLS:-memcheck racecheck synccheck initcheck}; do
     echo "== compute-sanitizer --tool $tool"
     compute-sanitizer --tool "$tool" --error-exitcode 3 "$bin/backscore_gpu_tests" \
-      --gtest_filter="${SANITIZER_FILTER:-CudaEraScorer.*}" 2>&1 | tail -40 |
+      --gtest_filter="${SANITIZER_FILTER:-CudaEraScorer.*:FncFactorizer.*}" 2>&1 | tail -40 |
       tee "$out/sanitizer_$tool.txt"
     ((${PIPESTATUS[0]} == 0)) || status=1
   done
