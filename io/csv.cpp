@@ -25,7 +25,51 @@ std::string quoted(std::string_view s) {
   out += s.size() > 40 ? std::string(s.substr(0, 40)) + "..." : std::string(s);
   return out + "'";
 }
+
+// An error is one line: a line break or NUL byte of a quoted field (in a name the message quotes)
+// is shown as \n, \r or \0.
+std::string one_line(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\0') {
+      out += "\\0";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 }  // namespace
+
+void append_csv_field(std::string& line, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    line += field;
+    return;
+  }
+  line += '"';
+  for (const char c : field) {
+    if (c == '"') line += '"';
+    line += c;
+  }
+  line += '"';
+}
+
+void append_csv_record(std::string& out, std::span<const std::string> fields) {
+  if (fields.size() == 1 && fields[0].empty()) {
+    out += "\"\"\n";
+    return;
+  }
+  for (std::size_t c = 0; c < fields.size(); ++c) {
+    if (c > 0) out += ',';
+    append_csv_field(out, fields[c]);
+  }
+  out += '\n';
+}
 
 CsvReader::CsvReader(std::filesystem::path path) : path_(std::move(path)) {
   std::error_code ec;
@@ -49,6 +93,9 @@ CsvReader::CsvReader(std::filesystem::path path) : path_(std::move(path)) {
     const std::size_t begin = c ? ends_[c - 1] : 0;
     std::string name(trim(std::string_view(record_).substr(begin, ends_[c] - begin)));
     if (name.empty()) fail("header: column " + std::to_string(c + 1) + " has no name");
+    if (name.find('\0') != std::string::npos) {
+      fail("header: the name of column " + std::to_string(c + 1) + " has a NUL byte");
+    }
     if (!seen.insert(name).second) fail("header: column '" + name + "' appears twice");
     header_.push_back(std::move(name));
   }
@@ -154,13 +201,13 @@ bool CsvReader::next(std::vector<std::string_view>& fields) {
 
 void CsvReader::fail(std::size_t column, const std::string& what) const {
   throw InputError(path_.string() + ":" + std::to_string(record_line_) + ": column '" +
-                   (column < header_.size() ? header_[column] : std::string("?")) + "' (" +
-                   std::to_string(column + 1) + "): " + what);
+                   one_line(column < header_.size() ? header_[column] : std::string("?")) + "' (" +
+                   std::to_string(column + 1) + "): " + one_line(what));
 }
 
 void CsvReader::fail(const std::string& what) const {
   throw InputError(path_.string() + ":" + std::to_string(record_line_ ? record_line_ : line_) +
-                   ": " + what);
+                   ": " + one_line(what));
 }
 
 std::optional<double> CsvReader::parse_double(std::string_view field, std::size_t column) const {
@@ -186,6 +233,7 @@ double CsvReader::parse_finite(std::string_view field, std::size_t column) const
 std::string_view CsvReader::parse_name(std::string_view field, std::size_t column) const {
   const std::string_view s = trim(field);
   if (s.empty()) fail(column, "empty value");
+  if (s.find('\0') != std::string_view::npos) fail(column, "a name with a NUL byte");
   return s;
 }
 

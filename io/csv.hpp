@@ -1,18 +1,29 @@
-// A streaming CSV reader (RFC 4180): comma-separated, fields optionally in double quotes with ""
-// for a quote and line breaks allowed inside quotes, LF or CRLF line ends, an optional UTF-8
-// byte-order mark, blank lines skipped. Memory is one read buffer plus one record, whatever the
-// file's size. Every error is an InputError naming FILE:LINE (and the column when there is one).
+// CSV (RFC 4180) in and out. The reader streams: comma-separated, fields optionally in double
+// quotes with "" for a quote and line breaks allowed inside quotes, LF or CRLF line ends, an
+// optional UTF-8 byte-order mark, blank lines skipped. Memory is one read buffer plus one record,
+// whatever the file's size. Every error is an InputError naming FILE:LINE (and the column when
+// there is one). The writer functions below are the only way backscore writes a CSV field, so
+// everything it writes reads back through CsvReader to the same bytes.
 #pragma once
 
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace backscore {
+
+// Appends `field` to `line` as one CSV field: as it is, or in double quotes (every quote in it
+// doubled) when it holds a comma, a double quote, CR or LF. Other bytes (UTF-8 text, blanks) are
+// written unchanged.
+void append_csv_field(std::string& line, std::string_view field);
+// Appends one record: the fields (append_csv_field) joined by commas, then "\n". A record of one
+// empty field is written as `""`: an empty line would be read as a blank line and skipped.
+void append_csv_record(std::string& out, std::span<const std::string> fields);
 
 class CsvReader {
  public:
@@ -42,6 +53,8 @@ class CsvReader {
 
   // Field parsers that fail() with the column on bad text. A number may have surrounding blanks
   // and a leading '+'; nan and inf are refused. parse_double returns nullopt for an empty field.
+  // parse_name trims blanks and refuses an empty name or one with a NUL byte (the store's strings
+  // are NUL-padded, so most readers would cut the name there).
   std::optional<double> parse_double(std::string_view field, std::size_t column) const;
   double parse_finite(std::string_view field, std::size_t column) const;  // empty is an error
   std::string_view parse_name(std::string_view field, std::size_t column) const;  // non-empty

@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
+#include "io/csv.hpp"
 
 namespace backscore {
 
@@ -272,19 +273,10 @@ void Table::print(std::FILE* out, std::size_t max_rows) const {
 }
 
 void Table::write_csv(const std::filesystem::path& path) const {
-  auto quote = [](const std::string& cell) {
-    if (cell.find_first_of(",\"\n") == std::string::npos) return cell;
-    std::string q = "\"";
-    for (char c : cell) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-  };
+  // RFC 4180 through the one CSV writer (io/csv.hpp), so the program's reader reads it back.
   std::string text;
-  auto line = [&](const std::vector<std::string>& cells) {
-    for (std::size_t c = 0; c < cells.size(); ++c) text += (c ? "," : "") + quote(cells[c]);
-    text += "\n";
-  };
-  line(header);
-  for (const auto& row : rows) line(row);
+  append_csv_record(text, header);
+  for (const auto& row : rows) append_csv_record(text, row);
   write_file_atomically(path, text);
 }
 

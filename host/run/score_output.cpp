@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "host/run/journal.hpp"
+#include "io/csv.hpp"
 #include "io/hdf5.hpp"
 #include "io/pending_file.hpp"
 #include "io/scores_file.hpp"
@@ -85,10 +86,11 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
     csv_tmp.emplace(*spec.csv);
     csv = std::fopen(csv_tmp->path().c_str(), "wb");
     if (!csv) throw InputError("cannot write " + spec.csv->string() + ": " + std::strerror(errno));
-    std::string header = "model,era";
-    for (const auto& f : spec.formulas) header += "," + f.name();
-    header += "\n";
-    std::fputs(header.c_str(), csv);
+    std::vector<std::string> header = {"model", "era"};
+    for (const auto& f : spec.formulas) header.push_back(f.name());
+    std::string text;
+    append_csv_record(text, header);
+    std::fwrite(text.data(), 1, text.size(), csv);
   }
 
   // Each run scores a prefix of the remaining eras in order, so the journal is era-ascending
@@ -108,9 +110,12 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
     ++next;
     std::vector<Accumulator> era_acc(n_formulas);
     for (std::size_t j = 0; j < rec.models.size(); ++j) {
-      line = store.schema().models[rec.models[j]];
+      // Names are quoted as RFC 4180 wants (io/csv.hpp): a model or era name may hold a comma,
+      // a quote or a line break.
+      line.clear();
+      append_csv_field(line, store.schema().models[rec.models[j]]);
       line += ',';
-      line += store.eras()[rec.era];
+      append_csv_field(line, store.eras()[rec.era]);
       for (std::size_t f = 0; f < n_formulas; ++f) {
         const double v = rec.scores[j * n_formulas + f];
         line += ',';
@@ -122,7 +127,7 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
         }
       }
       line += '\n';
-      if (csv) std::fputs(line.c_str(), csv);
+      if (csv) std::fwrite(line.data(), 1, line.size(), csv);
     }
     for (std::size_t f = 0; f < n_formulas; ++f) {
       if (era_acc[f].n > 0) era_means[f].add(era_acc[f].mean);
