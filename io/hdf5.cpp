@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <string_view>
 
 namespace backscore::h5 {
 namespace {
@@ -26,6 +28,28 @@ Hid string_type(std::size_t size) {
   check(H5Tset_strpad(t.get(), H5T_STR_NULLPAD), "H5Tset_strpad", "string type");
   check(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset", "string type");
   return t;
+}
+
+// A string to be stored must not hold a NUL byte (it would read back cut there).
+void refuse_nul(std::string_view value, const std::string& name, std::size_t element) {
+  if (value.find('\0') != std::string_view::npos) {
+    throw Hdf5Error("'" + name + "' element " + std::to_string(element) +
+                    " has a NUL byte (stored strings cannot hold one)");
+  }
+}
+
+// A stored fixed-length string of `width` bytes: its text up to the NUL padding. A NUL followed by
+// another byte is a string with a NUL inside, which would be cut there: refused.
+std::string stored_string(const char* s, std::size_t width, const std::string& name,
+                          std::size_t element) {
+  const std::size_t length = strnlen(s, width);
+  for (std::size_t k = length; k < width; ++k) {
+    if (s[k] != '\0') {
+      throw Hdf5Error("'" + name + "' element " + std::to_string(element) +
+                      " has a NUL byte inside its text");
+    }
+  }
+  return std::string(s, length);
 }
 
 Hid scalar_space() { return Hid(check_id(H5Screate(H5S_SCALAR), "H5Screate", "scalar")); }
@@ -155,6 +179,23 @@ std::size_t dataset_type_size(hid_t dataset, const std::string& what) {
   return size;
 }
 
+std::size_t stored_elements(hid_t dataset, const std::string& what) {
+  std::size_t count = 1;
+  for (const hsize_t d : dataset_dims(dataset, what)) {
+    if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) {
+      throw Hdf5Error("'" + what + "' has more elements than the file can hold");
+    }
+    count *= static_cast<std::size_t>(d);
+  }
+  if (count == 0) return 0;
+  const std::size_t element = dataset_type_size(dataset, what);
+  const hsize_t stored = H5Dget_storage_size(dataset);
+  if (count > std::numeric_limits<std::size_t>::max() / element || count * element > stored) {
+    throw Hdf5Error("'" + what + "' has more elements than the file holds data for");
+  }
+  return count;
+}
+
 void write_all(hid_t dataset, hid_t mem_type, const void* data, const std::string& what) {
   check(H5Dwrite(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "H5Dwrite", what);
 }
@@ -182,7 +223,10 @@ void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void
 
 void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
   std::size_t width = 1;
-  for (const auto& v : values) width = std::max(width, v.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    refuse_nul(values[i], name, i);
+    width = std::max(width, values[i].size());
+  }
   std::vector<char> flat(values.size() * width, '\0');
   for (std::size_t i = 0; i < values.size(); ++i) {
     std::memcpy(flat.data() + i * width, values[i].data(), values[i].size());
@@ -204,18 +248,18 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& name) {
     throw Hdf5Error("'" + name + "' holds variable-length strings; expected fixed-length");
   }
   const std::size_t width = dataset_type_size(ds.get(), name);
-  std::vector<char> flat(dims[0] * width);
+  std::vector<char> flat(stored_elements(ds.get(), name) * width);
   Hid type = string_type(width);
   if (dims[0] > 0) read_all(ds.get(), type.get(), flat.data(), name);
   std::vector<std::string> out(dims[0]);
   for (std::size_t i = 0; i < dims[0]; ++i) {
-    const char* s = flat.data() + i * width;
-    out[i].assign(s, strnlen(s, width));
+    out[i] = stored_string(flat.data() + i * width, width, name, i);
   }
   return out;
 }
 
 void write_attribute(hid_t loc, const std::string& name, const std::string& value) {
+  refuse_nul(value, name, 0);
   Hid type = string_type(value.size());
   Hid space = scalar_space();
   Hid attr(
@@ -246,7 +290,7 @@ std::string read_string_attribute(hid_t loc, const std::string& name) {
   std::vector<char> buf(width + 1, '\0');
   Hid type = string_type(width);
   check(H5Aread(attr.get(), type.get(), buf.data()), "H5Aread", name);
-  return std::string(buf.data(), strnlen(buf.data(), width));
+  return stored_string(buf.data(), width, name, 0);
 }
 
 std::int64_t read_int_attribute(hid_t loc, const std::string& name) {

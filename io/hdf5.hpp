@@ -79,6 +79,12 @@ std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& what);
 H5T_class_t dataset_type_class(hid_t dataset, const std::string& what);
 std::size_t dataset_type_size(hid_t dataset, const std::string& what);
 
+// The number of elements of a dataset, checked against the bytes the file holds for it
+// (H5Dget_storage_size): dims that ask for more than that are an Hdf5Error. Every dataset
+// backscore writes is fully allocated, so only a damaged file (or one from elsewhere relying on
+// fill values) fails, and a damaged size is refused before it becomes a huge allocation.
+std::size_t stored_elements(hid_t dataset, const std::string& what);
+
 // Whole-dataset I/O in the given memory type (HDF5 converts between number types).
 void write_all(hid_t dataset, hid_t mem_type, const void* data, const std::string& what);
 void read_all(hid_t dataset, hid_t mem_type, void* data, const std::string& what);
@@ -95,11 +101,14 @@ void write_dataset(hid_t loc, const std::string& name, hid_t mem_type, hid_t fil
   if (!values.empty()) write_all(ds.get(), mem_type, values.data(), name);
 }
 
-// Fixed-length, null-padded UTF-8 string lists (one flat buffer, never vectors of buffers).
+// Fixed-length, null-padded UTF-8 string lists (one flat buffer, never vectors of buffers). A
+// NUL byte cannot be stored in such a string (the padding is NULs): write_strings refuses a
+// string with one, read_strings a stored string with a NUL before a non-NUL byte (rather than
+// cutting it there), both with an Hdf5Error naming the dataset and element.
 void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values);
 std::vector<std::string> read_strings(hid_t loc, const std::string& name);
 
-// Scalar attributes.
+// Scalar attributes. String attributes follow the string lists' NUL rule.
 void write_attribute(hid_t loc, const std::string& name, const std::string& value);
 void write_attribute(hid_t loc, const std::string& name, std::int64_t value);
 std::string read_string_attribute(hid_t loc, const std::string& name);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace backscore::store_layout {
@@ -28,6 +29,25 @@ inline std::size_t first_duplicate_or_unsorted(const std::vector<std::string>& i
     if (!(ids[i - 1] < ids[i])) return i;
   }
   return ids.size();
+}
+
+inline bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+// A name for a one-line message: a NUL byte or line break in it shown as \0, \n or \r.
+inline std::string printable(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '\0') {
+      out += "\\0";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 template <typename T>

@@ -46,8 +46,9 @@ struct StoreReader::Impl {
   // An HDF5 failure on era's predictions: forget the open dataset and throw the one-line error.
   [[noreturn]] void predictions_failed(std::size_t era, const h5::Hdf5Error& ex);
 
+  // One line, whatever the names it quotes hold (printable()).
   [[noreturn]] void bad(const std::string& what) const {
-    throw InputError(path.string() + ": " + what);
+    throw InputError(path.string() + ": " + printable(what));
   }
 
   h5::Hid era_group(std::size_t e) const {
@@ -67,10 +68,8 @@ struct StoreReader::Impl {
     if (h5::dataset_type_class(ds.get(), name) == H5T_STRING) {
       bad("era '" + era + "': dataset '" + name + "' is not numeric");
     }
-    std::size_t count = 1;
-    for (hsize_t d : dims) count *= d;
-    std::vector<double> out(count);
-    if (count > 0) h5::read_all(ds.get(), H5T_NATIVE_DOUBLE, out.data(), name);
+    std::vector<double> out(h5::stored_elements(ds.get(), name));
+    if (!out.empty()) h5::read_all(ds.get(), H5T_NATIVE_DOUBLE, out.data(), name);
     return out;
   }
 };
@@ -177,7 +176,7 @@ Era StoreReader::read_era(std::size_t e) {
       h5::Hid ds = h5::open_dataset(gid, "models");
       std::vector<hsize_t> dims = h5::dataset_dims(ds.get(), "models");
       if (dims.size() != 1) impl_->bad("era '" + name + "': dataset 'models' has the wrong shape");
-      era.models.resize(dims[0]);
+      era.models.resize(h5::stored_elements(ds.get(), "models"));
       if (dims[0] > 0) h5::read_all(ds.get(), H5T_NATIVE_INT32, era.models.data(), "models");
     }
     for (std::size_t j = 0; j < era.models.size(); ++j) {

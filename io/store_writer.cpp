@@ -26,13 +26,29 @@ struct StoreWriter::Impl {
   std::vector<std::string> era_names;
 
   [[noreturn]] void bad(const Era& era, const std::string& what) const {
-    throw InputError(output->final_path().string() + ": era '" + era.name + "': " + what);
+    throw InputError(output->final_path().string() + ": era '" + printable(era.name) +
+                     "': " + printable(what));
+  }
+
+  // A name of the schema with a NUL byte: the store's strings are NUL-padded, so it would read
+  // back cut at the NUL (docs/FORMAT.md).
+  void check_names(const std::vector<std::string>& names, const char* field) const {
+    for (const std::string& name : names) {
+      if (has_nul(name)) {
+        throw InputError(output->final_path().string() + ": " + field + " name '" +
+                         printable(name) + "' has a NUL byte");
+      }
+    }
   }
 
   void validate(const Era& era, std::span<const float> predictions) const {
     const std::size_t n = era.n_stocks();
     if (era.name.empty())
       throw InputError(output->final_path().string() + ": an era has an empty name");
+    if (has_nul(era.name)) {
+      throw InputError(output->final_path().string() + ": era name '" + printable(era.name) +
+                       "' has a NUL byte");
+    }
     if (std::find(era_names.begin(), era_names.end(), era.name) != era_names.end()) {
       bad(era, "duplicate era name");
     }
@@ -42,6 +58,7 @@ struct StoreWriter::Impl {
     }
     for (const auto& id : era.ids) {
       if (id.empty()) bad(era, "empty stock id");
+      if (has_nul(id)) bad(era, "stock id '" + id + "' has a NUL byte");
     }
     auto check_matrix = [&](std::span<const double> v, std::size_t rows,
                             const std::vector<std::string>& names, const char* field) {
@@ -95,6 +112,10 @@ StoreWriter::StoreWriter(fs::path path, StoreSchema schema) : impl_(std::make_un
     throw InputError(impl_->output->final_path().string() +
                      ": the default target 'target' is required");
   }
+  impl_->check_names(impl_->schema.models, "model");
+  impl_->check_names(impl_->schema.targets, "target");
+  impl_->check_names(impl_->schema.benchmarks, "benchmark");
+  impl_->check_names(impl_->schema.features, "feature");
   try {
     impl_->file = h5::create_file(impl_->output->path().string());
   } catch (const h5::Hdf5Error&) {

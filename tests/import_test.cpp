@@ -385,6 +385,23 @@ TEST_F(BadImport, PredictionProblems) {
   expect_error({}, path("p.csv") + ":3: quoted field is never closed");
 }
 
+// A NUL byte in an id, era, model or column name is refused (the store's strings are NUL-padded,
+// so most readers would cut the name there): one line naming the file, line and column.
+TEST_F(BadImport, NamesWithNulByte) {
+  using namespace std::string_literals;
+  write_file(dir / "u.csv", "era,id,target\nr1,\"a\0b\",0\n"s);
+  expect_error({}, path("u.csv") + ":2: column 'id' (2): a name with a NUL byte");
+  write_file(dir / "u.csv", "era,id,target\n\"r\0\",a,0\n"s);
+  expect_error({}, path("u.csv") + ":2: column 'era' (1): a name with a NUL byte");
+  write_file(dir / "u.csv", "era,id,target,feature_f\0x\nr1,a,0,1\n"s);
+  expect_error({}, path("u.csv") + ":1: header: the name of column 4 has a NUL byte");
+  write_file(dir / "u.csv", "era,id,target\nr1,a,0\nr1,b,1\n");
+  write_file(dir / "p.csv", "model,era,id,prediction\n\"m\0\",r1,a,0.5\n"s);
+  expect_error({}, path("p.csv") + ":2: column 'model' (1): a name with a NUL byte");
+  write_file(dir / "p.csv", "model,era,id,prediction\nm,r1,\"b\0\",0.5\n"s);
+  expect_error({}, path("p.csv") + ":2: column 'id' (3): a name with a NUL byte");
+}
+
 TEST_F(BadImport, DuplicatePredictionAcrossFiles) {
   write_file(dir / "p2.csv", "model,era,id,prediction\nq,r1,a,0.5\nm,r1,b,0.75\n");
   expect_error({"--predictions", path("p2.csv")},

@@ -247,6 +247,11 @@ TEST(Store, WriterRefusesInvalidErasAndLeavesNoFile) {
       {"wrong size", [](EraAndPredictions& e) { e.predictions.pop_back(); }},
       {"stake", [](EraAndPredictions& e) { e.era.stakes[0] = -1; }},
       {"does not fit a 32-bit float", [](EraAndPredictions& e) { e.era.features[1] = 1e39; }},
+      // A NUL byte would be cut off on reading (strings are NUL-padded): shown as \0.
+      {"stock id 'a\\0' has a NUL byte",
+       [](EraAndPredictions& e) { e.era.ids[0] = std::string("a\0", 2); }},
+      {"era name 'era7\\0' has a NUL byte",
+       [](EraAndPredictions& e) { e.era.name += std::string(1, '\0'); }},
   };
   for (const Case& c : cases) {
     TempDir dir;
@@ -263,6 +268,27 @@ TEST(Store, WriterRefusesInvalidErasAndLeavesNoFile) {
       EXPECT_NE(std::string(ex.what()).find(c.what), std::string::npos) << ex.what();
     }
     EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << c.what;
+  }
+}
+
+// A schema name with a NUL byte is refused before anything is written.
+TEST(Store, WriterRefusesNamesWithNulBytes) {
+  for (const char* field : {"model", "target", "benchmark", "feature"}) {
+    StoreSchema schema = test_schema();
+    const std::string name("x\0y", 3);
+    if (std::string(field) == "model") schema.models[1] = name;
+    if (std::string(field) == "target") schema.targets[1] = name;
+    if (std::string(field) == "benchmark") schema.benchmarks[0] = name;
+    if (std::string(field) == "feature") schema.features[0] = name;
+    TempDir dir;
+    try {
+      StoreWriter w(dir / "bad.h5", schema);
+      ADD_FAILURE() << "accepted a " << field << " name with a NUL byte";
+    } catch (const InputError& ex) {
+      EXPECT_EQ(std::string(ex.what()),
+                (dir / "bad.h5").string() + ": " + field + " name 'x\\0y' has a NUL byte");
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << field;
   }
 }
 
@@ -413,6 +439,36 @@ TEST_F(BadStore, InfinitePrediction) {
   const auto r = run_backscore({"inspect", path.string()});
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_EQ(r.err, "backscore: error: " + message + "\n");
+}
+
+// A stored string with a NUL byte inside (written by another tool) is refused, not cut there.
+TEST_F(BadStore, StringWithANulByteInside) {
+  {
+    h5::Hid f = open_rw();
+    H5Ldelete(f.get(), "/models/names", H5P_DEFAULT);
+    const std::string flat("model_0mod\0l_1model_2", 21);
+    h5::Hid type(H5Tcopy(H5T_C_S1));
+    H5Tset_size(type.get(), 7);
+    H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    const hsize_t dims[1] = {3};
+    h5::Hid ds = h5::create_dataset(f.get(), "/models/names", type.get(), dims);
+    h5::write_all(ds.get(), type.get(), flat.data(), "names");
+  }
+  expect_refused("'models/names' element 1 has a NUL byte inside its text");
+}
+
+// A dataset whose dims ask for more than the file holds for it (a damaged size) is refused
+// before anything that size is allocated.
+TEST_F(BadStore, DimsBeyondTheStoredData) {
+  {
+    h5::Hid f = open_rw();
+    H5Ldelete(f.get(), "/eras/000000/models", H5P_DEFAULT);
+    // 2^40 model indices, none written: HDF5 would give fill values (4 TiB of them).
+    const hsize_t dims[1] = {hsize_t{1} << 40};
+    h5::Hid ds = h5::create_dataset(f.get(), "/eras/000000/models", H5T_STD_I32LE, dims);
+  }
+  expect_refused("'models' has more elements than the file holds data for");
 }
 
 // Peak memory of a streaming pass is set by the largest era, not by the number of eras.
