@@ -48,17 +48,24 @@ class Hid {
   hid_t id_ = H5I_INVALID_HID;
 };
 
-// Turns HDF5's automatic error-stack printing off for its lifetime.
+// Turns HDF5's automatic error-stack printing off on the calling thread, for good. backscore
+// reports every HDF5 failure as its own one-line error (Hdf5Error, or an InputError naming the
+// file), so HDF5's printout is never wanted: it would follow that line on stderr. Restoring it
+// afterwards is what made a damaged store print HDF5's chatter at exit too: HDF5's library-close
+// handler (atexit) prints "HDF5: infinite loop closing library" and a long "FL,FL,..." line when
+// objects of a damaged file could not be closed, unless printing is off on the exiting thread.
+// The setting is per thread (Debian's HDF5 is built thread-safe), so main() calls this first
+// and every entry point of io/ that may run on another thread (the batch reader's) calls it too;
+// after the first call on a thread it costs one thread-local test.
+void silence_errors();
+
+// Silences HDF5's error printing on this thread (silence_errors()); kept as a marker at the top
+// of code that calls HDF5. It does not turn printing back on when it goes (see silence_errors).
 class SilenceHdf5 {
  public:
-  SilenceHdf5();
-  ~SilenceHdf5();
+  SilenceHdf5() { silence_errors(); }
   SilenceHdf5(const SilenceHdf5&) = delete;
   SilenceHdf5& operator=(const SilenceHdf5&) = delete;
-
- private:
-  H5E_auto2_t func_ = nullptr;
-  void* data_ = nullptr;
 };
 
 // Files and groups.

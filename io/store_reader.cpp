@@ -23,7 +23,6 @@ struct StoreReader::Impl {
   fs::path path;
   StoreSchema schema;
   std::vector<std::string> eras;
-  h5::SilenceHdf5 silence;
   h5::Hid file;
   h5::Hid eras_group;
   // The file opened for pread (-1: every read through HDF5).
@@ -75,6 +74,7 @@ struct StoreReader::Impl {
 };
 
 StoreReader::StoreReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+  h5::silence_errors();
   impl_->path = path;
   std::error_code ec;
   if (!fs::exists(path, ec)) impl_->bad("cannot open: no such file");
@@ -125,6 +125,7 @@ const StoreSchema& StoreReader::schema() const { return impl_->schema; }
 const std::vector<std::string>& StoreReader::eras() const { return impl_->eras; }
 
 std::size_t StoreReader::n_stocks(std::size_t era) {
+  h5::silence_errors();
   try {
     h5::Hid g = impl_->era_group(era);
     h5::Hid ds = h5::open_dataset(g.get(), "ids");
@@ -137,6 +138,7 @@ std::size_t StoreReader::n_stocks(std::size_t era) {
 }
 
 Era StoreReader::read_era(std::size_t e) {
+  h5::silence_errors();
   const StoreSchema& s = impl_->schema;
   Era era;
   try {
@@ -235,6 +237,7 @@ void StoreReader::Impl::predictions_failed(std::size_t era, const h5::Hdf5Error&
 
 void StoreReader::read_predictions(std::size_t era, std::size_t first, std::size_t count,
                                    std::span<float> out, int threads) {
+  h5::silence_errors();  // the batch reader calls this on its own thread
   try {
     const hid_t ds = impl_->predictions_of(era);
     const std::vector<hsize_t>& dims = impl_->open_dims;
@@ -259,6 +262,7 @@ void StoreReader::read_predictions(std::size_t era, std::size_t first, std::size
 }
 
 bool StoreReader::reads_predictions_directly(std::size_t era) {
+  h5::silence_errors();
   try {
     impl_->predictions_of(era);
     return impl_->direct.planned();

@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 struct StoreWriter::Impl {
   std::unique_ptr<PendingFile> output;  // first: removes an unfinished file after it is closed
   StoreSchema schema;
-  h5::SilenceHdf5 silence;
   h5::Hid file;
   h5::Hid eras_group;
   std::vector<std::string> era_names;
@@ -116,6 +115,7 @@ StoreWriter::StoreWriter(fs::path path, StoreSchema schema) : impl_(std::make_un
   impl_->check_names(impl_->schema.targets, "target");
   impl_->check_names(impl_->schema.benchmarks, "benchmark");
   impl_->check_names(impl_->schema.features, "feature");
+  h5::silence_errors();
   try {
     impl_->file = h5::create_file(impl_->output->path().string());
   } catch (const h5::Hdf5Error&) {
@@ -144,6 +144,7 @@ StoreWriter::~StoreWriter() {
 const StoreSchema& StoreWriter::schema() const { return impl_->schema; }
 
 void StoreWriter::append_era(const Era& era, std::span<const float> predictions) {
+  h5::silence_errors();
   impl_->validate(era, predictions);
   const hsize_t n = era.n_stocks();
   const hsize_t m = era.n_submitted();
@@ -190,6 +191,7 @@ void StoreWriter::append_era(const Era& era, std::span<const float> predictions)
 }
 
 void StoreWriter::finish() {
+  h5::silence_errors();
   h5::write_strings(impl_->eras_group.get(), "names", impl_->era_names);
   impl_->eras_group.reset();
   if (H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL) < 0) {

@@ -471,6 +471,66 @@ TEST_F(BadStore, DimsBeyondTheStoredData) {
   expect_refused("'models' has more elements than the file holds data for");
 }
 
+// A store whose metadata is damaged (a few bytes of any of its HDF5 metadata blocks overwritten)
+// is refused like any bad input: exit status 2 and exactly one line on stderr, naming the file,
+// for `inspect` and `run` alike. HDF5 itself prints nothing, not even at exit.
+TEST(Store, DamagedMetadataIsOneLineAndStatus2) {
+  TempDir dir;
+  const auto good = dir / "good.h5";
+  {
+    StoreWriter w(good, test_schema());
+    for (int k = 0; k < 3; ++k) {
+      EraAndPredictions e =
+          make_era(test_schema(), "era" + std::to_string(k), 30, {0, 1, 2}, 5 + k, k != 1);
+      w.append_era(e.era, e.predictions);
+    }
+    w.finish();
+  }
+  const std::string bytes = testing::read_file(good);
+  // Where HDF5's metadata blocks start: the superblock, object headers (OHDR, OCHK), B-trees,
+  // heaps and chunk indexes of the 1.10 format, each found by its signature.
+  std::vector<std::size_t> blocks = {0};
+  for (const char* signature : {"OHDR", "OCHK", "BTHD", "BTLF", "BTIN", "FRHP", "FHDB", "FHIB",
+                                "FAHD", "FADB", "EAHD", "EAIB", "EADB", "TREE", "HEAP", "SNOD"}) {
+    for (std::size_t at = bytes.find(signature); at != std::string::npos;
+         at = bytes.find(signature, at + 1)) {
+      blocks.push_back(at);
+    }
+  }
+  ASSERT_GT(blocks.size(), 10u);
+  std::size_t refused = 0;
+  for (const std::size_t at : blocks) {
+    std::string damaged = bytes;
+    for (std::size_t k = at + 5; k < at + 9 && k < damaged.size(); ++k) damaged[k] ^= 0x5A;
+    const auto path = dir / ("damaged-" + std::to_string(at) + ".h5");
+    testing::write_file(path, damaged);
+    for (const bool run : {false, true}) {
+      const auto r =
+          run ? run_backscore({"run", path.string(), "--backend", "cpu", "--formulas", "corr",
+                               "--out", (dir / "scores.h5").string(), "--quiet"})
+              : run_backscore({"inspect", path.string()});
+      const std::string what = std::string(run ? "run" : "inspect") + ", block at " +
+                               std::to_string(at) + ": " + r.err;
+      // run's own first line (backend, threads, formulas, eras) comes before any error.
+      std::string err = r.err;
+      if (run && err.rfind("backscore run: backend ", 0) == 0) err.erase(0, err.find('\n') + 1);
+      if (r.status == 0) {  // a block these commands do not read
+        EXPECT_EQ(err, "") << what;
+        std::filesystem::remove(dir / "scores.h5");
+        continue;
+      }
+      ++refused;
+      EXPECT_EQ(r.status, 2) << what;
+      EXPECT_EQ(testing::line_count(err), 1u) << what;
+      EXPECT_EQ(err.rfind("backscore: error: ", 0), 0u) << what;
+      EXPECT_NE(err.find(path.string()), std::string::npos) << what;
+      EXPECT_FALSE(std::filesystem::exists(dir / "scores.h5")) << what;
+    }
+    std::filesystem::remove(path);
+  }
+  EXPECT_GT(refused, blocks.size()) << "most damaged blocks must be refused by both commands";
+}
+
 // Peak memory of a streaming pass is set by the largest era, not by the number of eras.
 TEST(Store, StreamingMemoryDoesNotGrowWithEras) {
   TempDir dir;
