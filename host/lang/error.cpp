@@ -1,6 +1,8 @@
 // The formula language's errors (see error.hpp).
 #include "host/lang/error.hpp"
 
+#include <algorithm>
+
 namespace backscore::lang {
 namespace {
 
@@ -8,11 +10,22 @@ std::string one_line(const std::string& where, const std::string& definition, st
                      const std::string& message) {
   std::string s;
   if (!where.empty()) s = where + ": ";
-  s += "formula '" + definition + "': column " + std::to_string(column) + ": " + message;
+  s += "formula '" + excerpt(definition, column).text + "': column " + std::to_string(column) +
+       ": " + message;
   return s;
 }
 
 }  // namespace
+
+Excerpt excerpt(const std::string& text, std::size_t column) {
+  if (text.size() <= kQuoteWidth) return {text, column};
+  const std::size_t at = std::min(column > 0 ? column - 1 : 0, text.size());
+  const std::size_t first =
+      std::min(at > kQuoteWidth / 2 ? at - kQuoteWidth / 2 : 0, text.size() - kQuoteWidth);
+  const std::string head = first > 0 ? "..." : "";
+  const std::string tail = first + kQuoteWidth < text.size() ? "..." : "";
+  return {head + text.substr(first, kQuoteWidth) + tail, at - first + head.size() + 1};
+}
 
 FormulaError::FormulaError(std::string definition, std::size_t column, std::string message,
                            std::string where)
@@ -23,8 +36,9 @@ FormulaError::FormulaError(std::string definition, std::size_t column, std::stri
       column_(column) {}
 
 std::string FormulaError::caret() const {
+  const Excerpt e = excerpt(definition_, column_);
   std::string s = what();
-  s += "\n  " + definition_ + "\n  " + std::string(column_ > 0 ? column_ - 1 : 0, ' ') + "^";
+  s += "\n  " + e.text + "\n  " + std::string(e.column > 0 ? e.column - 1 : 0, ' ') + "^";
   return s;
 }
 

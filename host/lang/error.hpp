@@ -10,9 +10,21 @@
 
 namespace backscore::lang {
 
+inline constexpr std::size_t kQuoteWidth = 80;
+
+// At most kQuoteWidth characters of `text` around the 1-based `column` (all of it when short),
+// with "..." where it is cut; `column` is then the column's place in the excerpt.
+struct Excerpt {
+  std::string text;
+  std::size_t column = 1;
+};
+Excerpt excerpt(const std::string& text, std::size_t column = 1);
+
 // A compile error in one definition. what() is one line (the CLI prints errors as one line):
 //   [WHERE: ]formula 'x = rank(foo)': column 10: unknown name 'foo'
-// caret() is the multi-line form (the definition with a ^ under the column), for `explain`.
+// quoting at most kQuoteWidth characters of the definition around the column (excerpt()), so a
+// generated megabyte-long definition gives a short line. caret() is the multi-line form (the
+// same excerpt with a ^ under the column), for `explain`.
 class FormulaError : public InputError {
  public:
   FormulaError(std::string definition, std::size_t column, std::string message,
