@@ -139,7 +139,8 @@ TEST(LangOperations, ArityErrorsComeFromTheTable) {
 }
 
 // Every function and operator of the language, and their plan text as `backscore explain` printed
-// it before the operation table existed (the plan's text must not change).
+// it before the operation table existed (the plan's text must not change; since definitions are
+// compiled after the ones they name, pred_score's nodes come before those of a7, which names it).
 TEST(LangOperations, PlanTextOfEveryFunctionIsUnchanged) {
   const lang::Plan plan = compile(
       {"a1 = mean(center(target, over=era)) + sum(target, over=era) + std(meta_model, ddof=1, "
@@ -168,24 +169,24 @@ era stages (once per era, on the model's ids when it misses some; shared by ever
   #55   vector    target_b                                    used by: a6
   #58   qr        qr(#54, #55, intercept, rcond=1e-09)        used by: a6
   #60   vector    benchmark_teager                            used by: a6
-  #72   vector    sign(#0)                                    used by: a7, pred_score
-  #76   vector    -#0                                         used by: a7, pred_score
-  #77   vector    #76 / 2                                     used by: a7, pred_score
+  #63   vector    sign(#0)                                    used by: a7, pred_score
+  #67   vector    -#0                                         used by: a7, pred_score
+  #68   vector    #67 / 2                                     used by: a7, pred_score
 model stages (once per model-era; each stage can run batched over the models):
   #9    vector    pred                                        used by: a2, a3, a4, a5, a6, a7, pred_score, a9, a10
   #40   order     sort(#9)                                    used by: a5, a6, a7, pred_score
   #41   vector    rank(#9, ties=average)                      used by: a5, a6, a7, pred_score
   #53   vector    gaussian(#41)                               used by: a6
   #59   vector    neutralize(#53, by #58, proportion=0.5)     used by: a6
-  #63   vector    orthogonalize(#9, #5) with #5.#5 = #62      used by: a7
-  #64   vector    rank(#9, ties=first)                        used by: a7
-  #66   vector    top_bottom(#64, 50)                         used by: a7
-  #71   vector    abs(#9)                                     used by: a7, pred_score
-  #73   vector    clip(#9, 0, 1)                              used by: a7, pred_score
-  #74   vector    #72 * #73                                   used by: a7, pred_score
-  #75   vector    #71 + #74                                   used by: a7, pred_score
-  #78   vector    #75 - #77                                   used by: a7, pred_score
-  #79   vector    power(#41, 2)                               used by: a7, pred_score
+  #62   vector    abs(#9)                                     used by: a7, pred_score
+  #64   vector    clip(#9, 0, 1)                              used by: a7, pred_score
+  #65   vector    #63 * #64                                   used by: a7, pred_score
+  #66   vector    #62 + #65                                   used by: a7, pred_score
+  #69   vector    #66 - #68                                   used by: a7, pred_score
+  #70   vector    power(#41, 2)                               used by: a7, pred_score
+  #77   vector    orthogonalize(#9, #5) with #5.#5 = #76      used by: a7
+  #78   vector    rank(#9, ties=first)                        used by: a7
+  #80   vector    top_bottom(#78, 50)                         used by: a7
   #87   vector    center(#9)                                  used by: a9
   #88   vector    abs(#87)                                    used by: a9
   #89   vector    #88 * 2                                     used by: a9
@@ -199,7 +200,7 @@ scalars per era:
   #8    scalar    #4 + #7                                     used by: a1, a4
   #30   scalar    #8 > 0                                      used by: a4
   #31   scalar    not #30                                     used by: a4
-  #62   scalar    dot(#5, #5)                                 used by: a7
+  #76   scalar    dot(#5, #5)                                 used by: a7
 scalars per model-era:
   #10   scalar    std(#9, ddof=0)                             used by: a2, a4, a10
   #11   scalar    mean(#9)                                    used by: a2, a4, a10
@@ -233,15 +234,15 @@ scalars per model-era:
   #51   scalar    #49 + -1                                    used by: a5
   #52   scalar    #51 + 1                                     used by: a5
   #61   scalar    pearson(#59, #60)                           used by: a6
-  #67   scalar    dot(#63, #66)                               used by: a7
-  #70   scalar    #67 + 512                                   used by: a7
-  #80   scalar    pearson(#78, #79)                           used by: a7, pred_score
-  #81   scalar    built-in corr                               used by: a7, pred_score
-  #82   scalar    #80 + #81                                   used by: a7, pred_score
-  #83   scalar    built-in mmc_tb100                          used by: a7, pred_score
-  #84   scalar    #82 + #83                                   used by: a7, pred_score
-  #85   scalar    -#84                                        used by: a7
-  #86   scalar    #70 - #85                                   used by: a7
+  #71   scalar    pearson(#69, #70)                           used by: a7, pred_score
+  #72   scalar    built-in corr                               used by: a7, pred_score
+  #73   scalar    #71 + #72                                   used by: a7, pred_score
+  #74   scalar    built-in mmc_tb100                          used by: a7, pred_score
+  #75   scalar    #73 + #74                                   used by: a7, pred_score
+  #81   scalar    dot(#77, #80)                               used by: a7
+  #84   scalar    #81 + 512                                   used by: a7
+  #85   scalar    -#75                                        used by: a7
+  #86   scalar    #84 - #85                                   used by: a7
   #91   scalar    count(#90)                                  used by: a9
   #92   scalar    #11 < 0                                     used by: a10
   #93   scalar    #10 >= 1                                    used by: a10
@@ -257,7 +258,7 @@ formulas:
   a5 = #52    (a5 = min(pred) + max(rank(pred)) + min(1, 2) * max(3, 4, 5) - abs(-3) + sign(-2) + clip(5, 0, 1))
   a6 = #61    (a6 = pearson(neutralize(gaussian(rank(pred)), features, target_b, proportion=0.5, rcond=1e-9), benchmark_teager))
   a7 = #86    (a7 = dot(orthogonalize(pred, meta_model), top_bottom(rank(pred, ties=first), 50)) + 2 ^ 3 ^ 2 - -pred_score; where pred_score = pearson(abs(pred) + sign(target) * clip(pred, 0, 1) - -target / 2, power(rank(pred), 2)) + corr + mmc_tb100)
-  pred_score = #84    (pred_score = pearson(abs(pred) + sign(target) * clip(pred, 0, 1) - -target / 2, power(rank(pred), 2)) + corr + mmc_tb100)
+  pred_score = #75    (pred_score = pearson(abs(pred) + sign(target) * clip(pred, 0, 1) - -target / 2, power(rank(pred), 2)) + corr + mmc_tb100)
   a8 = 1    (a8 = 1 < 2 and 3 >= 2 or 4 == 4 and not 0 != 1)
   a9 = #91    (a9 = count(abs(center(pred)) * 2 - 1))
   a10 = #97    (a10 = if(mean(pred) < 0 and std(pred) >= 1 or sum(pred) == 2, 1, 0))

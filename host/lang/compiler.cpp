@@ -3,7 +3,9 @@
 #include "host/lang/compiler.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <sstream>
+#include <unordered_set>
 
 namespace backscore::lang {
 
@@ -38,21 +40,22 @@ Compiler::Compiler(const std::vector<Definition>& defs, const Binding& binding)
                          "'" + d.name + "' is a reserved name of the language", d.where);
     }
     if (by_name_.count(d.name)) {
-      throw FormulaError(
-          d.text, d.name_column,
-          "'" + d.name + "' is defined twice (first as '" + defs[by_name_[d.name]].text + "')",
-          d.where);
+      throw FormulaError(d.text, d.name_column,
+                         "'" + d.name + "' is defined twice (first as '" +
+                             excerpt(defs[by_name_[d.name]].text).text + "')",
+                         d.where);
     }
     by_name_[d.name] = i;
   }
-  state_.assign(defs.size(), State::todo);
+  done_.assign(defs.size(), 0);
   compiled_.resize(defs.size());
   deps_.resize(defs.size());
 }
 
 Plan Compiler::run(const std::vector<std::string>& outputs) {
-  for (std::size_t i = 0; i < defs_.size(); ++i) compile_definition(i);
+  for (std::size_t i : dependency_order()) compile_definition(i);
   std::vector<std::size_t> out;
+  std::vector<char> chosen(defs_.size(), 0);
   if (outputs.empty()) {
     for (std::size_t i = 0; i < defs_.size(); ++i) {
       if (compiled_[i].kind == Kind::scalar) out.push_back(i);
@@ -68,19 +71,15 @@ Plan Compiler::run(const std::vector<std::string>& outputs) {
             "formulas", "'" + name + "' is " + kind_name(compiled_[it->second].kind) +
                             " stage, not a formula (a formula gives one number per model-era)");
       }
-      if (std::find(out.begin(), out.end(), it->second) == out.end()) out.push_back(it->second);
+      if (!chosen[it->second]) out.push_back(it->second);
+      chosen[it->second] = 1;
     }
   }
   for (std::size_t i : out) {
     PlanFormula f;
     f.name = defs_[i].name;
     f.root = compiled_[i].node;
-    f.definition = defs_[i].text;
-    std::set<std::size_t> all;
-    collect_deps(i, all);
-    for (std::size_t d : all) {
-      if (d != i) f.definition += "; where " + defs_[d].text;
-    }
+    f.definition = definition_text(i);
     plan_.formulas.push_back(std::move(f));
   }
   for (const Definition& d : defs_) plan_.definitions.push_back(d.text);
@@ -92,23 +91,119 @@ void Compiler::fail(const Definition& d, std::size_t column, const std::string& 
   throw FormulaError(d.text, column, msg, d.where);
 }
 
-void Compiler::collect_deps(std::size_t i, std::set<std::size_t>& all) const {
-  if (!all.insert(i).second) return;
-  for (std::size_t d : deps_[i]) collect_deps(d, all);
+std::vector<Compiler::Reference> Compiler::references(const Expr& root) const {
+  std::vector<Reference> refs;
+  std::vector<const Expr*> todo{&root};
+  while (!todo.empty()) {
+    const Expr* e = todo.back();
+    todo.pop_back();
+    if (e->kind == Expr::Kind::name) {
+      if (auto it = by_name_.find(e->text); it != by_name_.end()) {
+        refs.push_back({it->second, e->column});
+      }
+      continue;
+    }
+    // pushed right to left, so taken left to right: positional arguments, then keywords
+    for (auto k = e->kwargs.rbegin(); k != e->kwargs.rend(); ++k) todo.push_back(&k->value[0]);
+    for (auto a = e->args.rbegin(); a != e->args.rend(); ++a) todo.push_back(&*a);
+  }
+  return refs;
 }
 
-Compiled Compiler::compile_definition(std::size_t i) {
-  if (state_[i] == State::done) return compiled_[i];
-  state_[i] = State::active;
-  stack_.push_back(i);
+// Every definition after the ones it names: a depth-first walk with its own stack, definitions in
+// order and names left to right, so that compiling in this order never goes from one definition
+// into another (a chain of 100,000 definitions, in any order, costs no recursion) and costs time
+// linear in the definitions' size. A name of a definition still on the walk's path is a cycle.
+std::vector<std::size_t> Compiler::dependency_order() const {
+  enum State : char { todo, active, done };
+  std::vector<char> state(defs_.size(), todo);
+  struct Frame {
+    std::size_t definition;
+    std::vector<Reference> refs;
+    std::size_t next = 0;
+  };
+  std::vector<Frame> path;
+  std::vector<std::size_t> order;
+  order.reserve(defs_.size());
+  for (std::size_t start = 0; start < defs_.size(); ++start) {
+    if (state[start] != todo) continue;
+    state[start] = active;
+    path.push_back({start, references(defs_[start].expr)});
+    while (!path.empty()) {
+      Frame& top = path.back();
+      if (top.next == top.refs.size()) {
+        state[top.definition] = done;
+        order.push_back(top.definition);
+        path.pop_back();
+        continue;
+      }
+      const Reference r = top.refs[top.next++];
+      if (state[r.definition] == done) continue;
+      if (state[r.definition] == active) {
+        std::size_t from = 0;
+        while (path[from].definition != r.definition) ++from;
+        // at most 10 names of a long cycle
+        const std::size_t n = path.size() - from;
+        std::string cycle;
+        for (std::size_t k = 0; k < n; ++k) {
+          if (n > 10 && k == 5) {
+            cycle += "... (" + std::to_string(n - 10) + " more) -> ";
+            k = n - 5;
+          }
+          cycle += defs_[path[from + k].definition].name + " -> ";
+        }
+        cycle += defs_[r.definition].name;
+        fail(defs_[top.definition], r.column, "cycle between formulas: " + cycle);
+      }
+      state[r.definition] = active;
+      path.push_back({r.definition, references(defs_[r.definition].expr)});
+    }
+  }
+  return order;
+}
+
+// A formula's definition and, after "; where", the definitions it uses, directly or not, in the
+// order of the definitions; at most kWhereText characters of those, nearest first, then
+// "; where ...": the formula at the end of a chain of 20,000 definitions does not quote all of
+// them (the plan's and the scores file's text would grow with the square of the chain).
+std::string Compiler::definition_text(std::size_t i) const {
+  constexpr std::size_t kWhereText = 1000, kScanned = 4000;
+  std::vector<std::size_t> used;
+  std::unordered_set<std::size_t> seen{i};
+  std::size_t chars = 0, scanned = 0;
+  bool cut = false;
+  for (std::size_t q = 0; q <= used.size() && !cut; ++q) {  // breadth first: i, then used
+    for (std::size_t dep : deps_[q == 0 ? i : used[q - 1]]) {
+      if (++scanned > kScanned) {
+        cut = true;
+        break;
+      }
+      if (!seen.insert(dep).second) continue;
+      chars += 8 + defs_[dep].text.size();  // "; where " and the definition
+      if (chars > kWhereText) {
+        cut = true;
+        break;
+      }
+      used.push_back(dep);
+    }
+  }
+  std::sort(used.begin(), used.end());
+  std::string s = defs_[i].text;
+  for (std::size_t d : used) s += "; where " + defs_[d].text;
+  if (cut) s += "; where ...";
+  return s;
+}
+
+void Compiler::compile_definition(std::size_t i) {
   compiled_[i] = compile(defs_[i].expr, defs_[i], i);
   if (compiled_[i].kind == Kind::matrix) {
     fail(defs_[i], defs_[i].expr.column,
          "a definition must give a scalar (a formula) or a vector (a stage), not a matrix");
   }
-  stack_.pop_back();
-  state_[i] = State::done;
-  return compiled_[i];
+  std::vector<std::size_t>& deps = deps_[i];
+  std::sort(deps.begin(), deps.end());
+  deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+  done_[i] = 1;
 }
 
 // ---- node construction with common-subexpression elimination ----
@@ -163,6 +258,13 @@ Compiled Compiler::op(Op o, Kind kind, std::vector<std::uint32_t> args, double v
 // ---- expressions ----
 
 Compiled Compiler::compile(const Expr& e, const Definition& d, std::size_t self) {
+  // The parser's trees are at most kMaxExprDepth deep; this recursion keeps to it whatever the
+  // tree.
+  struct Level {
+    std::size_t& depth;
+    ~Level() { --depth; }
+  } level{++depth_};
+  if (depth_ > kMaxExprDepth) fail(d, e.column, too_deep_message());
   switch (e.kind) {
     case Expr::Kind::number:
       return {constant(e.number), Kind::scalar};
@@ -171,7 +273,7 @@ Compiled Compiler::compile(const Expr& e, const Definition& d, std::size_t self)
     case Expr::Kind::unary:
       return operation(find_operator(e.text, Syntax::prefix), e, d, self);
     case Expr::Kind::binary:
-      return operation(find_operator(e.text, Syntax::infix), e, d, self);
+      return chain(e, d, self);
     case Expr::Kind::call:
       return call(e, d, self);
   }
@@ -181,16 +283,10 @@ Compiled Compiler::compile(const Expr& e, const Definition& d, std::size_t self)
 Compiled Compiler::name(const Expr& e, const Definition& d, std::size_t self) {
   const std::string& s = e.text;
   if (auto it = by_name_.find(s); it != by_name_.end()) {
-    const std::size_t other = it->second;
-    if (state_[other] == State::active) {
-      std::string cycle;
-      auto at = std::find(stack_.begin(), stack_.end(), other);
-      for (; at != stack_.end(); ++at) cycle += defs_[*at].name + " -> ";
-      cycle += s;
-      fail(d, e.column, "cycle between formulas: " + cycle);
-    }
+    const std::size_t other = it->second;  // compiled already (dependency_order)
+    if (!done_[other]) fail(d, e.column, "internal: '" + s + "' used before it is compiled");
     deps_[self].push_back(other);
-    return compile_definition(other);
+    return compiled_[other];
   }
   const StoreSchema* schema = binding_.schema;
   if (binding_.scores_as_inputs) {
@@ -200,11 +296,9 @@ Compiled Compiler::name(const Expr& e, const Definition& d, std::size_t self) {
     }
     if (is_function_word(s))
       fail(d, e.column, "'" + s + "' is a function: call it as " + s + "(...)");
-    auto& in = plan_.inputs;
-    const auto it = std::find(in.begin(), in.end(), s);
-    const std::size_t index = static_cast<std::size_t>(it - in.begin());
-    if (it == in.end()) in.push_back(s);
-    return leaf(Op::input, Kind::scalar, s, index);
+    const auto [it, added] = input_index_.emplace(s, plan_.inputs.size());
+    if (added) plan_.inputs.push_back(s);
+    return leaf(Op::input, Kind::scalar, s, it->second);
   }
   if (s == "pred") return leaf(Op::pred, Kind::vector);
   if (s == "target") return leaf(Op::target, Kind::vector, s, binding_.target);
@@ -252,10 +346,9 @@ Compiled Compiler::name(const Expr& e, const Definition& d, std::size_t self) {
         fail(d, e.column, "'" + s + "' needs features and the store has none");
       }
     }
-    auto it = std::find(plan_.builtins.begin(), plan_.builtins.end(), *b);
-    if (it == plan_.builtins.end()) it = plan_.builtins.insert(plan_.builtins.end(), *b);
-    return leaf(Op::builtin, Kind::scalar, s,
-                static_cast<std::size_t>(it - plan_.builtins.begin()));
+    const auto [it, added] = builtin_index_.emplace(s, plan_.builtins.size());
+    if (added) plan_.builtins.push_back(*b);
+    return leaf(Op::builtin, Kind::scalar, s, it->second);
   }
   if (is_function_word(s))
     fail(d, e.column, "'" + s + "' is a function: call it as " + s + "(...)");
@@ -267,6 +360,20 @@ Compiled Compiler::operation(const OpInfo* info, const Expr& e, const Definition
   if (info == nullptr) fail(d, e.column, "internal: unknown operator '" + e.text + "'");
   CallSite site(*this, *info, e, d, self);
   return info->build(site);
+}
+
+// `a + b - c`: the chain's operators one after the other, left to right, each on the chain so
+// far: a loop, however long the chain.
+Compiled Compiler::chain(const Expr& e, const Definition& d, std::size_t self) {
+  Compiled so_far;
+  for (std::size_t k = 0; k < e.ops.size(); ++k) {
+    const OpInfo* info = find_operator(e.ops[k].text, Syntax::infix);
+    if (info == nullptr)
+      fail(d, e.ops[k].column, "internal: unknown operator '" + e.ops[k].text + "'");
+    CallSite site(*this, *info, e, k, so_far, d, self);
+    so_far = info->build(site);
+  }
+  return so_far;
 }
 
 Compiled Compiler::call(const Expr& e, const Definition& d, std::size_t self) {
@@ -288,26 +395,39 @@ Compiled Compiler::call(const Expr& e, const Definition& d, std::size_t self) {
 // Schedules, users and evaluation hints.
 void Compiler::finish() {
   std::vector<Node>& nodes = plan_.nodes;
-  std::vector<char> needed(nodes.size(), 0);
+  // The users of a node are those of the nodes that read it, and the formulas rooted at it:
+  // merged from the last node to the first (a node's readers come after it), each list kept to
+  // its kListedUsers smallest, so this is linear in the plan's size however many formulas share
+  // a node.
   for (std::size_t fi = 0; fi < plan_.formulas.size(); ++fi) {
-    std::vector<char> seen(nodes.size(), 0);
-    std::vector<std::uint32_t> todo{plan_.formulas[fi].root};
-    while (!todo.empty()) {
-      const std::uint32_t id = todo.back();
-      todo.pop_back();
-      if (seen[id]) continue;
-      seen[id] = needed[id] = 1;
-      nodes[id].users.push_back(static_cast<std::uint32_t>(fi));
-      for (std::uint32_t a : nodes[id].args) todo.push_back(a);
+    Node& root = nodes[plan_.formulas[fi].root];
+    if (root.users.size() < kListedUsers) {
+      root.users.push_back(static_cast<std::uint32_t>(fi));
+    } else {
+      root.more_users = true;
+    }
+  }
+  std::vector<std::uint32_t> merged;
+  for (std::size_t id = nodes.size(); id-- > 0;) {
+    const Node& n = nodes[id];
+    if (n.users.empty()) continue;
+    for (std::uint32_t a : n.args) {
+      Node& m = nodes[a];
+      merged.clear();
+      std::set_union(m.users.begin(), m.users.end(), n.users.begin(), n.users.end(),
+                     std::back_inserter(merged));
+      m.more_users = m.more_users || n.more_users || merged.size() > kListedUsers;
+      if (merged.size() > kListedUsers) merged.resize(kListedUsers);
+      m.users.assign(merged.begin(), merged.end());
     }
   }
   for (std::uint32_t id = 0; id < nodes.size(); ++id) {
-    if (!needed[id] || nodes[id].op == Op::constant) continue;
+    if (nodes[id].users.empty() || nodes[id].op == Op::constant) continue;
     (nodes[id].per_model ? plan_.model_schedule : plan_.era_schedule).push_back(id);
   }
   for (std::uint32_t id = 0; id < nodes.size(); ++id) {
     Node& p = nodes[id];
-    if (!needed[id] || p.op != Op::power) continue;
+    if (p.users.empty() || p.op != Op::power) continue;
     const Node& expo = nodes[p.args[1]];
     Node& g = nodes[p.args[0]];
     if (expo.op == Op::constant && expo.value == 1.5 && g.op == Op::gaussian &&
@@ -315,109 +435,6 @@ void Compiler::finish() {
       g.fused_pow15 = id;
     }
   }
-}
-
-// ---- CallSite ----
-
-void CallSite::fail(std::size_t column, const std::string& msg) const {
-  throw FormulaError(d_.text, column, msg, d_.where);
-}
-
-void CallSite::check_arity() const {
-  const std::size_t n = e_.args.size();
-  if (n < info_.min_args || n > info_.max_args) {
-    fail(e_.column, e_.text + "() takes " + info_.takes + ", got " + std::to_string(n) +
-                        (n == 1 ? " argument" : " arguments"));
-  }
-}
-
-void CallSite::check_keywords() const {
-  for (const Kwarg& k : e_.kwargs) {
-    bool ok = false;
-    std::string list;
-    for (const char* a : info_.keywords) {
-      if (a == nullptr) continue;
-      ok = ok || k.key == a;
-      list += std::string(list.empty() ? "" : ", ") + a;
-    }
-    if (!ok) {
-      fail(k.column,
-           e_.text + "() has no keyword '" + k.key + "'" +
-               (list.empty() ? std::string(" (it takes none)") : " (it takes " + list + ")"));
-    }
-  }
-}
-
-Compiled CallSite::arg(std::size_t i) { return c_.compile(e_.args[i], d_, self_); }
-
-std::string CallSite::arg_name(std::size_t i) const {
-  return e_.text + "() argument " + std::to_string(i + 1);
-}
-
-Compiled CallSite::vec(std::size_t i) {
-  const Compiled c = arg(i);
-  need_vector(c, arg_column(i), arg_name(i));
-  return c;
-}
-
-Compiled CallSite::scal(std::size_t i) {
-  const Compiled c = arg(i);
-  need_scalar(c, arg_column(i), arg_name(i));
-  return c;
-}
-
-void CallSite::need_scalar(const Compiled& c, std::size_t column, const std::string& what) const {
-  if (c.kind != Kind::scalar) fail(column, what + " needs a scalar, got " + kind_name(c.kind));
-}
-
-void CallSite::need_vector(const Compiled& c, std::size_t column, const std::string& what) const {
-  if (c.kind != Kind::vector) fail(column, what + " needs a vector, got " + kind_name(c.kind));
-}
-
-void CallSite::need_data(const Compiled& c, std::size_t column, const std::string& what) const {
-  if (c.kind != Kind::vector && c.kind != Kind::scalar) {
-    fail(column, what + " needs a vector or a scalar, got " + kind_name(c.kind));
-  }
-}
-
-const Kwarg* CallSite::kwarg(const char* key) const {
-  for (const Kwarg& k : e_.kwargs) {
-    if (k.key == key) return &k;
-  }
-  return nullptr;
-}
-
-Compiled CallSite::keyword(const Kwarg& k) { return c_.compile(k.value[0], d_, self_); }
-
-std::string CallSite::choice(const char* key, std::initializer_list<const char*> words,
-                             const char* dflt) {
-  const Kwarg* k = kwarg(key);
-  if (!k) return dflt;
-  const Expr& v = k->value[0];
-  std::string list;
-  for (const char* w : words) {
-    if (v.kind == Expr::Kind::name && v.text == w) return w;
-    list += std::string(list.empty() ? "" : " or ") + w;
-  }
-  fail(v.column, e_.text + "(): " + key + " must be " + list);
-}
-
-double CallSite::number(const char* key, double dflt) {
-  const Kwarg* k = kwarg(key);
-  if (!k) return dflt;
-  const Compiled c = keyword(*k);
-  if (c.kind != Kind::scalar || node(c.node).op != Op::constant) {
-    fail(k->value[0].column, e_.text + "(): " + key + " must be a constant number");
-  }
-  return node(c.node).value;
-}
-
-bool CallSite::over_era(const Compiled& x) {
-  const bool wide = choice("over", {"ids", "era"}, "ids") == "era";
-  if (wide && node(x.node).per_model) {
-    fail(kwarg("over")->column, "over=era needs an argument that does not depend on pred");
-  }
-  return wide;
 }
 
 }  // namespace backscore::lang

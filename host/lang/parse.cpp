@@ -4,10 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cmath>
-#include <cstdio>
 #include <fstream>
-#include <sstream>
+#include <initializer_list>
 
 namespace backscore::lang {
 namespace {
@@ -84,6 +82,7 @@ class Parser {
             while (j < n && std::isdigit(static_cast<unsigned char>(text_[j]))) ++j;
           }
         }
+        if (j - i > kMaxTokenLength) fail(col, "number longer than " + max_token());
         Token t{Token::Kind::number, text_.substr(i, j - i), 0, col};
         const auto r = std::from_chars(text_.data() + i, text_.data() + j, t.number);
         if (r.ec != std::errc() || r.ptr != text_.data() + j)
@@ -94,6 +93,7 @@ class Parser {
         std::size_t j = i;
         while (j < n && (std::isalnum(static_cast<unsigned char>(text_[j])) || text_[j] == '_'))
           ++j;
+        if (j - i > kMaxTokenLength) fail(col, "name longer than " + max_token());
         tokens_.push_back({Token::Kind::name, text_.substr(i, j - i), 0, col});
         i = j;
       } else {
@@ -112,6 +112,8 @@ class Parser {
     }
     tokens_.push_back({Token::Kind::end, "end of the definition", 0, n + 1});
   }
+
+  static std::string max_token() { return std::to_string(kMaxTokenLength) + " characters"; }
 
   const Token& peek() const { return tokens_[pos_]; }
   bool is_op(const char* op) const { return peek().kind == Token::Kind::op && peek().text == op; }
@@ -139,12 +141,9 @@ class Parser {
     if (e.depth > kMaxExprDepth) too_deep(e.column);
     return e;
   }
-  [[noreturn]] void too_deep(std::size_t column) const {
-    fail(column, "expression nested too deeply (more than " + std::to_string(kMaxExprDepth) +
-                     " levels of operators, calls and parentheses); split it into several "
-                     "definitions");
-  }
-  // Bounds the parser's own recursion (parentheses, call arguments, prefix operators).
+  [[noreturn]] void too_deep(std::size_t column) const { fail(column, too_deep_message()); }
+  // Bounds the parser's own recursion (parentheses, call arguments, prefix operators, the
+  // right side of `^`) before it recurses: `corr^1^1^...` or 100,000 '(' stop at the limit.
   struct Nesting {
     Nesting(const Parser& p, std::size_t& depth) : depth_(depth) {
       if (++depth_ > kMaxExprDepth) p.too_deep(p.peek().column);
@@ -155,13 +154,39 @@ class Parser {
     std::size_t& depth_;
   };
 
-  Expr binary(std::string op, std::size_t column, Expr a, Expr b) const {
+  // `a OP b`: a chain of one operator.
+  Expr binary(const Token& op, Expr a, Expr b) const {
     Expr e;
     e.kind = Expr::Kind::binary;
-    e.text = std::move(op);
-    e.column = column;
     e.args.push_back(std::move(a));
     e.args.push_back(std::move(b));
+    e.ops.push_back({op.text, op.column});
+    e.text = op.text;
+    e.column = op.column;
+    return deepen(std::move(e));
+  }
+  bool at_any(std::initializer_list<const char*> ops) const {
+    if (peek().kind != Token::Kind::op && peek().kind != Token::Kind::name) return false;
+    for (const char* op : ops) {
+      if (peek().text == op) return true;
+    }
+    return false;
+  }
+  // `operand (OP operand)*` for the operators `ops` of one precedence, parsed in a loop into one
+  // flat chain (Expr::Kind::binary): its length is not nesting.
+  Expr chain(Expr (Parser::*operand)(), std::initializer_list<const char*> ops) {
+    Expr first = (this->*operand)();
+    if (!at_any(ops)) return first;
+    Expr e;
+    e.kind = Expr::Kind::binary;
+    e.args.push_back(std::move(first));
+    while (at_any(ops)) {
+      e.ops.push_back({peek().text, peek().column});
+      ++pos_;
+      e.args.push_back((this->*operand)());
+    }
+    e.text = e.ops.back().text;
+    e.column = e.ops.back().column;
     return deepen(std::move(e));
   }
 
@@ -169,24 +194,8 @@ class Parser {
     const Nesting guard(*this, nesting_);
     return or_expr();
   }
-  Expr or_expr() {
-    Expr e = and_expr();
-    while (is_word("or")) {
-      const std::size_t col = peek().column;
-      ++pos_;
-      e = binary("or", col, std::move(e), and_expr());
-    }
-    return e;
-  }
-  Expr and_expr() {
-    Expr e = not_expr();
-    while (is_word("and")) {
-      const std::size_t col = peek().column;
-      ++pos_;
-      e = binary("and", col, std::move(e), not_expr());
-    }
-    return e;
-  }
+  Expr or_expr() { return chain(&Parser::and_expr, {"or"}); }
+  Expr and_expr() { return chain(&Parser::not_expr, {"and"}); }
   Expr not_expr() {
     if (is_word("not")) {
       const Nesting guard(*this, nesting_);
@@ -201,38 +210,19 @@ class Parser {
     return comparison();
   }
   Expr comparison() {
+    static constexpr std::initializer_list<const char*> kCompare = {"<",  "<=", ">",
+                                                                    ">=", "==", "!="};
     Expr e = additive();
-    for (const char* op : {"<", "<=", ">", ">=", "==", "!="}) {
-      if (is_op(op)) {
-        const std::size_t col = peek().column;
-        ++pos_;
-        e = binary(op, col, std::move(e), additive());
-        for (const char* op2 : {"<", "<=", ">", ">=", "==", "!="}) {
-          if (is_op(op2)) fail(peek().column, "comparisons do not chain: use 'and'");
-        }
-        break;
-      }
-    }
-    return e;
-  }
-  Expr additive() {
-    Expr e = multiplicative();
-    while (is_op("+") || is_op("-")) {
-      const Token t = peek();
+    if (at_any(kCompare)) {
+      const Token op = peek();
       ++pos_;
-      e = binary(t.text, t.column, std::move(e), multiplicative());
+      e = binary(op, std::move(e), additive());
+      if (at_any(kCompare)) fail(peek().column, "comparisons do not chain: use 'and'");
     }
     return e;
   }
-  Expr multiplicative() {
-    Expr e = unary();
-    while (is_op("*") || is_op("/")) {
-      const Token t = peek();
-      ++pos_;
-      e = binary(t.text, t.column, std::move(e), unary());
-    }
-    return e;
-  }
+  Expr additive() { return chain(&Parser::multiplicative, {"+", "-"}); }
+  Expr multiplicative() { return chain(&Parser::unary, {"*", "/"}); }
   Expr unary() {
     if (is_op("-") || is_op("+")) {
       const Nesting guard(*this, nesting_);
@@ -259,9 +249,10 @@ class Parser {
   Expr power() {
     Expr e = primary();
     if (is_op("^")) {
-      const std::size_t col = peek().column;
+      const Nesting guard(*this, nesting_);
+      const Token op = peek();
       ++pos_;
-      e = binary("^", col, std::move(e), unary());
+      e = binary(op, std::move(e), unary());
     }
     return e;
   }
@@ -330,6 +321,7 @@ class Parser {
   std::size_t nesting_ = 0;
 };
 
+// Binding strength for printing; all the operators of a chain have the same.
 int precedence(const Expr& e) {
   if (e.kind == Expr::Kind::binary) {
     const std::string& op = e.text;
@@ -344,7 +336,66 @@ int precedence(const Expr& e) {
   return 9;
 }
 
+void append(std::string& s, const Expr& e);
+
+// `e` in parentheses when it binds less tightly than `than` (or as tightly, with `or_equal`).
+void append_operand(std::string& s, const Expr& e, int than, bool or_equal) {
+  const int p = precedence(e);
+  const bool paren = p < than || (or_equal && p == than);
+  if (paren) s += "(";
+  append(s, e);
+  if (paren) s += ")";
+}
+
+// Appends the text of `e`: recursion as deep as the tree (at most kMaxExprDepth), a loop along
+// a chain.
+void append(std::string& s, const Expr& e) {
+  switch (e.kind) {
+    case Expr::Kind::number:
+    case Expr::Kind::name:
+      s += e.text;
+      return;
+    case Expr::Kind::call: {
+      s += e.text + "(";
+      bool first = true;
+      for (const Expr& a : e.args) {
+        if (!first) s += ", ";
+        append(s, a);
+        first = false;
+      }
+      for (const Kwarg& k : e.kwargs) {
+        s += (first ? "" : ", ") + k.key + "=";
+        append(s, k.value[0]);
+        first = false;
+      }
+      s += ")";
+      return;
+    }
+    case Expr::Kind::unary:
+      s += e.text == "not" ? "not " : "-";
+      append_operand(s, e.args[0], precedence(e), false);
+      return;
+    case Expr::Kind::binary: {
+      // Left-associative chains need parentheses on an operand of the same precedence after the
+      // first; `^` (right-associative, two operands) on the first.
+      const int p = precedence(e);
+      const bool right_assoc = e.text == "^";
+      append_operand(s, e.args[0], p, right_assoc);
+      for (std::size_t i = 1; i < e.args.size(); ++i) {
+        s += " " + e.ops[i - 1].text + " ";
+        append_operand(s, e.args[i], p, !right_assoc);
+      }
+      return;
+    }
+  }
+}
+
 }  // namespace
+
+std::string too_deep_message() {
+  return "expression nested too deeply (more than " + std::to_string(kMaxExprDepth) +
+         " levels of operators, calls and parentheses); split it into several definitions";
+}
 
 Definition parse_definition(std::string_view text, std::string where) {
   return Parser(trim(text), std::move(where)).definition();
@@ -367,44 +418,9 @@ std::vector<Definition> parse_formula_file(const std::filesystem::path& path) {
 }
 
 std::string to_string(const Expr& e) {
-  switch (e.kind) {
-    case Expr::Kind::number:
-      return e.text;
-    case Expr::Kind::name:
-      return e.text;
-    case Expr::Kind::call: {
-      std::string s = e.text + "(";
-      bool first = true;
-      for (const Expr& a : e.args) {
-        s += (first ? "" : ", ") + to_string(a);
-        first = false;
-      }
-      for (const Kwarg& k : e.kwargs) {
-        s += (first ? "" : ", ") + k.key + "=" + to_string(k.value[0]);
-        first = false;
-      }
-      return s + ")";
-    }
-    case Expr::Kind::unary: {
-      const std::string inner = to_string(e.args[0]);
-      const bool paren = precedence(e.args[0]) < precedence(e);
-      const std::string body = paren ? "(" + inner + ")" : inner;
-      return e.text == "not" ? "not " + body : "-" + body;
-    }
-    case Expr::Kind::binary: {
-      const int p = precedence(e);
-      std::string a = to_string(e.args[0]), b = to_string(e.args[1]);
-      // left-associative operators need parentheses on the right for equal precedence;
-      // `^` is right-associative.
-      const bool right_assoc = e.text == "^";
-      if (precedence(e.args[0]) < p || (right_assoc && precedence(e.args[0]) == p))
-        a = "(" + a + ")";
-      if (precedence(e.args[1]) < p || (!right_assoc && precedence(e.args[1]) == p))
-        b = "(" + b + ")";
-      return a + " " + e.text + " " + b;
-    }
-  }
-  return "";
+  std::string s;
+  append(s, e);
+  return s;
 }
 
 }  // namespace backscore::lang

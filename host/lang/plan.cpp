@@ -121,7 +121,7 @@ std::string Plan::describe() const {
   auto users_of = [&](const Node& n) {
     std::string u;
     for (std::uint32_t f : n.users) u += (u.empty() ? "" : ", ") + formulas[f].name;
-    return u;
+    return n.more_users ? u + " and more" : u;
   };
   auto is_stage = [&](const Node& n) { return n.kind != Kind::scalar; };
   std::size_t era_stages = 0, model_stages = 0, scalars = 0;

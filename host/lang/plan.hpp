@@ -100,16 +100,24 @@ struct Node {
   bool bound = false;      // target/benchmark: index resolved against a store
   bool per_model = false;  // depends on pred (or on a built-in score): a model stage
   bool era_wide = false;  // over=era: computed on all the era's ids, then restricted to the model's
-  std::vector<std::uint32_t> users;  // plan formulas (indices into Plan::formulas) that need it
+  // The plan formulas that need it (indices into Plan::formulas, ascending): the first
+  // kListedUsers of them, and more_users when there are more (a node at the start of a chain
+  // of 20,000 formulas does not list all 20,000).
+  std::vector<std::uint32_t> users;
+  bool more_users = false;
   // Evaluation hint: a gaussian(rank(x, ties=average)) node with a power(., 1.5) consumer: the
   // index of that power node (filled by the same table lookups), else -1.
   std::int64_t fused_pow15 = -1;
 };
 
+inline constexpr std::size_t kListedUsers = 16;
+
 // One formula the run scores (a scalar definition asked for as an output).
 struct PlanFormula {
   std::string name;
-  std::string definition;  // its definition and those it uses, "a = ...; where b = ..."
+  // Its definition and those it uses, "a = ...; where b = ...", the latter cut at about 1,000
+  // characters ("; where ..." then).
+  std::string definition;
   std::uint32_t root = 0;
 };
 

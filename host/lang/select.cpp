@@ -1,8 +1,9 @@
 // The run's formulas (see select.hpp).
 #include "host/lang/select.hpp"
 
-#include <algorithm>
-#include <sstream>
+#include <iterator>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.hpp"
 
@@ -35,13 +36,11 @@ std::vector<Definition> read_definitions(const std::vector<std::string>& texts,
 FormulaSelection select_formulas(const FormulaRequest& request, const std::vector<Definition>& defs,
                                  const Binding& binding) {
   const StoreSchema* schema = binding.schema;
-  std::vector<FormulaSpec> specs;
   std::vector<std::string> outputs;  // defined formulas asked for, in order
   bool all_defined = false;
-  auto add_builtin = [&](const BuiltinInfo& info) {
-    const FormulaSpec f{info.builtin, 0};
-    if (std::find(specs.begin(), specs.end(), f) == specs.end()) specs.push_back(f);
-  };
+  std::unordered_set<std::string> defined_names;
+  for (const Definition& d : defs) defined_names.insert(d.name);
+  std::unordered_set<std::string> chosen;  // the names of `outputs`
   std::vector<std::string> names;
   if (request.names) {
     names = *request.names;
@@ -55,10 +54,7 @@ FormulaSelection select_formulas(const FormulaRequest& request, const std::vecto
   for (const std::string& name : names) {
     if (name == "all") {
       for (const BuiltinInfo& info : builtin_formulas()) {
-        if (unsupported_reason(info, schema).empty()) {
-          add_builtin(info);
-          order.push_back(info.name);
-        }
+        if (unsupported_reason(info, schema).empty()) order.push_back(info.name);
       }
       all_defined = true;
       continue;
@@ -68,16 +64,13 @@ FormulaSelection select_formulas(const FormulaRequest& request, const std::vecto
       if (std::string why = unsupported_reason(info, schema); !why.empty()) {
         throw OptionError::about("formulas", "'" + name + "' needs data the store lacks: " + why);
       }
-      add_builtin(info);
       order.push_back(name);
       continue;
     }
-    const bool defined =
-        std::any_of(defs.begin(), defs.end(), [&](const Definition& d) { return d.name == name; });
-    if (!defined) {
+    if (!defined_names.count(name)) {
       throw unknown_formula(name);
     }
-    if (std::find(outputs.begin(), outputs.end(), name) == outputs.end()) {
+    if (chosen.insert(name).second) {
       outputs.push_back(name);
       order.push_back(name);
     }
@@ -88,37 +81,36 @@ FormulaSelection select_formulas(const FormulaRequest& request, const std::vecto
     Plan probe = compile(defs, {}, binding);  // every scalar definition
     if (all_defined) {
       for (const PlanFormula& f : probe.formulas) {
-        if (std::find(requested.begin(), requested.end(), f.name) == requested.end()) {
+        if (chosen.insert(f.name).second) {
           requested.push_back(f.name);
           order.push_back(f.name);
         }
       }
     }
-    if (!requested.empty()) {
+    if (outputs.empty() && !requested.empty()) {  // every scalar definition: the probe
+      sel.plan = std::make_shared<const Plan>(std::move(probe));
+    } else if (!requested.empty()) {
       sel.plan = std::make_shared<const Plan>(compile(defs, requested, binding));
     }
   }
-  // The columns in order: built-ins as FormulaSpec, defined formulas from the plan.
+  // The columns in order, one per formula even when named twice ("all,corr"): built-ins as
+  // FormulaSpec, defined formulas from the plan.
+  std::unordered_map<std::string, const PlanFormula*> planned;
+  if (sel.plan) {
+    for (const PlanFormula& f : sel.plan->formulas) planned.emplace(f.name, &f);
+  }
+  std::unordered_set<std::string> columns;
   for (const std::string& name : order) {
+    if (!columns.insert(name).second) continue;
     if (std::optional<Builtin> b = find_builtin(name)) {
       sel.specs.push_back(FormulaSpec{*b, 0});
-      continue;
-    }
-    for (const PlanFormula& f : sel.plan->formulas) {
-      if (f.name == name) {
-        FormulaSpec spec;
-        spec.defined_name = f.name;
-        spec.defined_text = f.definition;
-        sel.specs.push_back(std::move(spec));
-      }
+    } else if (auto it = planned.find(name); it != planned.end()) {
+      FormulaSpec spec;
+      spec.defined_name = it->second->name;
+      spec.defined_text = it->second->definition;
+      sel.specs.push_back(std::move(spec));
     }
   }
-  // One column per formula even when named twice ("all,corr").
-  std::vector<FormulaSpec> unique;
-  for (FormulaSpec& f : sel.specs) {
-    if (std::find(unique.begin(), unique.end(), f) == unique.end()) unique.push_back(std::move(f));
-  }
-  sel.specs = std::move(unique);
   if (sel.specs.empty()) throw OptionError::about("formulas", "no formula to run");
   if (request.top_bottom > 0) {
     const std::size_t plain = sel.specs.size();
