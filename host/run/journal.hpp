@@ -1,6 +1,8 @@
 // The run journal: scores of finished eras appended as binary records beside the output, so a
 // killed run resumes (--resume) without recomputing them, and the final outputs are assembled
-// from it era by era (memory bounded by one era). A header fingerprint ties it to one job.
+// from it era by era (memory bounded by one era). A header fingerprint ties it to one job, and a
+// checksum on the header and on every record means a damaged journal is never read as scores.
+// Layout: docs/FORMAT.md, "The run journal".
 #pragma once
 
 #include <cstdint>
@@ -21,8 +23,11 @@ struct EraScores {
 
 class JournalWriter {
  public:
-  // Creates a new journal, or with resume=true reopens an existing one whose fingerprint matches
-  // (InputError otherwise), dropping an incomplete trailing record.
+  // Creates a new journal, or with resume=true reopens an existing one whose fingerprint matches.
+  // On resume, the first record that is incomplete (the killed run was writing it) or damaged
+  // (its checksum does not match) is dropped with everything after it, and those eras are scored
+  // again; damage() says what was dropped. InputError, leaving the file as it is, when there is
+  // no journal, when it belongs to another job, or when its header is damaged.
   JournalWriter(std::filesystem::path path, std::string fingerprint, std::size_t n_formulas,
                 bool resume);
   ~JournalWriter();
@@ -30,7 +35,9 @@ class JournalWriter {
   JournalWriter& operator=(const JournalWriter&) = delete;
 
   const std::vector<std::uint64_t>& finished_eras() const { return finished_; }
-  void append(const EraScores& era);  // flushed to the OS before returning
+  // On resume: a one-line note when damaged records were dropped (empty otherwise).
+  const std::string& damage() const { return damage_; }
+  void append(const EraScores& era);  // one write, flushed to the OS before returning
   void close();
 
  private:
@@ -38,10 +45,18 @@ class JournalWriter {
   std::size_t n_formulas_;
   std::FILE* file_ = nullptr;
   std::vector<std::uint64_t> finished_;
+  std::string damage_;
+  std::vector<unsigned char> record_;  // the record being written
 };
 
-// Calls visit for every complete record of the journal, in file order.
+// Calls visit for every record of the journal, in file order. Throws InputError naming the
+// record when one is incomplete or damaged (a --resume scores it and what follows again).
 void read_journal(const std::filesystem::path& path, const std::string& fingerprint,
                   std::size_t n_formulas, const std::function<void(const EraScores&)>& visit);
+
+// The journal's checksum: 64 bits over a byte string (8-byte words, then the tail), each step a
+// bijection of the state, so any change confined to one word is always detected. Exposed for
+// the tests.
+std::uint64_t journal_checksum(std::span<const unsigned char> bytes);
 
 }  // namespace backscore

@@ -1,0 +1,159 @@
+// The run journal (host/run/journal.*): checksummed header and records, so a damaged journal is
+// never read back as scores: on --resume the damaged record and everything after it are scored
+// again (end to end with `backscore run`: output_safety_test.cpp).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "host/run/journal.hpp"
+#include "test_support.hpp"
+
+namespace backscore {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::read_file;
+using testing::TempDir;
+
+constexpr std::size_t kFormulas = 2;
+
+EraScores era_scores(std::uint64_t era, std::vector<std::int32_t> models) {
+  EraScores e;
+  e.era = era;
+  e.scores.resize(models.size() * kFormulas);
+  for (std::size_t k = 0; k < e.scores.size(); ++k) {
+    e.scores[k] = 0.001 * static_cast<double>(era * 100 + k) - 0.02;
+  }
+  e.models = std::move(models);
+  return e;
+}
+
+// Eras 0..3; era 1 has no models (a journal write of it once passed fwrite a null pointer).
+std::vector<EraScores> sample() {
+  return {era_scores(0, {0, 3, 4}), era_scores(1, {}), era_scores(2, {1}),
+          era_scores(3, {0, 1, 2, 5})};
+}
+
+void write_sample(const fs::path& path) {
+  JournalWriter w(path, "job", kFormulas, false);
+  for (const EraScores& e : sample()) w.append(e);
+  w.close();
+}
+
+std::vector<EraScores> read_back(const fs::path& path) {
+  std::vector<EraScores> out;
+  read_journal(path, "job", kFormulas, [&](const EraScores& e) { out.push_back(e); });
+  return out;
+}
+
+// Where each record starts, and the end of the file.
+std::vector<std::size_t> record_offsets(const std::string& bytes) {
+  std::uint64_t len = 0;
+  std::memcpy(&len, bytes.data() + 4, 8);
+  std::vector<std::size_t> at{4 + 8 + len + 8};
+  while (at.back() < bytes.size()) {
+    std::uint64_t m = 0;
+    std::memcpy(&m, bytes.data() + at.back() + 8, 8);
+    at.push_back(at.back() + 16 + m * (4 + 8 * kFormulas) + 8);
+  }
+  return at;
+}
+
+TEST(Journal, RoundTripIncludingAnEraWithoutModels) {
+  TempDir dir;
+  write_sample(dir / "j");
+  const std::vector<EraScores> back = read_back(dir / "j");
+  ASSERT_EQ(back.size(), 4u);
+  for (std::size_t k = 0; k < back.size(); ++k) {
+    EXPECT_EQ(back[k].era, sample()[k].era);
+    EXPECT_EQ(back[k].models, sample()[k].models);
+    EXPECT_EQ(back[k].scores, sample()[k].scores);
+  }
+  JournalWriter resumed(dir / "j", "job", kFormulas, true);
+  EXPECT_EQ(resumed.finished_eras(), (std::vector<std::uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(resumed.damage(), "");
+}
+
+// A flipped bit anywhere in a record: on resume that record and all after it are dropped (and
+// the file cut there), and reading the journal back refuses it.
+TEST(Journal, EveryDamagedRecordIsDroppedWithWhatFollows) {
+  TempDir dir;
+  write_sample(dir / "clean");
+  const std::string clean = read_file(dir / "clean");
+  const std::vector<std::size_t> at = record_offsets(clean);
+  ASSERT_EQ(at.size(), 5u);
+  ASSERT_EQ(at.back(), clean.size());
+  for (std::size_t record = 0; record < 4; ++record) {
+    for (std::size_t byte = at[record]; byte < at[record + 1]; ++byte) {
+      std::string damaged = clean;
+      damaged[byte] = static_cast<char>(damaged[byte] ^ 0x10);
+      testing::write_file(dir / "j", damaged);
+      EXPECT_THROW(read_back(dir / "j"), InputError) << byte;
+      JournalWriter w(dir / "j", "job", kFormulas, true);
+      std::vector<std::uint64_t> expected;
+      for (std::uint64_t e = 0; e < record; ++e) expected.push_back(e);
+      EXPECT_EQ(w.finished_eras(), expected) << "record " << record << " byte " << byte;
+      EXPECT_NE(w.damage(), "") << byte;
+      w.close();
+      EXPECT_EQ(fs::file_size(dir / "j"), at[record]);
+    }
+  }
+}
+
+// A record cut short (the killed run was writing it) is dropped; appending continues after the
+// last whole record.
+TEST(Journal, TornLastRecordIsDroppedAndTheJournalContinues) {
+  TempDir dir;
+  write_sample(dir / "j");
+  fs::resize_file(dir / "j", fs::file_size(dir / "j") - 5);
+  {
+    JournalWriter w(dir / "j", "job", kFormulas, true);
+    EXPECT_EQ(w.finished_eras(), (std::vector<std::uint64_t>{0, 1, 2}));
+    EXPECT_NE(w.damage().find("journal record 4 is incomplete"), std::string::npos) << w.damage();
+    w.append(sample()[3]);
+    w.close();
+  }
+  EXPECT_EQ(read_back(dir / "j").size(), 4u);
+  EXPECT_EQ(read_file(dir / "j").size(), record_offsets(read_file(dir / "j")).back());
+}
+
+// A damaged header, another job's journal or no journal: refused, the file left as it is.
+TEST(Journal, ResumeRefusesADamagedHeaderAndLeavesIt) {
+  TempDir dir;
+  write_sample(dir / "clean");
+  const std::string clean = read_file(dir / "clean");
+  for (std::size_t byte = 0; byte < record_offsets(clean).front(); ++byte) {
+    std::string damaged = clean;
+    damaged[byte] = static_cast<char>(damaged[byte] ^ 0x01);
+    testing::write_file(dir / "j", damaged);
+    EXPECT_THROW(JournalWriter(dir / "j", "job", kFormulas, true), InputError) << byte;
+    EXPECT_EQ(read_file(dir / "j"), damaged);
+  }
+  try {
+    JournalWriter(dir / "clean", "another job", kFormulas, true);
+    ADD_FAILURE() << "resumed another job's journal";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("belongs to another job"), std::string::npos);
+  }
+  EXPECT_THROW(JournalWriter(dir / "none", "job", kFormulas, true), InputError);
+}
+
+TEST(Journal, ChecksumSeesEveryWordAndTheLength) {
+  std::vector<unsigned char> bytes(40, 7);
+  const std::uint64_t base = journal_checksum(bytes);
+  for (std::size_t k = 0; k < bytes.size(); ++k) {
+    bytes[k] ^= 0x80;
+    EXPECT_NE(journal_checksum(bytes), base) << k;
+    bytes[k] ^= 0x80;
+  }
+  bytes.push_back(0);
+  EXPECT_NE(journal_checksum(bytes), base);
+}
+
+}  // namespace
+}  // namespace backscore
