@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "host/cli/option_bounds.hpp"
+
 namespace backscore::cli {
 
 void add_audit_options(CLI::App* cmd, AuditOptions& o) {
@@ -33,7 +35,7 @@ void add_audit_options(CLI::App* cmd, AuditOptions& o) {
       ->capture_default_str();
   cmd->add_option("--worst", o.worst,
                   "Worst violations listed per formula and property, e.g. --worst 20")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->check(whole_number(0, 1'000'000))
       ->capture_default_str();
 }
 

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/option_bounds.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
 #include "io/name_list.hpp"
@@ -139,7 +140,7 @@ void add_audit(CLI::App& app) {
                   "under a temporary name, then renamed), e.g. --out-dir audit/");
   cmd->add_option("--batch", a->o.batch,
                   "Prediction columns read per batch (bounds memory), e.g. --batch 512")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1, kMaxBatch))
       ->capture_default_str();
   cmd->callback([a] {
     with_flags({{"formulas", "--formula"}, {"corr_formula", "--corr-formula"}}, [&] { run(*a); });

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/option_bounds.hpp"
 #include "host/report/compare.hpp"
 #include "host/report/compare_tables.hpp"
 #include "host/report/payout_input.hpp"
@@ -138,7 +139,7 @@ void add_compare(CLI::App& app) {
   cmd->add_option("--top", a->top,
                   "Rows shown per table on the terminal (movers up, movers down, models, payout "
                   "changes); the CSV files hold every row, e.g. --top 20")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1, 1'000'000))
       ->capture_default_str();
   cmd->callback([a, cmd] {
     a->payout_given = cmd->count("--payout") > 0;

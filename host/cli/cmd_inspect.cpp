@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/option_bounds.hpp"
 #include "host/era/era_context.hpp"
 #include "host/era/formulas.hpp"
 #include "io/store.hpp"
@@ -110,7 +111,7 @@ void add_inspect(CLI::App& app) {
   cmd->footer("Example:\n  backscore inspect history.h5");
   cmd->add_option("store", a->store, "The tournament store (HDF5), e.g. history.h5")->required();
   cmd->add_option("--batch", a->batch, "Model columns read at a time, e.g. --batch 512")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1, kMaxBatch))
       ->capture_default_str();
   cmd->callback([a] { inspect(*a); });
 }

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/formula_options.hpp"
+#include "host/cli/option_bounds.hpp"
 #include "host/era/formulas.hpp"
 #include "host/lang/select.hpp"
 #include "host/run/backend.hpp"
@@ -28,6 +29,9 @@ namespace backscore::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// --gpu-memory in MiB: 16 TiB, far above any device, and far from overflowing in bytes.
+constexpr std::uint64_t kMaxGpuMemoryMib = std::uint64_t{1} << 24;
 
 struct RunArgs {
   std::string store;
@@ -347,36 +351,39 @@ void add_run(CLI::App& app, const RunSeams& seams) {
       ->capture_default_str();
   cmd->add_option("--benchmark", a->benchmark,
                   "Benchmark model for bmc (default: the store's first), e.g. --benchmark lgbm");
-  cmd->add_option("--threads", a->threads, "CPU threads (default: all cores), e.g. --threads 8")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads,
+                  "CPU threads (default: all cores; at most 64 or 4 x the cores, whichever is "
+                  "more), e.g. --threads 8")
+      ->check(whole_number(0, static_cast<std::uint64_t>(max_threads()), max_threads_why()));
   cmd->add_option("--batch", a->batch,
                   "Model columns read and scored per batch (bounds memory; default 256 on the "
-                  "CPU, 1024 on cuda), e.g. --batch 512")
-      ->check(CLI::PositiveNumber);
+                  "CPU, 1024 on cuda; at most 1048576), e.g. --batch 512")
+      ->check(whole_number(1, kMaxBatch));
   cmd->add_option("--backend", a->backend,
                   "cpu, cuda or auto (CUDA when a device is present, else the CPU; the first "
                   "line on stderr says which), e.g. --backend cpu")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--device", a->device, "CUDA device index for the cuda backend, e.g. --device 1")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number(0, 1023))
       ->capture_default_str();
   cmd->add_option("--gpu-memory", a->gpu_memory_mib,
                   "Cap on the device memory the cuda backend allocates, in MiB (0 = 90% of the "
-                  "free memory); eras that do not fit are scored in model batches, e.g. "
-                  "--gpu-memory 8192")
+                  "free memory; at most 16 TiB); eras that do not fit are scored in model "
+                  "batches, e.g. --gpu-memory 8192")
+      ->check(whole_number(0, kMaxGpuMemoryMib, "16 TiB"))
       ->capture_default_str();
   cmd->add_option("--gpu-streams", a->gpu_streams,
                   "CUDA streams of the cuda backend, each scoring its own device batches (one "
                   "batch's copies overlap another's kernels), e.g. --gpu-streams 4")
-      ->check(CLI::Range(1, kMaxGpuStreams))
+      ->check(whole_number(1, kMaxGpuStreams))
       ->capture_default_str();
   cmd->add_option("--prefetch-eras", a->prefetch_eras,
                   "Eras whose shared stages (the factorization of the features above all) are "
                   "built ahead on their own threads while earlier eras are scored; 0 builds "
                   "each when reached (default: min(threads, 4), 0 with one thread), e.g. "
                   "--prefetch-eras 2")
-      ->check(CLI::Range(0, 64));
+      ->check(whole_number(0, 64));
   cmd->add_flag("--timings", a->timings,
                 "After the run, where its time went (reading, era stages, factorizations, fnc "
                 "products, columns, ranks) on stderr");

@@ -1,10 +1,15 @@
 // `backscore synth`: write a synthetic tournament history (host/synth/synth.hpp) to a store.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/option_bounds.hpp"
 #include "host/synth/synth.hpp"
 
 namespace backscore::cli {
@@ -35,7 +40,54 @@ void apply_preset(SynthArgs& a, const CLI::App& cmd) {
   unless_given("--burn-fraction", o.burn_fraction, p.burn_fraction);
 }
 
+// What synthesize holds at once (host/synth/): the stock pool of the whole history (an id and a
+// key per stock, ~48 bytes each) and one era of up to 1.25 x --stocks stocks: the prediction
+// matrix (4 bytes per model), the features with their group latents and the store's copy, the
+// meta-model's partial sums and the per-stock vectors. An estimate, within a small factor.
+struct SynthSize {
+  double pool_ids = 0;
+  double bytes = 0;
+};
+
+SynthSize synth_size(const SynthOptions& o) {
+  const double n = 1.25 * static_cast<double>(o.stocks) + 1;
+  const double turnover = static_cast<double>(std::max<std::size_t>(1, (o.stocks + 50) / 100));
+  SynthSize s;
+  s.pool_ids = n + turnover * static_cast<double>(o.eras - 1);
+  s.bytes = 48 * s.pool_ids +
+            n * (4.0 * static_cast<double>(o.models) + 24.0 * static_cast<double>(o.features) +
+                 64 * 8 + 256) +
+            64.0 * static_cast<double>(o.models);
+  return s;
+}
+
+std::string gib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
+  return buf;
+}
+
+// Sizes whose history cannot be generated on this machine are refused before the output is
+// created: stock ids beyond 32-bit indices, or more memory than the machine has.
+void check_size(const SynthOptions& o) {
+  const SynthSize s = synth_size(o);
+  if (s.pool_ids >= 4294967295.0) {
+    throw InputError("synth: --stocks " + std::to_string(o.stocks) + " over --eras " +
+                     std::to_string(o.eras) +
+                     " draws more than 2^32 stock ids: lower --stocks or --eras");
+  }
+  const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                        static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && s.bytes > memory) {
+    throw InputError("synth: --models " + std::to_string(o.models) + " x --stocks " +
+                     std::to_string(o.stocks) + " x --features " + std::to_string(o.features) +
+                     " needs about " + gib(s.bytes) + " of memory, more than this machine's " +
+                     gib(memory) + ": lower --models, --stocks or --features");
+  }
+}
+
 void synth(SynthArgs& a) {
+  check_size(a.options);
   a.options.out = a.out;
   a.options.progress = !a.quiet;
   const SynthSummary s = with_flags({{"models", "--models"},
@@ -77,40 +129,41 @@ void add_synth(CLI::App& app) {
   cmd->add_option("--models", o.models,
                   "Models in the model table; they join and leave, so on average ~57% of them "
                   "submit in an era, e.g. --models 1000")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1, 10'000'000))
       ->capture_default_str();
   cmd->add_option("--eras", o.eras, "Eras of history (era0001, era0002, ...), e.g. --eras 200")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--stocks", o.stocks,
                   "Mean stocks per era; each era has this many +-20%, drawn from a slowly "
                   "changing universe, e.g. --stocks 5000")
-      ->check(CLI::Range(std::size_t{10}, std::size_t{10'000'000}))
+      ->check(whole_number(10, 10'000'000))
       ->capture_default_str();
   cmd->add_option("--features", o.features,
                   "Integer features 0..4 (f000, f001, ...) correlated with the target, "
                   "e.g. --features 20")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number(0, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--feature-group-size", o.feature_group_size,
                   "Features per correlated group (f000-f019 share one group latent, ...); 0: "
                   "independent features, e.g. --feature-group-size 20")
+      ->check(whole_number(0, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--duplicate-features", o.duplicate_features,
                   "Share of features that are exact copies of an earlier feature in every era "
                   "(at least one when > 0), e.g. --duplicate-features 0.01")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(real_number(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--constant-features", o.constant_features,
                   "Share of features that are constant (2 for every stock) in each era, drawn "
                   "anew per era (at least one when > 0), e.g. --constant-features 0.005")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(real_number(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--missing-ids", o.missing_ids,
                   "Share of model-eras that leave 1-5% of the era's ids out (scored on their own "
                   "subset, as numerai-tools does); at most 0.2. Another ~2% leave 25-50% out "
                   "(unscorable). E.g. --missing-ids 0.07, or 0 for complete submissions")
-      ->check(CLI::Range(0.0, 0.2))
+      ->check(real_number(0.0, 0.2))
       ->capture_default_str();
   cmd->add_option("--preset", a->preset,
                   "Start from a preset; options given on the command line override its values. "
@@ -122,11 +175,12 @@ void add_synth(CLI::App& app) {
   cmd->add_option("--burn-fraction", o.burn_fraction,
                   "Probability that an era is a burn era, where the meta-model is "
                   "anti-correlated with the target, e.g. --burn-fraction 0.3")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(real_number(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--seed", o.seed,
                   "Random seed: the same options and seed give the same store, whatever the "
                   "thread count, e.g. --seed 7")
+      ->check(whole_number(0, UINT64_MAX))
       ->capture_default_str();
   cmd->add_option("--out", a->out, "The store (HDF5) to write, e.g. --out history.h5")->required();
   cmd->add_flag("--quiet", a->quiet, "No progress line on stderr");

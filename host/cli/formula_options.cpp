@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "host/cli/option_bounds.hpp"
 #include "io/name_list.hpp"
 
 namespace backscore::cli {
@@ -35,7 +36,7 @@ CLI::Option* add_formula_options(CLI::App* cmd, FormulaArgs& a) {
   cmd->add_option("--top-bottom", a.top_bottom,
                   "Also the top/bottom-N variants of corr, mmc, bmc and fnc, as <name>_tb<N>, "
                   "e.g. --top-bottom 200")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, 10'000'000));
   return formulas;
 }
 
