@@ -1,11 +1,14 @@
 #include "io/pending_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <system_error>
 
 #include "core/error.hpp"
@@ -25,9 +28,32 @@ std::string sync_path(const fs::path& p, int flags) {
   return error;
 }
 
+// Whether process `pid` of this machine is running (EPERM: it is, under another user).
+bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
 }  // namespace
 
+void remove_stale_temporaries(const fs::path& final_path) {
+  const fs::path dir = final_path.has_parent_path() ? final_path.parent_path() : fs::path(".");
+  const std::string prefix = final_path.filename().string() + ".tmp-";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const char* first = name.data() + prefix.size();
+    const char* last = name.data() + name.size();
+    pid_t pid = 0;
+    const auto [end_of_number, error] = std::from_chars(first, last, pid);
+    if (error != std::errc() || end_of_number != last || *first == '-' || *first == '+') continue;
+    // Our own pid: a dead process's file (this one has not made its own yet).
+    if (pid != ::getpid() && (pid <= 0 || process_alive(pid))) continue;
+    std::error_code ignored;
+    fs::remove(it->path(), ignored);
+  }
+}
+
 PendingFile::PendingFile(fs::path final_path) : final_(std::move(final_path)) {
+  remove_stale_temporaries(final_);
   temp_ = final_;
   temp_ += ".tmp-" + std::to_string(::getpid());
 }

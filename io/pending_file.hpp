@@ -1,8 +1,10 @@
 // PendingFile: every output file of the program (store, scores file, CSV, tables, report) is
 // written under a temporary name beside its final path, NAME.tmp-<pid>, and moved into place only
 // when complete. commit() flushes the file to disk (fsync), renames it, then flushes the directory
-// entry, so a crash, kill or full disk never leaves a partial file under the final name. Destroyed
-// uncommitted (an error on the way), it removes the temporary file.
+// entry, so a crash, kill, power cut or full disk leaves the old file or the new one under the
+// final name, never a partial one. Destroyed uncommitted (an error on the way), it removes the
+// temporary file. A process killed before that leaves its NAME.tmp-<pid>: the next PendingFile of
+// NAME removes it (and any other NAME.tmp-<pid> whose process is no longer running).
 #pragma once
 
 #include <filesystem>
@@ -28,6 +30,10 @@ class PendingFile {
   std::filesystem::path final_, temp_;
   bool committed_ = false;
 };
+
+// Removes the NAME.tmp-<pid> files beside `final_path` (NAME) whose process is not running on
+// this machine: left by a process killed while it wrote NAME.
+void remove_stale_temporaries(const std::filesystem::path& final_path);
 
 // `content` as the whole file `path`, through a PendingFile.
 void write_file_atomically(const std::filesystem::path& path, const std::string& content);

@@ -451,8 +451,9 @@ TEST_F(BadImport, Options) {
   auto r = run_backscore({"import", "--universe", path("u.csv"), "--predictions", path("p.csv"),
                           "--out", path("p.csv")});
   EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.err,
-            "backscore: error: " + path("p.csv") + ": --out would overwrite an input file\n");
+  EXPECT_EQ(r.err, "backscore: error: --out " + path("p.csv") + " is the same file as " +
+                       "--predictions " + path("p.csv") +
+                       ", which it would overwrite: give --out another path\n");
   EXPECT_TRUE(fs::exists(dir / "p.csv"));
 }
 

@@ -11,6 +11,7 @@
 #include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/option_bounds.hpp"
+#include "host/cli/output_paths.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
 #include "io/name_list.hpp"
@@ -28,6 +29,14 @@ struct AuditArgs {
 };
 
 void run(AuditArgs& a) {
+  if (!a.out_dir.empty()) {
+    std::vector<NamedPath> outputs;
+    for (const char* name : {"audit_summary.csv", "audit_violations.csv"}) {
+      outputs.push_back({"--out-dir", fs::path(a.out_dir) / name});
+    }
+    refuse_aliased_outputs({{"the scores file", a.scores}, {"--store", a.store}}, outputs);
+    check_output_dir({"--out-dir", a.out_dir});
+  }
   const std::vector<std::string> names = split_names(a.formulas, "--formula");
   if (names.empty()) throw InputError("--formula: no formula given");
   const ScoresFileReader file(a.scores);

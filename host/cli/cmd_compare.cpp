@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/option_bounds.hpp"
+#include "host/cli/output_paths.hpp"
 #include "host/report/compare.hpp"
 #include "host/report/compare_tables.hpp"
 #include "host/report/payout_input.hpp"
@@ -26,7 +27,16 @@ struct CompareArgs {
   bool payout_given = false;
 };
 
+// The CSV tables compare writes into --out-dir.
+constexpr const char* kTables[] = {"models.csv", "eras.csv", "leaderboard.csv", "payouts.csv"};
+
 void run(const CompareArgs& a) {
+  if (!a.out_dir.empty()) {
+    std::vector<NamedPath> outputs;
+    for (const char* name : kTables) outputs.push_back({"--out-dir", fs::path(a.out_dir) / name});
+    refuse_aliased_outputs({{"the scores file", a.scores}, {"--store", a.store}}, outputs);
+    check_output_dir({"--out-dir", a.out_dir});
+  }
   // Parse the rule first: a typo should not wait for the scores to load.
   std::optional<PayoutRule> rule;
   if (!a.store.empty()) {

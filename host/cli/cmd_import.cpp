@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/output_paths.hpp"
 #include "io/import.hpp"
 
 namespace backscore::cli {
@@ -21,6 +22,11 @@ void import(const ImportArgs& a) {
   if (a.predictions.empty() && a.prediction_dirs.empty()) {
     throw InputError("import: give at least one --predictions FILE or --predictions-dir DIR");
   }
+  std::vector<NamedPath> inputs{{"--universe", a.universe}, {"--stakes", a.stakes}};
+  for (const std::string& p : a.predictions) inputs.push_back({"--predictions", p});
+  for (const std::string& d : a.prediction_dirs) inputs.push_back({"--predictions-dir", d});
+  refuse_aliased_outputs(inputs, {{"--out", a.out}});
+  check_output_file({"--out", a.out});
   ImportOptions o;
   o.universe = a.universe;
   o.predictions.assign(a.predictions.begin(), a.predictions.end());

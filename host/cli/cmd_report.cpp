@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/output_paths.hpp"
 #include "host/report/report.hpp"
 #include "io/name_list.hpp"
 #include "io/scores_file.hpp"
@@ -21,6 +22,8 @@ struct ReportArgs {
 };
 
 void run(ReportArgs& a) {
+  refuse_aliased_outputs({{"the scores file", a.scores}, {"--store", a.store}}, {{"--out", a.out}});
+  check_output_file({"--out", a.out});
   a.o.formulas = split_names(a.formulas, "--formulas");
   a.o.models = split_names(a.models, "--models");
   const ScoresFileReader file(a.scores);

@@ -15,12 +15,14 @@
 #include "host/cli/commands.hpp"
 #include "host/cli/formula_options.hpp"
 #include "host/cli/option_bounds.hpp"
+#include "host/cli/output_paths.hpp"
 #include "host/era/formulas.hpp"
 #include "host/lang/select.hpp"
 #include "host/run/backend.hpp"
 #include "host/run/journal.hpp"
 #include "host/run/run.hpp"
 #include "host/run/score_output.hpp"
+#include "io/hdf5.hpp"
 #include "io/name_list.hpp"
 #include "io/store.hpp"
 #include "version.hpp"
@@ -106,19 +108,45 @@ std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const Run
   return f.str();
 }
 
-// An output must be writable before hours of scoring, not after: its directory exists and
-// accepts files, and the path is not a directory.
-void check_output(const fs::path& path, const char* option) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    throw InputError(std::string(option) + ": " + path.string() + " is a directory");
+// The run's journal (host/run/journal.hpp) sits beside its first output; without outputs, in the
+// temporary directory, where no --resume can find it.
+fs::path journal_path(const RunArgs& a) {
+  if (!a.out_h5.empty()) return fs::path(a.out_h5).concat(".partial");
+  if (!a.out_csv.empty()) return fs::path(a.out_csv).concat(".partial");
+  return fs::temp_directory_path() / ("backscore-run-" + std::to_string(::getpid()) + ".partial");
+}
+
+// Before anything is read: no output (nor the journal) may replace an input or another output,
+// and every output must be writable, so a typo costs one line, not hours of scoring.
+void check_paths(const RunArgs& a, const fs::path& journal) {
+  std::vector<NamedPath> inputs{{"the store", a.store}};
+  if (!a.models_file.empty()) inputs.push_back({"--models", a.models_file});
+  for (const std::string& f : a.formulas.files) inputs.push_back({"--formula-file", f});
+  std::vector<NamedPath> outputs{{"--out", a.out_h5}, {"--csv", a.out_csv}};
+  if (!a.out_h5.empty() || !a.out_csv.empty()) {
+    outputs.push_back(
+        {"the journal of " + std::string(a.out_h5.empty() ? "--csv" : "--out"), journal});
   }
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir, ec)) {
-    throw InputError(std::string(option) + ": directory " + dir.string() + " does not exist");
-  }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    throw InputError(std::string(option) + ": cannot write in " + dir.string());
+  refuse_aliased_outputs(inputs, outputs);
+  if (!a.out_h5.empty()) check_output_file({"--out", a.out_h5});
+  if (!a.out_csv.empty()) check_output_file({"--csv", a.out_csv});
+}
+
+// Rethrows the error in flight with `note` added to its one line, as the same kind of error (so
+// app.cpp gives it the same exit status).
+[[noreturn]] void rethrow_with_note(const std::string& note) {
+  try {
+    throw;
+  } catch (const InputError& e) {
+    throw InputError(e.what() + note);
+  } catch (const ResourceLimitError& e) {
+    throw ResourceLimitError(e.what() + note);
+  } catch (const h5::Hdf5Error& e) {
+    throw h5::Hdf5Error(e.what() + note);
+  } catch (const std::bad_alloc&) {
+    throw ResourceLimitError("out of memory" + note);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(e.what() + note);
   }
 }
 
@@ -153,6 +181,12 @@ BackendChoice choose_backend(const std::string& requested, int device) {
 }
 
 void run(const RunArgs& a, const RunSeams& seams) {
+  const fs::path journal = journal_path(a);
+  const bool beside_output = !a.out_h5.empty() || !a.out_csv.empty();
+  if (a.resume && !beside_output) {
+    throw InputError("--resume needs --out or --csv (the run's journal sits beside it)");
+  }
+  check_paths(a, journal);
   const BackendChoice backend = choose_backend(a.backend, a.device);
   // Language errors first, before the store is opened; then against the store's schema.
   const std::vector<lang::Definition> definitions = read_formula_definitions(a.formulas);
@@ -231,50 +265,70 @@ void run(const RunArgs& a, const RunSeams& seams) {
   ScoreOutputSpec out;
   if (!a.out_h5.empty()) out.h5 = fs::path(a.out_h5);
   if (!a.out_csv.empty()) out.csv = fs::path(a.out_csv);
-  if (out.h5) check_output(*out.h5, "--out");
-  if (out.csv) check_output(*out.csv, "--csv");
   out.formulas = o.formulas;
   for (std::size_t e = o.first_era; e < o.end_era; ++e) out.eras.push_back(e);
   out.target = a.target;
   out.benchmark = benchmark_name;
 
-  // The journal sits beside the first output; without outputs, in the temp directory.
-  fs::path journal;
-  if (out.h5) {
-    journal = fs::path(*out.h5).concat(".partial");
-  } else if (out.csv) {
-    journal = fs::path(*out.csv).concat(".partial");
-  } else {
-    if (a.resume)
-      throw InputError("--resume needs --out or --csv (the run's journal sits beside it)");
-    journal =
-        fs::temp_directory_path() / ("backscore-run-" + std::to_string(::getpid()) + ".partial");
-  }
   const std::string fingerprint = fingerprint_of(a, store, o);
   RunStats stats;
+  std::vector<FormulaSummary> summary;
   {
+    // Opening the journal refuses another job's, or a damaged header, and leaves it as it is.
     JournalWriter writer(journal, fingerprint, o.formulas.size(), a.resume);
     std::fprintf(stderr, "backscore run: backend %s, %d threads, %zu formulas, %zu eras\n",
                  backend.note.c_str(), a.threads > 0 ? a.threads : omp_get_max_threads(),
                  o.formulas.size(), out.eras.size());
-
     if (a.resume) {
       std::fprintf(stderr, "backscore run: resuming, %zu eras already scored\n",
                    writer.finished_eras().size());
+      if (!writer.damage().empty()) {
+        std::fprintf(stderr, "backscore run: %s\n", writer.damage().c_str());
+      }
     }
+    // From here a failure either keeps the journal for --resume (writing the journal or the
+    // outputs failed, or memory ran out: every journaled era is whole and checksummed), or
+    // removes it (bad input in an era, the GPU memory cap, an internal or GPU error: a resume
+    // would stop there again, or the fixed job's fingerprint would not match the journal).
+    bool resumable = false;
     std::size_t journaled = 0;
     try {
-      stats = run_eras(store, o, writer.finished_eras(), [&](const EraScores& era) {
-        writer.append(era);
-        ++journaled;
-        if (o.seams.after_journaled_era) o.seams.after_journaled_era(journaled);
-      });
-    } catch (const ResourceLimitError& e) {  // the one limit a run has: the GPU memory cap
-      throw ResourceLimitError(std::string("--gpu-memory: ") + e.what());
+      try {
+        stats = run_eras(store, o, writer.finished_eras(), [&](const EraScores& era) {
+          resumable = true;  // a failure inside append is the journal's I/O
+          writer.append(era);
+          resumable = false;
+          ++journaled;
+          if (o.seams.after_journaled_era) o.seams.after_journaled_era(journaled);
+        });
+      } catch (const ResourceLimitError& e) {  // the one limit a run has: the GPU memory cap
+        throw ResourceLimitError(std::string("--gpu-memory: ") + e.what());
+      }
+      resumable = true;  // every era is journaled: only the outputs are left to write
+      writer.close();
+      summary = write_score_outputs(store, out, journal, fingerprint);
+    } catch (const std::bad_alloc&) {
+      if (!beside_output) {
+        std::error_code ec;
+        fs::remove(journal, ec);
+        throw;
+      }
+      rethrow_with_note(" (the journal " + journal.string() +
+                        " is kept: free memory, or give fewer --threads, and run the same command "
+                        "with --resume to continue without rescoring finished eras)");
+    } catch (...) {
+      if (resumable && beside_output) {
+        rethrow_with_note(" (the journal " + journal.string() +
+                          " is kept: fix this and run the same command with --resume to "
+                          "continue without rescoring finished eras)");
+      }
+      std::error_code ec;
+      fs::remove(journal, ec);
+      if (!beside_output) throw;
+      rethrow_with_note(
+          " (no output written, and no journal kept: --resume could not get past this)");
     }
-    writer.close();
   }
-  std::vector<FormulaSummary> summary = write_score_outputs(store, out, journal, fingerprint);
   std::error_code ec;
   fs::remove(journal, ec);
 

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/option_bounds.hpp"
+#include "host/cli/output_paths.hpp"
 #include "host/synth/synth.hpp"
 
 namespace backscore::cli {
@@ -87,6 +88,7 @@ void check_size(const SynthOptions& o) {
 }
 
 void synth(SynthArgs& a) {
+  check_output_file({"--out", a.out});
   check_size(a.options);
   a.options.out = a.out;
   a.options.progress = !a.quiet;
