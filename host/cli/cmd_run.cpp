@@ -67,10 +67,14 @@ void print_timings(const RunStats& stats) {
   line("wait for era stages (scoring thread)", t.wait_stages, "the era's stages were not ready");
   line("fnc inputs (all threads, wall)", t.fnc_inputs, "ranks of complete columns for fnc");
   line("fnc products (all threads, wall)", t.fnc_products, "residuals by BLAS GEMM");
-  line("columns (all threads, wall)", t.columns, "every formula per column, subset models");
+  line("subset stages (all threads, wall)", t.subset_stages,
+       "models with ids missing: own ranks, targets, projectors");
+  line("subset products (all threads, wall)", t.subset_products,
+       "their fnc residuals by BLAS GEMM");
+  line("columns (all threads, wall)", t.columns, "every formula per column");
   line("  ranks (thread-seconds)", t.ranks, "sorts, percentiles, gaussianization");
   const double rest = stats.seconds - t.wait_batches - t.wait_stages - t.fnc_inputs -
-                      t.fnc_products - t.columns;
+                      t.fnc_products - t.subset_stages - t.subset_products - t.columns;
   line("rest of the scoring thread", rest, "journal, output, the backend's own work");
 }
 
@@ -435,8 +439,9 @@ void add_run(CLI::App& app, const RunSeams& seams) {
   cmd->add_option("--prefetch-eras", a->prefetch_eras,
                   "Eras whose shared stages (the factorization of the features above all) are "
                   "built ahead on their own threads while earlier eras are scored; 0 builds "
-                  "each when reached (default: min(threads, 4), 0 with one thread), e.g. "
-                  "--prefetch-eras 2")
+                  "each when reached (default: min(threads, 4), 0 with one thread). Each era "
+                  "ahead holds its header and factorization in memory (~300 MB at 2,376 "
+                  "features), e.g. --prefetch-eras 2")
       ->check(whole_number(0, 64));
   cmd->add_flag("--timings", a->timings,
                 "After the run, where its time went (reading, era stages, factorizations, fnc "
