@@ -151,8 +151,9 @@ TEST(LangLimits, ManyChainedDefinitionsCompileInLinearCost) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ASSERT_EQ(r.status, 0) << r.err.substr(0, 300);
-    EXPECT_LT(seconds, 15.0) << "reversed " << reversed;
-    EXPECT_LT(r.max_rss_kib, 1024L * 1024) << "reversed " << reversed;  // 1 GiB
+    // Release: 0.4 s and 140 MB; generous for sanitizer builds, far below the quadratic cost.
+    EXPECT_LT(seconds, 30.0) << "reversed " << reversed;
+    EXPECT_LT(r.max_rss_kib, 2048L * 1024) << "reversed " << reversed;  // 2 GiB
     EXPECT_LT(r.out.size(), 50u << 20) << "explain's text is linear in the definitions";
     EXPECT_NE(r.out.find("plan: 20000 formulas"), std::string::npos) << r.out.substr(0, 300);
     EXPECT_NE(r.out.find("; where ..."), std::string::npos);
