@@ -76,7 +76,7 @@ CsvReader::CsvReader(std::filesystem::path path) : path_(std::move(path)) {
   if (std::filesystem::is_directory(path_, ec)) {
     throw InputError(path_.string() + ": is a directory, expected a CSV file");
   }
-  file_ = std::fopen(path_.c_str(), "rb");
+  file_.reset(std::fopen(path_.c_str(), "rb"));
   if (!file_) {
     throw InputError(path_.string() + ": cannot open: " + std::strerror(errno));
   }
@@ -101,9 +101,7 @@ CsvReader::CsvReader(std::filesystem::path path) : path_(std::move(path)) {
   }
 }
 
-CsvReader::~CsvReader() {
-  if (file_) std::fclose(file_);
-}
+CsvReader::~CsvReader() = default;
 
 std::optional<std::size_t> CsvReader::column(std::string_view name) const {
   for (std::size_t c = 0; c < header_.size(); ++c) {
@@ -115,10 +113,10 @@ std::optional<std::size_t> CsvReader::column(std::string_view name) const {
 int CsvReader::get() {
   if (pos_ == size_) {
     // Only the BOM check rewinds (pos_ = 0), and it happens within the first buffer.
-    size_ = std::fread(buffer_.data(), 1, buffer_.size(), file_);
+    size_ = std::fread(buffer_.data(), 1, buffer_.size(), file_.get());
     pos_ = 0;
     if (size_ == 0) {
-      if (std::ferror(file_)) fail(std::string("read error: ") + std::strerror(errno));
+      if (std::ferror(file_.get())) fail(std::string("read error: ") + std::strerror(errno));
       return EOF;
     }
   }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -63,8 +64,13 @@ class CsvReader {
   bool read_record();  // into record_ / ends_; false at end of file
   int get();           // next byte or EOF
 
+  struct Closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+
   std::filesystem::path path_;
-  std::FILE* file_ = nullptr;
+  // Owned so that a constructor that refuses the file (an empty file, a bad header) closes it.
+  std::unique_ptr<std::FILE, Closer> file_;
   std::vector<char> buffer_;
   std::size_t pos_ = 0, size_ = 0;
   std::size_t line_ = 1, record_line_ = 0;

@@ -122,6 +122,25 @@ TEST(Csv, Errors) {
             dir.path().string() + ": is a directory, expected a CSV file");
 }
 
+// A reader that refuses its file (empty, bad header) closes it: no descriptor leaks, however
+// many files are refused (the fuzzer ran out of descriptors).
+TEST(Csv, RefusedFilesAreClosed) {
+  TempDir dir;
+  write_file(dir / "empty.csv", "");
+  write_file(dir / "twice.csv", "a,a\n");
+  const auto open_descriptors = [] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  const std::size_t before = open_descriptors();
+  for (int k = 0; k < 200; ++k) {
+    EXPECT_THROW(CsvReader(dir / "empty.csv"), InputError);
+    EXPECT_THROW(CsvReader(dir / "twice.csv"), InputError);
+  }
+  EXPECT_EQ(open_descriptors(), before);
+}
+
 // The writer quotes a field exactly when RFC 4180 needs it: a comma, a quote, CR or LF.
 TEST(CsvWriter, QuotesOnlyWhatNeedsIt) {
   const auto field = [](std::string_view s) {
