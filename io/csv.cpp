@@ -26,8 +26,8 @@ std::string quoted(std::string_view s) {
   return out + "'";
 }
 
-// An error is one line: a line break or NUL byte of a quoted field (in a name the message quotes)
-// is shown as \n, \r or \0.
+}  // namespace
+
 std::string one_line(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -44,7 +44,6 @@ std::string one_line(std::string_view s) {
   }
   return out;
 }
-}  // namespace
 
 void append_csv_field(std::string& line, std::string_view field) {
   if (field.find_first_of(",\"\r\n") == std::string_view::npos) {

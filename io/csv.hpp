@@ -26,6 +26,10 @@ void append_csv_field(std::string& line, std::string_view field);
 // empty field is written as `""`: an empty line would be read as a blank line and skipped.
 void append_csv_record(std::string& out, std::span<const std::string> fields);
 
+// `text` with its line breaks and NUL bytes shown as \n, \r and \0: every error is one line,
+// also when it quotes a name that holds them (a quoted CSV field may).
+std::string one_line(std::string_view text);
+
 class CsvReader {
  public:
   // Opens the file and reads its header (the first record). Throws InputError when the file is

@@ -78,7 +78,7 @@ class Importer {
         const std::string era_name = file.stem().string();
         const auto it = era_index_.find(era_name);
         if (it == era_index_.end()) {
-          throw InputError(file.string() + ": era '" + era_name +
+          throw InputError(file.string() + ": era '" + one_line(era_name) +
                            "' (the file name) is not in the universe " +
                            options_.universe.string());
         }
@@ -162,11 +162,11 @@ class Importer {
         if (k == 0 || cells[k].model != cells[k - 1].model) {
           era.models.push_back(static_cast<std::int32_t>(cells[k].model));
         } else if (cells[k].row == cells[k - 1].row) {
-          throw InputError(where(cells[k]) + ": column 'id' (" +
+          throw InputError(one_line(where(cells[k]) + ": column 'id' (" +
                            std::to_string(id_columns_[cells[k].source] + 1) +
                            "): duplicate prediction for model '" + model_names_[cells[k].model] +
                            "', era '" + era.name + "', id '" + era.ids[cells[k].row] +
-                           "' (first at " + where(cells[k - 1]) + ")");
+                           "' (first at " + where(cells[k - 1]) + ")"));
         }
       }
       const std::size_t m = era.models.size();

@@ -200,10 +200,11 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
       const std::size_t r = order[i];
       const std::string_view id = u.id(r);
       if (i > 0 && id == sorted.id(i - 1)) {
-        throw InputError(path.string() + ":" + std::to_string(line[r]) + ": column 'id' (" +
-                         std::to_string(layout.id + 1) + "): duplicate id '" + std::string(id) +
-                         "' in era '" + sorted.name + "' (first on line " +
-                         std::to_string(line[order[i - 1]]) + ")");
+        throw InputError(one_line(path.string() + ":" + std::to_string(line[r]) +
+                                  ": column 'id' (" + std::to_string(layout.id + 1) +
+                                  "): duplicate id '" + std::string(id) + "' in era '" +
+                                  sorted.name + "' (first on line " +
+                                  std::to_string(line[order[i - 1]]) + ")"));
       }
       sorted.id_text += id;
       sorted.id_end.push_back(static_cast<std::uint32_t>(sorted.id_text.size()));

@@ -402,6 +402,17 @@ TEST_F(BadImport, NamesWithNulByte) {
   expect_error({}, path("p.csv") + ":2: column 'id' (3): a name with a NUL byte");
 }
 
+// An error quoting a name with a line break (legal in a quoted field) stays one line.
+TEST_F(BadImport, NamesWithLineBreaksStayOneLine) {
+  write_file(dir / "u.csv", "era,id,target\n\"r\n1\",\"a\r\nb\",0\n\"r\n1\",\"a\r\nb\",1\n");
+  expect_error({}, path("u.csv") +
+                       ":5: column 'id' (2): duplicate id 'a\\r\\nb' in era 'r\\n1' (first on line 2)");
+  write_file(dir / "u.csv", "era,id,target\n\"r\n1\",a,0\n");
+  write_file(dir / "p.csv", "model,era,id,prediction\n\"m\n\",\"r\n1\",a,0.5\n\"m\n\",\"r\n1\",a,1\n");
+  expect_error({}, path("p.csv") + ":5: column 'id' (3): duplicate prediction for model 'm\\n', era "
+                                   "'r\\n1', id 'a' (first at " + path("p.csv") + ":2)");
+}
+
 TEST_F(BadImport, DuplicatePredictionAcrossFiles) {
   write_file(dir / "p2.csv", "model,era,id,prediction\nq,r1,a,0.5\nm,r1,b,0.75\n");
   expect_error({"--predictions", path("p2.csv")},
