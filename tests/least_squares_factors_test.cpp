@@ -114,7 +114,8 @@ std::size_t outside_span(const Vec& x, std::size_t n, std::span<const std::size_
 }
 
 bool same_bytes(const Vec& a, const Vec& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
 TEST(LeastSquaresFactors, FromLapackFactorsIsPivoted) {

@@ -37,7 +37,8 @@ SynthOptions small_options(const std::filesystem::path& out, std::uint64_t seed 
 
 template <class T>
 bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 // Every dataset of two stores equal bit for bit (NaN payloads included); names the first

@@ -202,7 +202,8 @@ inline void run_case(std::size_t n, std::size_t m, std::uint32_t seed, bool burn
 }
 
 inline bool bit_identical(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
 // The device memory one lane of `plan` needs for `models` columns (the slack of its batch buffers
