@@ -143,7 +143,11 @@ class Runner {
         return pearson(x, y);
       }
       case Op::cov: {
-        auto [x, y] = pairs(V(nd.args[0]), V(nd.args[1]));
+        // Named, not a structured binding: the lambda below captures them (clang with OpenMP
+        // cannot capture a structured binding).
+        const auto xy = pairs(V(nd.args[0]), V(nd.args[1]));
+        const auto& x = xy.first;
+        const auto& y = xy.second;
         if (nd.value == 1) return covariance(x, y);
         const double m = static_cast<double>(x.size());
         if (!(m - nd.value > 0)) return kNaN;
