@@ -3,6 +3,7 @@
 #include "host/era/blas.hpp"
 
 #include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -37,6 +38,13 @@ int openblas_get_num_threads(void);
 }
 
 namespace backscore::blas {
+
+int dim(std::size_t v) {
+  if (v > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw std::length_error("LeastSquaresProjector: dimension too large for LAPACK");
+  }
+  return static_cast<int>(v);
+}
 
 void set_threads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : threads); }
 int threads() { return openblas_get_num_threads(); }

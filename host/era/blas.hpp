@@ -10,7 +10,12 @@
 // from one with 1 (measured), so a count that followed --threads would change the output.
 #pragma once
 
+#include <cstddef>
+
 namespace backscore::blas {
+
+// A dimension as LAPACK's int; throws std::length_error when it does not fit.
+int dim(std::size_t v);
 
 // The number of threads OpenBLAS uses for a call from now on (>= 1), and what it is now.
 void set_threads(int threads);

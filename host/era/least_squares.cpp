@@ -1,4 +1,5 @@
-// Column-pivoted QR with rank detection through LAPACK (see least_squares.hpp).
+// The factorization (the rank decision and its factors) and the residuals of a projector on all
+// its rows, through LAPACK (see least_squares.hpp); subsets of rows: least_squares_subset.cpp.
 #include "host/era/least_squares.hpp"
 
 #include <algorithm>
@@ -13,17 +14,6 @@
 #include "host/era/blas.hpp"
 
 namespace backscore {
-namespace {
-
-int as_int(std::size_t v) {
-  if (v > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    throw std::length_error("LeastSquaresProjector: dimension too large for LAPACK");
-  }
-  return static_cast<int>(v);
-}
-
-}  // namespace
-
 struct LeastSquaresProjector::SigmaBound {
   std::once_flag once;
   double value = 0;
@@ -44,8 +34,8 @@ LeastSquaresProjector LeastSquaresProjector::pivoted(std::span<const double> col
 void LeastSquaresProjector::factorize_pivoted(std::span<const double> columns) {
   const std::size_t n = n_, k = k_;
   const double rcond = rcond_;
-  const int ni = as_int(n), ki = as_int(k);
-  as_int(n * k);
+  const int ni = blas::dim(n), ki = blas::dim(k);
+  blas::dim(n * k);
   std::vector<double> a(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(n * k));
   std::vector<int> jpvt(k, 0);
   std::vector<double> tau(std::min(n, k));
@@ -101,7 +91,7 @@ std::vector<double> gather_columns(std::span<const double> columns, std::size_t 
 // dgeqrf of the n x m matrix a (in place); R's upper rows x m trapezoid (rows = min(n, m)) into r.
 void unpivoted_qr(std::vector<double>& a, std::size_t n, std::size_t m, std::vector<double>& tau,
                   std::vector<double>& r) {
-  const int ni = as_int(n), mi = as_int(m);
+  const int ni = blas::dim(n), mi = blas::dim(m);
   tau.assign(std::min(n, m), 0.0);
   if (blas::geqrf(ni, mi, a.data(), ni, tau.data()) != 0) {
     throw std::runtime_error("LeastSquaresProjector: dgeqrf failed");
@@ -142,7 +132,7 @@ LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, st
                                              std::size_t k, double rcond)
     : n_(n), k_(k), rcond_(rcond) {
   if (n == 0 || k == 0) return;
-  as_int(n * k);
+  blas::dim(n * k);
   const bool finite =
       std::all_of(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(n * k),
                   [](double v) { return std::isfinite(v); });
@@ -163,7 +153,7 @@ LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, st
   std::vector<double> inv;  // R^-1 of the certificate, kept for sigma_min_lower_bound
   if (n >= m) {
     inv = r;
-    if (blas::trtri_upper(as_int(m), inv.data(), as_int(m)) == 0 &&
+    if (blas::trtri_upper(blas::dim(m), inv.data(), blas::dim(m)) == 0 &&
         keeps_every_column(inv, m, rcond, c.max_norm)) {
       decision_ = Decision::certificate;
       pivot = c.order;
@@ -182,7 +172,7 @@ LeastSquaresProjector::LeastSquaresProjector(std::span<const double> columns, st
     unpivoted_qr(a, n, pivot.size(), tau, r);
   }
   const std::size_t rank = pivot.size();
-  const int ni = as_int(n), ri = as_int(rank);
+  const int ni = blas::dim(n), ri = blas::dim(rank);
   if (blas::orgqr(ni, ri, ri, a.data(), ni, tau.data()) != 0) {
     throw std::runtime_error("LeastSquaresProjector: dorgqr failed");
   }
@@ -203,123 +193,6 @@ double LeastSquaresProjector::sigma_min_lower_bound() const {
     sigma_->value = sigma_bound_of_inverse(inv, r);
   });
   return sigma_->value;
-}
-
-std::optional<LeastSquaresProjector> LeastSquaresProjector::derive_subset(
-    const LeastSquaresProjector& full, std::span<const std::uint32_t> rows) {
-  const std::size_t N = full.n_, r = full.kept_.size();
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i] >= N || (i > 0 && rows[i] <= rows[i - 1])) {
-      throw std::invalid_argument("LeastSquaresProjector::derive_subset: bad rows");
-    }
-  }
-  if (full.full_ != nullptr || r == 0 || rows.empty()) return std::nullopt;
-  const std::size_t m = N - rows.size();
-  if (m > r) return std::nullopt;  // the m x m system would cost as much as a fresh QR
-  std::vector<std::uint32_t> missing;
-  missing.reserve(m);
-  for (std::size_t i = 0, next = 0; i < N; ++i) {
-    if (next < rows.size() && rows[next] == i) {
-      ++next;
-    } else {
-      missing.push_back(static_cast<std::uint32_t>(i));
-    }
-  }
-  // Rank <= r: the dropped columns stay far below the subset's cutoff (see the header).
-  // The first pivot column's norm on S (the largest on all rows, and m << n rows removed) is a
-  // lower bound of the subset's largest column norm: O(m), not O(m r) scattered reads.
-  double s00 = 0;
-  {
-    const double* c = full.kept_columns_.data();
-    double s = full.norm2_first_;
-    for (std::uint32_t i : missing) s -= c[i] * c[i];
-    s00 = std::sqrt(std::max(s, 0.0));
-  }
-  const double dropped = std::sqrt(static_cast<double>(full.k_ - r)) * full.dropped_;
-  if (!(dropped <= kDroppedMargin * full.rcond_ * s00)) return std::nullopt;
-
-  LeastSquaresProjector p;
-  p.n_ = rows.size();
-  p.k_ = full.k_;
-  p.rcond_ = full.rcond_;
-  p.kept_ = full.kept_;
-  p.full_ = &full;
-  p.rows_.assign(rows.begin(), rows.end());
-  p.missing_ = std::move(missing);
-  p.a_.resize(m * r);
-  for (std::size_t j = 0; j < r; ++j) {
-    const double* q = full.q_.data() + j * N;
-    for (std::size_t i = 0; i < m; ++i) p.a_[j * m + i] = q[p.missing_[i]];
-  }
-  double lambda_min = 1.0;  // of G = I - A^T A (= K's for m <= r; 1 when m = 0)
-  if (m > 0) {
-    const int mi = static_cast<int>(m), ri = static_cast<int>(r);
-    p.chol_.assign(m * m, 0.0);
-    for (std::size_t i = 0; i < m; ++i) p.chol_[i * m + i] = 1.0;
-    blas::syrk_lower(mi, ri, -1.0, p.a_.data(), mi, 1.0, p.chol_.data(), mi);
-    std::vector<double> k = p.chol_, w(m);
-    if (blas::syev_values_lower(mi, k.data(), mi, w.data()) != 0) return std::nullopt;
-    lambda_min = w[0];
-    if (!(lambda_min >= kMinGram)) return std::nullopt;
-    if (blas::potrf_lower(mi, p.chol_.data(), mi) != 0) return std::nullopt;
-  }
-  // Rank >= r: sigma_min(X_S) clears the largest possible subset cutoff (see the header).
-  const double sigma = std::sqrt(lambda_min) * full.sigma_min_lower_bound();
-  if (!(sigma > kRankMargin * std::sqrt(static_cast<double>(r)) * full.rcond_ * full.r00_)) {
-    return std::nullopt;
-  }
-  return p;
-}
-
-void LeastSquaresProjector::derived_residual(const double* x, double proportion,
-                                             double* out) const {
-  const LeastSquaresProjector& f = *full_;
-  const std::size_t N = f.n_, n = n_, r = kept_.size(), m = missing_.size();
-  const int Ni = static_cast<int>(N), ri = static_cast<int>(r), mi = static_cast<int>(m);
-  thread_local std::vector<double> buf;
-  buf.resize(N + r + m);
-  double* xf = buf.data();  // x on all rows (0 on the missing ones), later X_kept beta
-  double* y = xf + N;       // Q_S^T x, then c, then beta
-  double* z = y + r;        // A y, then K^-1 A y
-  std::fill(xf, xf + N, 0.0);
-  for (std::size_t i = 0; i < n; ++i) xf[rows_[i]] = x[i];
-  blas::gemv('T', Ni, ri, 1.0, f.q_.data(), Ni, xf, 0.0, y);
-  if (m > 0) {
-    blas::gemv('N', mi, ri, 1.0, a_.data(), mi, y, 0.0, z);
-    if (blas::potrs_lower(mi, 1, chol_.data(), mi, z, mi) != 0) {
-      throw std::runtime_error("LeastSquaresProjector: dpotrs failed");
-    }
-    blas::gemv('T', mi, ri, 1.0, a_.data(), mi, z, 1.0, y);
-  }
-  double* beta = y;
-  for (std::size_t jj = r; jj-- > 0;) {
-    double s = beta[jj];
-    for (std::size_t l = jj + 1; l < r; ++l) s -= f.r_[l * r + jj] * beta[l];
-    beta[jj] = s / f.r_[jj * r + jj];
-  }
-  // X_kept beta on every row, each row summed over the columns in the same order (as residual();
-  // four columns per pass over the rows, the same operations in the same order).
-  const double* c0 = f.kept_columns_.data();
-  for (std::size_t i = 0; i < N; ++i) xf[i] = c0[i] * beta[0];
-  std::size_t jj = 1;
-  for (; jj + 4 <= r; jj += 4) {
-    const double* c = f.kept_columns_.data() + jj * N;
-    const double b0 = beta[jj], b1 = beta[jj + 1], b2 = beta[jj + 2], b3 = beta[jj + 3];
-    for (std::size_t i = 0; i < N; ++i) {
-      double v = xf[i];
-      v += c[i] * b0;
-      v += c[N + i] * b1;
-      v += c[2 * N + i] * b2;
-      v += c[3 * N + i] * b3;
-      xf[i] = v;
-    }
-  }
-  for (; jj < r; ++jj) {
-    const double* c = f.kept_columns_.data() + jj * N;
-    const double b = beta[jj];
-    for (std::size_t i = 0; i < N; ++i) xf[i] += c[i] * b;
-  }
-  for (std::size_t i = 0; i < n; ++i) out[i] = x[i] - proportion * xf[rows_[i]];
 }
 
 void LeastSquaresProjector::residual(const double* x, double proportion, double* out,
@@ -387,65 +260,6 @@ void LeastSquaresProjector::residuals(const double* x, std::size_t count, double
   }
 }
 
-void LeastSquaresProjector::derived_residuals(std::span<const LeastSquaresProjector* const> projs,
-                                              std::span<const double* const> x,
-                                              double proportion, std::span<double* const> out) {
-  const std::size_t count = projs.size();
-  if (x.size() != count || out.size() != count) {
-    throw std::invalid_argument("LeastSquaresProjector::derived_residuals: sizes differ");
-  }
-  if (count == 0) return;
-  const LeastSquaresProjector* full = projs[0]->full_;
-  for (const LeastSquaresProjector* p : projs) {
-    if (p->full_ == nullptr || p->full_ != full) {
-      throw std::invalid_argument(
-          "LeastSquaresProjector::derived_residuals: projectors not derived from one factorization");
-    }
-  }
-  const LeastSquaresProjector& f = *full;
-  const std::size_t N = f.n_, r = f.kept_.size();
-  const int Ni = as_int(N), ri = as_int(r), w = static_cast<int>(kBlock);
-  thread_local std::vector<double> xf, coef, xb, z;
-  xf.resize(N * kBlock);
-  coef.resize(r * kBlock);
-  xb.resize(N * kBlock);
-  for (std::size_t c0 = 0; c0 < count; c0 += kBlock) {
-    const std::size_t width = std::min(kBlock, count - c0);
-    std::fill(xf.begin(), xf.end(), 0.0);
-    for (std::size_t j = 0; j < width; ++j) {
-      const LeastSquaresProjector& p = *projs[c0 + j];
-      double* col = xf.data() + j * N;
-      for (std::size_t i = 0; i < p.n_; ++i) col[p.rows_[i]] = x[c0 + j][i];
-    }
-    // Y = Q^T X_block; then per column c = y + A^T K^-1 (A y) (see derived_residual).
-    blas::gemm('T', 'N', ri, w, Ni, 1.0, f.q_.data(), Ni, xf.data(), Ni, 0.0, coef.data(), ri);
-    for (std::size_t j = 0; j < width; ++j) {
-      const LeastSquaresProjector& p = *projs[c0 + j];
-      const std::size_t m = p.missing_.size();
-      if (m == 0) continue;
-      const int mi = static_cast<int>(m);
-      double* y = coef.data() + j * r;
-      z.resize(m);
-      blas::gemv('N', mi, ri, 1.0, p.a_.data(), mi, y, 0.0, z.data());
-      if (blas::potrs_lower(mi, 1, p.chol_.data(), mi, z.data(), mi) != 0) {
-        throw std::runtime_error("LeastSquaresProjector: dpotrs failed");
-      }
-      blas::gemv('T', mi, ri, 1.0, p.a_.data(), mi, z.data(), 1.0, y);
-    }
-    // B = R^-1 C, X_kept B on every row; each column's residual on its rows.
-    blas::trsm_upper_left(ri, w, f.r_.data(), ri, coef.data(), ri);
-    blas::gemm('N', 'N', Ni, w, ri, 1.0, f.kept_columns_.data(), Ni, coef.data(), ri, 0.0,
-               xb.data(), Ni);
-    for (std::size_t j = 0; j < width; ++j) {
-      const LeastSquaresProjector& p = *projs[c0 + j];
-      const double* fitted = xb.data() + j * N;
-      const double* in = x[c0 + j];
-      double* o = out[c0 + j];
-      for (std::size_t i = 0; i < p.n_; ++i) o[i] = in[i] - proportion * fitted[p.rows_[i]];
-    }
-  }
-}
-
 // ---- Factors computed elsewhere, and the rank decision from an unpivoted QR (see the header) ----
 
 LeastSquaresProjector LeastSquaresProjector::from_factors(
@@ -469,7 +283,7 @@ LeastSquaresProjector LeastSquaresProjector::from_factors(
   out.k_ = k;
   out.rcond_ = rcond;
   if (n == 0 || k == 0 || rank == 0) return out;
-  as_int(n * rank);
+  blas::dim(n * rank);
   // The constructor's members, in its order of computation.
   out.r00_ = r00;
   out.dropped_ = dropped;
@@ -580,7 +394,7 @@ PivotedRank pivoted_rank_of_r(std::span<const double> r, std::size_t rows,
   PivotedRank out;
   if (rows == 0 || m == 0) return out;
   if (r.size() < rows * m) throw std::invalid_argument("pivoted_rank_of_r: R too small");
-  const int ri = as_int(rows), mi = as_int(m);
+  const int ri = blas::dim(rows), mi = blas::dim(m);
   std::vector<double> a(rows * m, 0.0);
   for (std::size_t j = 0; j < m; ++j) {
     for (std::size_t i = 0; i <= std::min(j, rows - 1); ++i) a[j * rows + i] = r[j * rows + i];
