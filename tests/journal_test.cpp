@@ -51,19 +51,6 @@ std::vector<EraScores> read_back(const fs::path& path) {
   return out;
 }
 
-// Where each record starts, and the end of the file.
-std::vector<std::size_t> record_offsets(const std::string& bytes) {
-  std::uint64_t len = 0;
-  std::memcpy(&len, bytes.data() + 4, 8);
-  std::vector<std::size_t> at{4 + 8 + len + 8};
-  while (at.back() < bytes.size()) {
-    std::uint64_t m = 0;
-    std::memcpy(&m, bytes.data() + at.back() + 8, 8);
-    at.push_back(at.back() + 16 + m * (4 + 8 * kFormulas) + 8);
-  }
-  return at;
-}
-
 TEST(Journal, RoundTripIncludingAnEraWithoutModels) {
   TempDir dir;
   write_sample(dir / "j");
@@ -85,7 +72,7 @@ TEST(Journal, EveryDamagedRecordIsDroppedWithWhatFollows) {
   TempDir dir;
   write_sample(dir / "clean");
   const std::string clean = read_file(dir / "clean");
-  const std::vector<std::size_t> at = record_offsets(clean);
+  const std::vector<std::size_t> at = testing::journal_records(clean, kFormulas);
   ASSERT_EQ(at.size(), 5u);
   ASSERT_EQ(at.back(), clean.size());
   for (std::size_t record = 0; record < 4; ++record) {
@@ -119,7 +106,8 @@ TEST(Journal, TornLastRecordIsDroppedAndTheJournalContinues) {
     w.close();
   }
   EXPECT_EQ(read_back(dir / "j").size(), 4u);
-  EXPECT_EQ(read_file(dir / "j").size(), record_offsets(read_file(dir / "j")).back());
+  const std::string bytes = read_file(dir / "j");
+  EXPECT_EQ(bytes.size(), testing::journal_records(bytes, kFormulas).back());
 }
 
 // A damaged header, another job's journal or no journal: refused, the file left as it is.
@@ -127,7 +115,7 @@ TEST(Journal, ResumeRefusesADamagedHeaderAndLeavesIt) {
   TempDir dir;
   write_sample(dir / "clean");
   const std::string clean = read_file(dir / "clean");
-  for (std::size_t byte = 0; byte < record_offsets(clean).front(); ++byte) {
+  for (std::size_t byte = 0; byte < testing::journal_records(clean, kFormulas).front(); ++byte) {
     std::string damaged = clean;
     damaged[byte] = static_cast<char>(damaged[byte] ^ 0x01);
     testing::write_file(dir / "j", damaged);

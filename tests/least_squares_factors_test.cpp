@@ -20,11 +20,14 @@
 #include <vector>
 
 #include "host/era/blas.hpp"
+#include "exposures_support.hpp"
 #include "host/era/least_squares.hpp"
 
 namespace backscore {
 namespace {
 
+using testing::exposures;
+using testing::outside_span;
 using Vec = std::vector<double>;
 constexpr double kRcond = 1e-6;
 
@@ -35,30 +38,6 @@ LeastSquaresProjector factor_like_the_device(const Vec& x, std::size_t n, std::s
   LeastSquaresProjector p(x, n, k, kRcond);
   certified = p.decision() == LeastSquaresProjector::Decision::certificate;
   return p;
-}
-
-// [features, 1]: Numerai-like integer features, continuous ones, and (when deficient) exact
-// duplicates, constants (2 and 0.5 next to the intercept), a zero column and a combination.
-Vec make_exposures(std::size_t n, std::size_t f, bool deficient, std::mt19937_64& rng) {
-  std::uniform_int_distribution<int> bucket(0, 4);
-  std::normal_distribution<double> normal;
-  Vec x(n * (f + 1));
-  for (std::size_t j = 0; j < f; ++j) {
-    double* c = x.data() + j * n;
-    if (deficient && j >= 4 && j % 7 == 0) {
-      std::copy(x.data() + (j / 2) * n, x.data() + (j / 2 + 1) * n, c);
-    } else if (deficient && j % 11 == 5) {
-      std::fill(c, c + n, j % 2 ? 2.0 : 0.5);
-    } else if (deficient && j == 9) {
-      std::fill(c, c + n, 0.0);
-    } else if (deficient && j >= 3 && j % 13 == 3) {
-      for (std::size_t i = 0; i < n; ++i) c[i] = x[(j - 1) * n + i] - 0.5 * x[(j - 3) * n + i];
-    } else {
-      for (std::size_t i = 0; i < n; ++i) c[i] = j % 3 ? bucket(rng) * 0.25 : normal(rng);
-    }
-  }
-  std::fill(x.begin() + static_cast<std::ptrdiff_t>(f * n), x.end(), 1.0);
-  return x;
 }
 
 // The kept columns with each replaced by the first column bitwise equal to it, sorted: which of
@@ -96,23 +75,6 @@ std::string kept_difference(const Vec& x, std::size_t n, std::span<const std::si
   return out;
 }
 
-// How many of the columns `which` lie outside p's span (residual above 1e-9 of the column).
-std::size_t outside_span(const Vec& x, std::size_t n, std::span<const std::size_t> which,
-                         const LeastSquaresProjector& p) {
-  std::size_t out = 0;
-  Vec res(n);
-  for (std::size_t j : which) {
-    p.residual(x.data() + j * n, 1.0, res.data());
-    double a = 0, b = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      a = std::max(a, std::abs(res[i]));
-      b = std::max(b, std::abs(x[j * n + i]));
-    }
-    out += a > 1e-9 * b;
-  }
-  return out;
-}
-
 bool same_bytes(const Vec& a, const Vec& b) {
   return a.size() == b.size() &&
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
@@ -123,7 +85,7 @@ TEST(LeastSquaresFactors, FromLapackFactorsIsPivoted) {
   std::normal_distribution<double> normal;
   for (bool deficient : {false, true}) {
     const std::size_t n = 300, f = 40, k = f + 1;
-    const Vec x = make_exposures(n, f, deficient, rng);
+    const Vec x = exposures(n, f, deficient, rng);
     const LeastSquaresProjector ref = LeastSquaresProjector::pivoted(x, n, k, kRcond);
     // LAPACK's factors, as the constructor computes them.
     Vec a = x;
@@ -219,7 +181,7 @@ TEST(LeastSquaresFactors, DecisionFromRKeepsPivotedsColumns) {
   for (const Shape s : {Shape{200, 10}, Shape{500, 60}, Shape{1000, 300}, Shape{40, 60}}) {
     for (bool deficient : {false, true}) {
       const std::size_t n = s.n, k = s.f + 1;
-      const Vec x = make_exposures(n, s.f, deficient, rng);
+      const Vec x = exposures(n, s.f, deficient, rng);
       const LeastSquaresProjector ref = LeastSquaresProjector::pivoted(x, n, k, kRcond);
       bool certified = false;
       const LeastSquaresProjector p = factor_like_the_device(x, n, k, certified);
@@ -280,7 +242,7 @@ TEST(LeastSquaresFactors, NearDependenciesGoThroughThePivotedQrOfR) {
   std::normal_distribution<double> normal;
   const std::size_t n = 400, f = 30, k = f + 1;
   for (double eps : {1e-9, 1e-4}) {
-    Vec x = make_exposures(n, f, false, rng);
+    Vec x = exposures(n, f, false, rng);
     for (std::size_t i = 0; i < n; ++i) {
       x[20 * n + i] = x[3 * n + i] + 2 * x[4 * n + i] + eps * normal(rng);
     }

@@ -230,19 +230,6 @@ TEST_F(OutputSafety, StaleTemporariesOfADeadRunAreRemoved) {
   EXPECT_TRUE(fs::exists(dir / "o.csv"));
 }
 
-// Where each record of a run journal starts, and its end (docs/FORMAT.md, "The run journal").
-std::vector<std::size_t> journal_records(const std::string& bytes, std::size_t formulas) {
-  std::uint64_t len = 0;
-  std::memcpy(&len, bytes.data() + 4, 8);
-  std::vector<std::size_t> at{4 + 8 + len + 8};
-  while (at.back() < bytes.size()) {
-    std::uint64_t m = 0;
-    std::memcpy(&m, bytes.data() + at.back() + 8, 8);
-    at.push_back(at.back() + 16 + m * (4 + 8 * formulas) + 8);
-  }
-  return at;
-}
-
 // End to end: 16 bytes overwritten inside a journaled era's scores once resumed with exit 0 and
 // silently different scores. Now that era and those after it are scored again: the same bytes as
 // a clean run.
@@ -262,7 +249,7 @@ TEST(JournalRun, DamagedRecordIsRescoredOnResume) {
 
   const fs::path journal = dir / "o.csv.partial";
   std::string bytes = read_file(journal);
-  const std::vector<std::size_t> at = journal_records(bytes, 2);
+  const std::vector<std::size_t> at = testing::journal_records(bytes, 2);
   ASSERT_EQ(at.size(), 4u);
   std::uint64_t m = 0;
   std::memcpy(&m, bytes.data() + at[1] + 8, 8);

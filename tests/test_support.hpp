@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -122,6 +124,19 @@ inline std::size_t line_count(const std::string& s) {
   std::size_t n = 0;
   for (char c : s) n += c == '\n';
   return n + (!s.empty() && s.back() != '\n');
+}
+
+// Where each record of a run journal starts, and its end (docs/FORMAT.md, "The run journal").
+inline std::vector<std::size_t> journal_records(const std::string& bytes, std::size_t formulas) {
+  std::uint64_t len = 0;
+  std::memcpy(&len, bytes.data() + 4, 8);
+  std::vector<std::size_t> at{4 + 8 + len + 8};
+  while (at.back() < bytes.size()) {
+    std::uint64_t m = 0;
+    std::memcpy(&m, bytes.data() + at.back() + 8, 8);
+    at.push_back(at.back() + 16 + m * (4 + 8 * formulas) + 8);
+  }
+  return at;
 }
 
 }  // namespace backscore::testing
