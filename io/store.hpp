@@ -95,7 +95,10 @@ class StoreReader {
   const StoreSchema& schema() const;
   const std::vector<std::string>& eras() const;  // era names in history order
 
+  // The shape of era `era` from its datasets' dimensions, without reading them (for planning
+  // work: host/run/era_shards.hpp): its stocks, and its submitted models.
   std::size_t n_stocks(std::size_t era);
+  std::size_t n_submitted(std::size_t era);
   // Everything of era `era` except its predictions, checked as docs/FORMAT.md says (shapes, id
   // order and uniqueness, finite targets, meta-model, benchmarks and features, model indices in
   // range and ascending, stakes finite and >= 0): InputError naming the file, era and field.

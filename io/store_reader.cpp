@@ -137,6 +137,24 @@ std::size_t StoreReader::n_stocks(std::size_t era) {
   }
 }
 
+std::size_t StoreReader::n_submitted(std::size_t era) {
+  h5::silence_errors();
+  try {
+    h5::Hid g = impl_->era_group(era);
+    if (!h5::exists(g.get(), "models")) {
+      impl_->bad("era '" + impl_->eras[era] + "': missing dataset 'models'");
+    }
+    h5::Hid ds = h5::open_dataset(g.get(), "models");
+    std::vector<hsize_t> dims = h5::dataset_dims(ds.get(), "models");
+    if (dims.size() != 1) {
+      impl_->bad("era '" + impl_->eras[era] + "': dataset 'models' has the wrong shape");
+    }
+    return dims[0];
+  } catch (const h5::Hdf5Error& e) {
+    impl_->bad("era '" + impl_->eras[era] + "': " + e.what());
+  }
+}
+
 Era StoreReader::read_era(std::size_t e) {
   h5::silence_errors();
   const StoreSchema& s = impl_->schema;

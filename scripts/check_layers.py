@@ -11,10 +11,12 @@ Layers, bottom to top; a file may include its own folder's files and those of lo
     3 host/lang/  host/synth/    the formula language; the synthetic history generator
     4 host/run/   host/report/   era loop and backends; compare, audit, report
     5 host/cli/                  the command line
+    6 host/mpi/                  backscore-mpi: the era-sharded run over MPI ranks
 kernels/ is a CUDA-only leaf: it includes only kernels/ and core/, and only host/run/cuda/ (the
 CUDA backend's host orchestration), tests/gpu/ and bench/ include it. host/run/cuda/ is seen only
 by itself, tests/gpu/ and bench/. CUDA library headers (cuda_runtime, cuBLAS, cuSOLVER, CUB,
-Thrust) appear only in kernels/ and host/run/cuda/. tests/ and bench/ may include anything.
+Thrust) appear only in kernels/ and host/run/cuda/; MPI's header (mpi.h) only in host/mpi/.
+tests/ and bench/ may include anything.
 """
 import os
 import re
@@ -23,13 +25,14 @@ import tempfile
 
 LAYERS = [  # (folder prefix, layer); the longest matching prefix wins
     ("core/", 0), ("io/", 1), ("host/era/", 2), ("host/lang/", 3), ("host/synth/", 3),
-    ("host/run/", 4), ("host/report/", 4), ("host/cli/", 5),
+    ("host/run/", 4), ("host/report/", 4), ("host/cli/", 5), ("host/mpi/", 6),
 ]
 GENERATED = {"version.hpp": "core/"}  # configured into the build tree from core/version.hpp.in
 CUDA_ONLY = ("kernels/", "host/run/cuda/")
 CUDA_SEERS = ("kernels/", "host/run/cuda/", "tests/gpu/", "bench/")
 CUDA_SYSTEM = re.compile(r"^(cuda|cuda_runtime|cuda_runtime_api|cublas|cublas_v2|cusolverDn|"
                          r"cusolver_common|cub/|thrust/|cuda/)")
+MPI_SYSTEM = re.compile(r"^mpi(\.h|cxx\.h|_portable_platform\.h)?$")
 SOURCE_DIRS = ("core", "io", "host", "kernels", "tests", "bench")
 EXTENSIONS = (".hpp", ".cpp", ".cu", ".cuh", ".h")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
@@ -81,6 +84,8 @@ def check(root, rel, src, bracket, target):
     if bracket == "<":
         if CUDA_SYSTEM.match(target) and not src.startswith(CUDA_SEERS):
             return f"CUDA headers belong in kernels/ or host/run/cuda/, not {src}"
+        if MPI_SYSTEM.match(target) and src != "host/mpi/":
+            return f"MPI's header belongs in host/mpi/, not {src}"
         return None
     if src in ("tests/", "bench/") and not target.startswith(SOURCE_DIRS):
         return None  # the tests' own helpers ("test_support.hpp")
@@ -126,6 +131,9 @@ def self_test():
         "host/cli/c.cpp": ('#include "host/run/r.hpp"\n#include "host/nope.hpp"\n',
                            "not a file"),
         "tests/t.cpp": ('#include "test_support.hpp"\n#include "host/cli/c.cpp"\n', None),
+        "host/mpi/w.cpp": ('#include <mpi.h>\n#include "host/cli/c.cpp"\n', None),
+        "host/run/m.cpp": ("#include <mpi.h>\n", "MPI's header"),
+        "host/cli/up.cpp": ('#include "host/mpi/w.cpp"\n', "points up"),
     }
     with tempfile.TemporaryDirectory() as root:
         for rel, (text, _) in cases.items():

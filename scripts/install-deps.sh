@@ -4,8 +4,10 @@ set -euo pipefail
 # clang-16 with libclang-rt-16-dev (libFuzzer, clang's sanitizer runtimes) and libomp-16-dev
 # (clang's OpenMP): the fuzz targets' build (scripts/test.sh, scripts/fuzz.sh). 16, not Debian's
 # default clang 14, which cannot compile a lambda capturing a structured binding (C++20).
+# libopenmpi-dev and openmpi-bin: backscore-mpi (host/mpi/) and its tests (mpiexec).
 packages=(cmake ninja-build g++ ccache libhdf5-dev libcli11-dev libgtest-dev libopenblas-dev python3
-          python3-venv time chromium clang-16 libclang-rt-16-dev libomp-16-dev)
+          python3-venv time chromium clang-16 libclang-rt-16-dev libomp-16-dev libopenmpi-dev
+          openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

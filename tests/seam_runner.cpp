@@ -5,6 +5,7 @@
 //
 //   backscore_seam_runner [--kill-after-eras N] [--throw-at ERA COLUMN input|internal] -- ARGS...
 //
+// Built a second time as backscore_mpi_seam_runner (BACKSCORE_SEAM_RUNNER_MPI) for backscore-mpi.
 // After run_cli returns it checks that the run's reader thread has ended (exit 99 if not) and
 // exits with run_cli's status.
 #include <dirent.h>
@@ -22,6 +23,9 @@
 #include "host/cli/commands.hpp"
 #include "host/run/batch_reader.hpp"
 #include "host/run/stage_prefetch.hpp"
+#ifdef BACKSCORE_SEAM_RUNNER_MPI
+#include "host/mpi/main.hpp"
+#endif
 
 namespace {
 
@@ -91,7 +95,13 @@ int main(int argc, char** argv) {
   std::vector<char*> args{argv[0]};
   for (++i; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
+#ifdef BACKSCORE_SEAM_RUNNER_MPI
+  // backscore_mpi_seam_runner: backscore-mpi's command line (the seams act on every rank; the
+  // journal, hence --kill-after-eras, is rank 0's).
+  const int status = mpi::main_of_rank(static_cast<int>(args.size() - 1), args.data(), seams);
+#else
   const int status = cli::run_cli(static_cast<int>(args.size() - 1), args.data(), seams);
+#endif
   std::fflush(nullptr);
   if (thread_alive(BatchReader::kThreadName)) {
     std::fprintf(stderr, "the reader thread is still running\n");

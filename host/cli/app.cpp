@@ -3,9 +3,8 @@
 #include <exception>
 #include <string>
 
-#include "core/error.hpp"
 #include "host/cli/commands.hpp"
-#include "io/hdf5.hpp"
+#include "host/cli/errors.hpp"
 #include "version.hpp"
 
 namespace backscore::cli {
@@ -31,21 +30,10 @@ int run_cli(int argc, char** argv, const RunSeams& seams) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::fprintf(stderr, "backscore: error: %s\n", e.what());
     return 2;
-  } catch (const InputError& e) {
-    std::fprintf(stderr, "backscore: error: %s\n", e.what());
-    return 2;
-  } catch (const ResourceLimitError& e) {
-    std::fprintf(stderr, "backscore: error: %s\n", e.what());
-    return 2;
-  } catch (const h5::Hdf5Error& e) {
-    std::fprintf(stderr, "backscore: error: %s\n", e.what());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "backscore: error: out of memory\n");
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "backscore: internal error: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    const CapturedError error = capture_error(std::current_exception());
+    std::fprintf(stderr, "%s\n", error_line(error).c_str());
+    return exit_status(error.kind);
   }
   return 0;
 }

@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string_view>
@@ -85,6 +87,14 @@ class JournalReader {
     return Header::ok;
   }
 
+  // Reads from `offset` on (the start of a record found by an earlier pass).
+  void seek(std::uint64_t offset) {
+    if (offset > size_ || std::fseek(file_.get(), static_cast<long>(offset), SEEK_SET) != 0) {
+      throw std::logic_error("journal: seek past the end");
+    }
+    consumed_ = pos_ = offset;
+  }
+
   Record next(std::size_t n_formulas, EraScores& out) {
     if (consumed_ == size_) return Record::end;
     buf_.clear();
@@ -140,7 +150,54 @@ class JournalReader {
   std::vector<unsigned char> buf_;
 };
 
+// A record's bytes, checksum included.
+void encode_record(const EraScores& era, std::vector<unsigned char>& record) {
+  record.clear();
+  put_value(record, era.era);
+  put_value(record, static_cast<std::uint64_t>(era.models.size()));
+  put(record, era.models.data(), era.models.size() * sizeof(std::int32_t));
+  put(record, era.scores.data(), era.scores.size() * sizeof(double));
+  seal(record);
+}
+
 }  // namespace
+
+std::vector<unsigned char> encode_era_scores(const EraScores& era, std::size_t n_formulas) {
+  if (era.scores.size() != era.models.size() * n_formulas) {
+    throw std::logic_error("encode_era_scores: scores size mismatch");
+  }
+  std::vector<unsigned char> record;
+  encode_record(era, record);
+  return record;
+}
+
+EraScores decode_era_scores(std::span<const unsigned char> bytes, std::size_t n_formulas) {
+  constexpr std::size_t kHead = 2 * sizeof(std::uint64_t);
+  auto bad = [](const char* why) {
+    throw std::invalid_argument(std::string("decode_era_scores: ") + why);
+  };
+  if (bytes.size() < kHead + kChecksumBytes) bad("too short");
+  EraScores out;
+  std::uint64_t m = 0, stored = 0;
+  std::memcpy(&out.era, bytes.data(), sizeof out.era);
+  std::memcpy(&m, bytes.data() + sizeof out.era, sizeof m);
+  const std::uint64_t per_model = sizeof(std::int32_t) + n_formulas * sizeof(double);
+  if (m > bytes.size() / per_model || kHead + m * per_model + kChecksumBytes != bytes.size()) {
+    bad("wrong length");
+  }
+  const std::size_t body = bytes.size() - kChecksumBytes;
+  std::memcpy(&stored, bytes.data() + body, kChecksumBytes);
+  if (stored != journal_checksum(bytes.first(body))) bad("checksum mismatch");
+  const std::size_t models = static_cast<std::size_t>(m);
+  out.models.resize(models);
+  out.scores.resize(models * n_formulas);
+  if (models > 0) {
+    std::memcpy(out.models.data(), bytes.data() + kHead, models * sizeof(std::int32_t));
+    std::memcpy(out.scores.data(), bytes.data() + kHead + models * sizeof(std::int32_t),
+                out.scores.size() * sizeof(double));
+  }
+  return out;
+}
 
 std::uint64_t journal_checksum(std::span<const unsigned char> bytes) {
   constexpr std::uint64_t kPrime = 0x100000001b3ULL;  // FNV-1a's
@@ -231,12 +288,7 @@ void JournalWriter::append(const EraScores& era) {
   if (era.scores.size() != era.models.size() * n_formulas_) {
     throw std::logic_error("JournalWriter::append: scores size mismatch");
   }
-  record_.clear();
-  put_value(record_, era.era);
-  put_value(record_, static_cast<std::uint64_t>(era.models.size()));
-  put(record_, era.models.data(), era.models.size() * sizeof(std::int32_t));
-  put(record_, era.scores.data(), era.scores.size() * sizeof(double));
-  seal(record_);
+  encode_record(era, record_);
   const bool ok = std::fwrite(record_.data(), 1, record_.size(), file_) == record_.size() &&
                   std::fflush(file_) == 0;
   if (!ok) throw InputError("cannot write " + path_.string() + ": " + std::strerror(errno));
@@ -252,7 +304,8 @@ void JournalWriter::close() {
 }
 
 void read_journal(const std::filesystem::path& path, const std::string& fingerprint,
-                  std::size_t n_formulas, const std::function<void(const EraScores&)>& visit) {
+                  std::size_t n_formulas, std::span<const std::size_t> eras,
+                  const std::function<void(const EraScores&)>& visit) {
   JournalReader in(path);
   if (!in.opened()) {
     throw InputError("cannot read back the journal " + path.string() + ": " + std::strerror(errno));
@@ -260,15 +313,38 @@ void read_journal(const std::filesystem::path& path, const std::string& fingerpr
   if (in.header(fingerprint) != JournalReader::Header::ok) {
     throw InputError(path.string() + ": the journal's header changed while the run wrote it");
   }
-  EraScores rec;
-  for (std::size_t index = 1;; ++index) {
-    const JournalReader::Record r = in.next(n_formulas, rec);
-    if (r == JournalReader::Record::end) return;
+  auto check = [&path](JournalReader::Record r, std::size_t index) {
     if (r != JournalReader::Record::ok) {
       throw InputError(path.string() + ": journal record " + std::to_string(index) + " is " +
                        (r == JournalReader::Record::damaged ? "damaged" : "incomplete") +
                        " on reading it back");
     }
+  };
+  // Pass 1: where each era's record starts (and every checksum checked).
+  constexpr std::uint64_t kNone = std::numeric_limits<std::uint64_t>::max();
+  std::size_t top = 0;
+  for (const std::size_t e : eras) top = std::max(top, e + 1);
+  std::vector<std::uint64_t> at(top, kNone), index_of(top, 0);
+  std::vector<char> asked(top, 0);
+  for (const std::size_t e : eras) asked[e] = 1;
+  EraScores rec;
+  for (std::size_t index = 1;; ++index) {
+    const std::uint64_t start = in.offset();
+    const JournalReader::Record r = in.next(n_formulas, rec);
+    if (r == JournalReader::Record::end) break;
+    check(r, index);
+    if (rec.era >= top || !asked[rec.era] || at[rec.era] != kNone) {
+      throw std::logic_error("journal record " + std::to_string(index) + ": era " +
+                             std::to_string(rec.era) + " not in the run, or twice");
+    }
+    at[rec.era] = start;
+    index_of[rec.era] = index;
+  }
+  // Pass 2: the records in the order asked.
+  for (const std::size_t e : eras) {
+    if (at[e] == kNone) throw std::logic_error("the journal misses era " + std::to_string(e));
+    in.seek(at[e]);
+    check(in.next(n_formulas, rec), static_cast<std::size_t>(index_of[e]));
     visit(rec);
   }
 }

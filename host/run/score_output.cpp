@@ -93,17 +93,15 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
     std::fwrite(text.data(), 1, text.size(), csv);
   }
 
-  // Each run scores a prefix of the remaining eras in order, so the journal is era-ascending
-  // even across resumes; anything else is a bug.
-  std::vector<std::size_t> column_of(store.eras().size(), SIZE_MAX);
-  for (std::size_t c = 0; c < spec.eras.size(); ++c) column_of[spec.eras[c]] = c;
+  // The records come in store order (read_journal orders them, whatever order the eras were
+  // finished in: an era-sharded run journals them as its ranks finish them).
   std::size_t next = 0;
   std::vector<Accumulator> all(n_formulas), era_means(n_formulas);
   std::vector<std::size_t> positive(n_formulas, 0);
   std::string line;
 
-  read_journal(journal, fingerprint, n_formulas, [&](const EraScores& rec) {
-    if (rec.era >= column_of.size() || column_of[rec.era] != next) {
+  read_journal(journal, fingerprint, n_formulas, spec.eras, [&](const EraScores& rec) {
+    if (next >= spec.eras.size() || rec.era != spec.eras[next]) {
       throw std::logic_error("journal records out of order");
     }
     if (h5_out) h5_out->write_era(next, rec.models, rec.scores);
