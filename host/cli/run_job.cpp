@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -30,15 +31,18 @@ namespace fs = std::filesystem;
 constexpr std::uint64_t kMaxGpuMemoryMib = std::uint64_t{1} << 24;
 
 // run --timings: where the time went, per era (see StageSeconds).
-void print_timings(const RunStats& stats) {
+void print_timings(const RunStats& stats, double output_seconds, int ranks) {
   const StageSeconds& t = stats.times;
   const double eras = static_cast<double>(std::max<std::size_t>(stats.eras, 1));
   auto line = [&](const char* what, double seconds, const char* note) {
     std::fprintf(stderr, "  %-36s %10.3f s %10.4f s/era  %s\n", what, seconds, seconds / eras,
                  note);
   };
-  std::fprintf(stderr, "backscore run: timings (%zu eras, %.2f s wall)\n", stats.eras,
-               stats.seconds);
+  // Several ranks: each phase is summed over them (rank-seconds), the wall is the job's.
+  std::fprintf(stderr, "backscore run: timings (%zu eras, %.2f s wall%s)\n", stats.eras,
+               stats.seconds,
+               ranks > 1 ? (", phases summed over " + std::to_string(ranks) + " ranks").c_str()
+                         : "");
   line("read (I/O thread)", t.read, "HDF5: era headers, prediction batches");
   line("era stages (prefetch threads)", t.era_stages, "targets, meta-model ranks, factorizations");
   line("  of which factorizations", t.factorization, "LAPACK QR of [features, 1] (fnc), mmc2's");
@@ -54,7 +58,8 @@ void print_timings(const RunStats& stats) {
   line("  ranks (thread-seconds)", t.ranks, "sorts, percentiles, gaussianization");
   const double rest = stats.seconds - t.wait_batches - t.wait_stages - t.fnc_inputs -
                       t.fnc_products - t.subset_stages - t.subset_products - t.columns;
-  line("rest of the scoring thread", rest, "journal, output, the backend's own work");
+  if (ranks == 1) line("rest of the scoring thread", rest, "journal, the backend's own work");
+  line("outputs from the journal", output_seconds, "scores file, CSV, summary (after the eras)");
 }
 
 std::size_t find_era(const StoreReader& store, const std::string& text, const char* which) {
@@ -367,7 +372,10 @@ JournaledRun score_journaled(PreparedRun& run, const RunArgs& a, const std::stri
       }
       scored = true;  // every era is journaled: only the outputs are left to write
       writer.close();
+      const auto t0 = std::chrono::steady_clock::now();
       result.summary = write_score_outputs(run.store, run.out, run.journal, run.fingerprint);
+      result.output_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     } catch (const std::bad_alloc&) {
       if (!run.beside_output) {
         std::error_code ec;
@@ -430,7 +438,7 @@ void print_run_report(const PreparedRun& run, const RunArgs& a, const JournaledR
                  "safely)\n",
                  stats.fnc_fallbacks);
   }
-  if (a.timings) print_timings(stats);
+  if (a.timings) print_timings(stats, result.output_seconds, result.ranks);
   if (o.backend == Backend::cuda) {
     std::fprintf(
         stderr,

@@ -86,6 +86,8 @@ class RunJournal {
 struct JournaledRun {
   RunStats stats;
   std::vector<FormulaSummary> summary;
+  double output_seconds = 0;  // writing the outputs from the journal (after the eras)
+  int ranks = 1;              // MPI ranks whose stats were merged into `stats`
 };
 
 // Opens the journal (refusing another job's), prints `first_line` and the resume notes, runs

@@ -404,7 +404,7 @@ int run_sharded(const World& world, cli::RunArgs args, const RunSeams& seams) {
         cli::run_first_line(*run, args.threads,
                             std::to_string(world.size()) + (world.size() == 1 ? " rank" : " ranks") +
                                 " (MPI), ");
-    const cli::JournaledRun result =
+    cli::JournaledRun result =
         cli::score_journaled(*run, args, first_line, [&](cli::RunJournal& journal) {
           const std::vector<std::uint64_t> finished = journal.finished();
           std::vector<double> predictions;
@@ -428,6 +428,7 @@ int run_sharded(const World& world, cli::RunArgs args, const RunSeams& seams) {
           return coordinate(world, *run, split, predictions, journal, outbox, stop, !args.quiet,
                             coordinated);
         });
+    result.ranks = world.size();
     cli::print_run_report(*run, args, result);
   } catch (...) {
     const cli::CapturedError error = cli::capture_error(std::current_exception());

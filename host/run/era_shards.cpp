@@ -12,7 +12,7 @@ double EraCostModel::cost(const EraShape& era) const {
   const double n = static_cast<double>(era.stocks), m = static_cast<double>(era.submitted);
   const double f = static_cast<double>(features);
   double c = n * m * kPerPrediction;
-  if (features > 0) c += 2 * n * f * f + 4 * n * f * m;
+  if (features > 0) c += 2 * n * f * f + kProducts * n * f * m;
   return c;
 }
 

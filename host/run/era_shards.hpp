@@ -19,17 +19,17 @@ struct EraShape {
   std::size_t submitted = 0;  // prediction columns read (selected or not: all are read)
 };
 
-// The work of an era in floating-point-operation equivalents (docs/ARCHITECTURE.md, "Scaling
-// past one machine", gives the measurements behind the constants):
-//   stocks x submitted x kPerPrediction                 read, rank and score every column
-// + 2 x stocks x features^2                             the era's QR of [features, 1] (fnc, or a
-//                                                       defined formula neutralizing to features)
-// + 4 x stocks x features x submitted                   every column's residual (two products)
-// Only the ratios matter: eras are compared with each other, never with a clock.
+// The work of an era, in units of one floating-point operation of the era's LAPACK QR:
+//   stocks x submitted x kPerPrediction            read, rank and score every column
+// + 2 x stocks x features^2                        the era's QR of [features, 1] (fnc, or a
+//                                                  defined formula neutralizing to features)
+// + kProducts x stocks x features x submitted      every column's residual (4 flops of GEMM each,
+//                                                  which runs ~2.7x the QR's rate)
+// Only the ratios matter: eras are compared with each other, never with a clock. Calibrated with
+// `run --timings --threads 1` on the 2-core machine (bench/RESULTS.md, "Era-sharded runs").
 struct EraCostModel {
-  // Measured on the 2-core machine (bench/RESULTS.md): scoring every built-in costs about as
-  // much per prediction as 2,000 flops of the era's LAPACK QR.
-  static constexpr double kPerPrediction = 2000;
+  static constexpr double kPerPrediction = 750;
+  static constexpr double kProducts = 1.5;
   std::size_t features = 0;  // 0 when nothing in the run neutralizes to the features
 
   double cost(const EraShape& era) const;
