@@ -227,5 +227,26 @@ TEST_F(MpiRun, BadArgumentsAreOneLineFromRankZero) {
   EXPECT_EQ(help.out.find("Usage"), help.out.rfind("Usage")) << "help printed more than once";
 }
 
+// A rank that sees another store (a stale copy on its node's disk; here an MPMD launch giving rank 1
+// another file): refused by rank 0 before any work.
+TEST_F(MpiRun, RanksMustReadTheSameStore) {
+  TempDir dir;
+  const auto other = run_backscore({"synth", "--models", "10", "--eras", "9", "--stocks", "50",
+                                    "--seed", "2", "--out", (dir / "other.h5").string(),
+                                    "--quiet"});
+  ASSERT_EQ(other.status, 0) << other.err;
+  std::vector<std::string> a = {std::to_string(kTimeoutSeconds), BACKSCORE_MPIEXEC, "-q",
+                                "--oversubscribe"};
+  if (::geteuid() == 0) a.push_back("--allow-run-as-root");
+  const std::string out = (dir / "o.h5").string();
+  a.insert(a.end(), {"-n", "1", BACKSCORE_MPI_BINARY, "run", store(), "--out", out, ":", "-n", "1",
+                     BACKSCORE_MPI_BINARY, "run", (dir / "other.h5").string(), "--out", out});
+  const auto r = testing::run_program("/usr/bin/timeout", a);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(testing::line_count(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("rank 1 sees another file"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 }  // namespace
 }  // namespace backscore

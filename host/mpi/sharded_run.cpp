@@ -22,8 +22,11 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <optional>
+#include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "host/cli/errors.hpp"
@@ -207,6 +210,20 @@ class JobProgress {
   Clock::time_point start_ = Clock::now();
 };
 
+// What every rank must see alike of the store (a stale copy on a node's own disk would give
+// another job): its size and modification time, and its tables' sizes, as one number.
+std::int64_t store_identity(const cli::PreparedRun& run) {
+  std::error_code ec;
+  const auto& path = run.store.path();
+  std::ostringstream id;
+  id << std::filesystem::file_size(path, ec) << ' '
+     << std::filesystem::last_write_time(path, ec).time_since_epoch().count() << ' '
+     << run.store.eras().size() << ' ' << run.store.schema().models.size();
+  const std::string text = id.str();
+  return static_cast<std::int64_t>(journal_checksum(
+      std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size())));
+}
+
 struct Stopped {};  // thrown from the scoring thread's era callback after kStop
 
 // The scoring thread of every rank: its range of the eras, each finished era into the outbox.
@@ -348,6 +365,7 @@ int run_sharded(const World& world, cli::RunArgs args, const RunSeams& seams) {
   const std::vector<std::int64_t> statuses = world.all_gather(status);
   const std::vector<std::int64_t> backends =
       world.all_gather(run ? static_cast<std::int64_t>(run->backend.backend) : -1);
+  const std::vector<std::int64_t> stores = world.all_gather(run ? store_identity(*run) : 0);
   int failed = -1;
   for (int r = 0; r < world.size() && failed < 0; ++r) {
     if (statuses[static_cast<std::size_t>(r)] != 0) failed = r;
@@ -378,6 +396,18 @@ int run_sharded(const World& world, cli::RunArgs args, const RunSeams& seams) {
                              static_cast<std::int64_t>(Backend::cuda)
                          ? "cuda"
                          : "cpu");
+      }
+      return 2;
+    }
+  }
+
+  for (int r = 1; r < world.size(); ++r) {
+    if (stores[static_cast<std::size_t>(r)] != stores[0]) {
+      if (root) {
+        std::fprintf(stderr,
+                     "backscore: error: rank %d sees another file at %s than rank 0 (its size, "
+                     "modification time or tables differ): every rank must read the same store\n",
+                     r, run->store.path().c_str());
       }
       return 2;
     }
