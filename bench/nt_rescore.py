@@ -41,8 +41,8 @@ class Store:
         self.f = h5py.File(path, "r")
         fmt = self.f.attrs.get("format")
         fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
-        if fmt != "backscore-store" or int(self.f.attrs.get("version", -1)) != 1:
-            raise SystemExit(f"{path}: not a backscore-store version 1 file")
+        if fmt != "backscore-store" or int(self.f.attrs.get("version", -1)) not in (1, 2):
+            raise SystemExit(f"{path}: not a backscore-store file of version 1 or 2")
         self.models = names(self.f["models/names"])
         self.eras = names(self.f["eras/names"])
         self.targets = names(self.f["schema/targets"])

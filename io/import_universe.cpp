@@ -25,10 +25,9 @@ struct UniverseLayout {
   std::vector<std::size_t> targets;  // CSV column of each schema target
   std::optional<std::size_t> meta_model;
   std::vector<std::size_t> benchmarks;  // CSV column of each schema benchmark
-  std::vector<std::size_t> features;    // CSV column of each schema feature
-  std::size_t values() const {
-    return targets.size() + (meta_model ? 1 : 0) + benchmarks.size() + features.size();
-  }
+  std::optional<std::size_t> sample_weight;
+  std::vector<std::size_t> neutralizers;  // CSV column of each schema neutralizer
+  std::vector<std::size_t> features;      // CSV column of each schema feature
 };
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -58,10 +57,15 @@ UniverseLayout universe_layout(const CsvReader& csv, StoreSchema& schema) {
     } else if (starts_with(h, "feature_")) {
       schema.features.push_back(h.substr(8));
       layout.features.push_back(c);
+    } else if (h == "sample_weight") {
+      layout.sample_weight = c;
+    } else if (starts_with(h, "neutralizer_")) {
+      schema.neutralizers.push_back(h.substr(12));
+      layout.neutralizers.push_back(c);
     } else {
       csv.fail(c,
                "not a universe column (era, id, target, target_<name>, meta_model, "
-               "benchmark_<name>, feature_<name>)");
+               "benchmark_<name>, feature_<name>, sample_weight, neutralizer_<name>)");
     }
   }
   if (!era || !id || !target) {
@@ -77,11 +81,12 @@ UniverseLayout universe_layout(const CsvReader& csv, StoreSchema& schema) {
   schema.targets.insert(schema.targets.begin(), "target");
   layout.targets.insert(layout.targets.begin(), *target);
   schema.has_meta_model = layout.meta_model.has_value();
+  schema.has_sample_weights = layout.sample_weight.has_value();
   return layout;
 }
 
-// A row in the spill file: one flag byte (kInt8Features or not), the targets, meta-model and
-// benchmarks as doubles, then the features as int8 when every one of the row's features is an
+// A row in the spill file: one flag byte (kInt8Features or not), the targets, meta-model,
+// benchmarks, sample weight and neutralizers as doubles, then the features as int8 when every one of the row's features is an
 // integer in -128..127 (Numerai's 0..4: one byte a value), else as doubles. Either way the store
 // gets back exactly the double that was read.
 constexpr unsigned char kInt8Features = 1;
@@ -120,6 +125,8 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
   has_meta_model_ = schema.has_meta_model;
   n_benchmarks_ = schema.benchmarks.size();
   n_features_ = schema.features.size();
+  has_sample_weights_ = schema.has_sample_weights;
+  n_neutralizers_ = schema.neutralizers.size();
   spill_ = std::make_unique<EraSpill>(beside, "universe-spill", spill_bytes);
   std::unordered_map<std::string, std::size_t> era_index;
   std::vector<std::vector<std::uint32_t>> lines;  // CSV line of each era's rows, file order
@@ -127,6 +134,8 @@ Universe::Universe(const fs::path& path, const fs::path& beside, std::size_t spi
   std::vector<std::size_t> columns = layout.targets;
   if (layout.meta_model) columns.push_back(*layout.meta_model);
   columns.insert(columns.end(), layout.benchmarks.begin(), layout.benchmarks.end());
+  if (layout.sample_weight) columns.push_back(*layout.sample_weight);
+  columns.insert(columns.end(), layout.neutralizers.begin(), layout.neutralizers.end());
   const std::size_t first_feature = columns.size();
   columns.insert(columns.end(), layout.features.begin(), layout.features.end());
   std::vector<unsigned char> row;
@@ -229,6 +238,8 @@ Era Universe::take(std::size_t index) {
   era.targets.resize(n_targets_ * n);
   if (has_meta_model_) era.meta_model.resize(n);
   era.benchmarks.resize(n_benchmarks_ * n);
+  if (has_sample_weights_) era.sample_weights.resize(n);
+  era.neutralizers.resize(n_neutralizers_ * n);
   era.features.resize(n_features_ * n);
   // Each row's targets, meta-model and benchmarks, and where its features start (in id order).
   std::vector<const unsigned char*> features(n);
@@ -240,7 +251,9 @@ Era Universe::take(std::size_t index) {
     const std::size_t i = u.position[r];
     int8[i] = p < end && *p == kInt8Features;
     const std::size_t row_bytes =
-        1 + 8 * (n_targets_ + has_meta_model_ + n_benchmarks_) + (int8[i] ? 1 : 8) * n_features_;
+        1 + 8 * (n_targets_ + has_meta_model_ + n_benchmarks_ + has_sample_weights_ +
+                 n_neutralizers_) +
+        (int8[i] ? 1 : 8) * n_features_;
     if (static_cast<std::size_t>(end - p) < row_bytes) {
       whole = false;
       break;
@@ -249,6 +262,8 @@ Era Universe::take(std::size_t index) {
     for (std::size_t k = 0; k < n_targets_; ++k) era.targets[k * n + i] = read_double(p);
     if (has_meta_model_) era.meta_model[i] = read_double(p);
     for (std::size_t k = 0; k < n_benchmarks_; ++k) era.benchmarks[k * n + i] = read_double(p);
+    if (has_sample_weights_) era.sample_weights[i] = read_double(p);
+    for (std::size_t k = 0; k < n_neutralizers_; ++k) era.neutralizers[k * n + i] = read_double(p);
     features[i] = p;
     p += (int8[i] ? 1 : 8) * n_features_;
   }

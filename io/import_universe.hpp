@@ -21,8 +21,8 @@ namespace backscore {
 class Universe {
  public:
   // Reads and checks the whole file (eras in order of first appearance; a duplicate id is an
-  // error) and fills the schema's targets, benchmarks, features and has_meta_model from the
-  // header. The spill file lies beside `beside` and buffers up to `spill_bytes` in memory. Throws
+  // error) and fills the schema's targets, benchmarks, features, neutralizers, has_meta_model and
+  // has_sample_weights from the header. The spill file lies beside `beside` and buffers up to `spill_bytes` in memory. Throws
   // InputError naming FILE:LINE and the column.
   Universe(const std::filesystem::path& path, const std::filesystem::path& beside,
            std::size_t spill_bytes, StoreSchema& schema);
@@ -54,8 +54,8 @@ class Universe {
 
   std::vector<EraRows> eras_;
   std::unique_ptr<EraSpill> spill_;
-  std::size_t n_targets_ = 0, n_benchmarks_ = 0, n_features_ = 0;
-  bool has_meta_model_ = false;
+  std::size_t n_targets_ = 0, n_benchmarks_ = 0, n_features_ = 0, n_neutralizers_ = 0;
+  bool has_meta_model_ = false, has_sample_weights_ = false;
 };
 
 }  // namespace backscore

@@ -14,7 +14,10 @@
 namespace backscore {
 
 inline constexpr const char* kStoreFormat = "backscore-store";
-inline constexpr int kStoreVersion = 1;
+// Version 2 added the sample weights and the neutralizers; version 1 stores are read as before
+// (without either).
+inline constexpr int kStoreVersion = 2;
+inline constexpr int kOldestStoreVersion = 1;
 
 // What every era of a store carries; fixed for the whole store.
 struct StoreSchema {
@@ -22,8 +25,12 @@ struct StoreSchema {
   std::vector<std::string> targets;     // target names; "target" (the default) first
   std::vector<std::string> benchmarks;  // benchmark model names (may be empty)
   std::vector<std::string> features;    // feature names (may be empty)
+  // Neutralizer names (may be empty): the columns neutral_corr, neutral_mmc, alpha and mpc
+  // neutralize to (Numerai Signals gives them per era; a classic store may repeat features).
+  std::vector<std::string> neutralizers;
   bool has_meta_model = false;
   bool has_stakes = false;
+  bool has_sample_weights = false;  // every era has sample_weights (alpha, mpc)
 };
 
 // One era without its prediction matrix. Every matrix is flat with the stock index fastest:
@@ -35,6 +42,8 @@ struct Era {
   std::vector<double> meta_model;    // n_stocks (finite) when schema.has_meta_model, else empty
   std::vector<double> benchmarks;    // schema.benchmarks.size() x n_stocks, all finite
   std::vector<double> features;      // schema.features.size() x n_stocks, all finite
+  std::vector<double> neutralizers;  // schema.neutralizers.size() x n_stocks, all finite
+  std::vector<double> sample_weights;  // n_stocks (finite, >= 0) when schema.has_sample_weights
   std::vector<std::int32_t> models;  // global model index of each prediction column, ascending
   std::vector<double> stakes;        // one per prediction column when schema.has_stakes, else empty
 
@@ -49,6 +58,9 @@ struct Era {
   }
   std::span<const double> feature(std::size_t k) const {
     return {features.data() + k * n_stocks(), n_stocks()};
+  }
+  std::span<const double> neutralizer(std::size_t k) const {
+    return {neutralizers.data() + k * n_stocks(), n_stocks()};
   }
 };
 
@@ -92,6 +104,7 @@ class StoreReader {
   StoreReader& operator=(StoreReader&&) noexcept;
 
   const std::filesystem::path& path() const;
+  int version() const;  // the file's format version (kOldestStoreVersion..kStoreVersion)
   const StoreSchema& schema() const;
   const std::vector<std::string>& eras() const;  // era names in history order
 

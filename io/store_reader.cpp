@@ -23,6 +23,7 @@ struct StoreReader::Impl {
   fs::path path;
   StoreSchema schema;
   std::vector<std::string> eras;
+  int version = 0;
   h5::Hid file;
   h5::Hid eras_group;
   // The file opened for pread (-1: every read through HDF5).
@@ -88,9 +89,11 @@ StoreReader::StoreReader(const fs::path& path) : impl_(std::make_unique<Impl>())
       impl_->bad(std::string("not a backscore store (no format attribute '") + kStoreFormat + "')");
     }
     const std::int64_t version = h5::read_int_attribute(root, "version");
-    if (version != kStoreVersion) {
-      impl_->bad("store format version " + std::to_string(version) + " is not supported (this is " +
-                 "backscore " + std::to_string(kStoreVersion) + "; re-import the data)");
+    if (version < kOldestStoreVersion || version > kStoreVersion) {
+      impl_->bad("store format version " + std::to_string(version) +
+                 " is not supported (this backscore reads versions " +
+                 std::to_string(kOldestStoreVersion) + " to " + std::to_string(kStoreVersion) +
+                 "; re-import the data)");
     }
     for (const char* name :
          {"models/names", "schema/targets", "schema/benchmarks", "schema/features", "eras/names"}) {
@@ -105,6 +108,14 @@ StoreReader::StoreReader(const fs::path& path) : impl_(std::make_unique<Impl>())
     s.features = h5::read_strings(root, "schema/features");
     s.has_meta_model = h5::read_int_attribute(root, "has_meta_model") != 0;
     s.has_stakes = h5::read_int_attribute(root, "has_stakes") != 0;
+    impl_->version = static_cast<int>(version);
+    if (version >= 2) {  // version 1 has neither
+      if (!h5::exists(root, "schema/neutralizers")) {
+        impl_->bad("missing dataset /schema/neutralizers");
+      }
+      s.neutralizers = h5::read_strings(root, "schema/neutralizers");
+      s.has_sample_weights = h5::read_int_attribute(root, "has_sample_weights") != 0;
+    }
     if (s.targets.empty() || s.targets.front() != "target") {
       impl_->bad("/schema/targets must start with 'target'");
     }
@@ -122,6 +133,7 @@ StoreReader& StoreReader::operator=(StoreReader&&) noexcept = default;
 
 const fs::path& StoreReader::path() const { return impl_->path; }
 const StoreSchema& StoreReader::schema() const { return impl_->schema; }
+int StoreReader::version() const { return impl_->version; }
 const std::vector<std::string>& StoreReader::eras() const { return impl_->eras; }
 
 std::size_t StoreReader::n_stocks(std::size_t era) {
@@ -190,6 +202,18 @@ Era StoreReader::read_era(std::size_t e) {
     if (!s.features.empty()) {
       era.features = impl_->read_matrix(gid, name, "features", {s.features.size(), n});
       check_finite(era.features, s.features, "feature");
+    }
+    if (!s.neutralizers.empty()) {
+      era.neutralizers =
+          impl_->read_matrix(gid, name, "neutralizers", {s.neutralizers.size(), n});
+      check_finite(era.neutralizers, s.neutralizers, "neutralizer");
+    }
+    if (s.has_sample_weights) {
+      era.sample_weights = impl_->read_matrix(gid, name, "sample_weights", {n});
+      if (std::size_t i = first_bad_stake(era.sample_weights); i < n) {
+        impl_->bad("era '" + name + "': sample weight of id '" + era.ids[i] +
+                   "' is not a finite value >= 0");
+      }
     }
     if (!h5::exists(gid, "models")) impl_->bad("era '" + name + "': missing dataset 'models'");
     {

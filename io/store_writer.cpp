@@ -71,6 +71,15 @@ struct StoreWriter::Impl {
     check_matrix(era.meta_model, schema.has_meta_model ? 1 : 0, {}, "meta_model");
     check_matrix(era.benchmarks, schema.benchmarks.size(), schema.benchmarks, "benchmark");
     check_matrix(era.features, schema.features.size(), schema.features, "feature");
+    check_matrix(era.neutralizers, schema.neutralizers.size(), schema.neutralizers, "neutralizer");
+    if (schema.has_sample_weights) {
+      if (era.sample_weights.size() != n) bad(era, "sample_weights have the wrong size");
+      if (std::size_t i = first_bad_stake(era.sample_weights); i < n) {
+        bad(era, "sample weight of id '" + era.ids[i] + "' is not a finite value >= 0");
+      }
+    } else if (!era.sample_weights.empty()) {
+      bad(era, "sample weights given but the store has none");
+    }
     // Features that are not all small integers are stored as float32: they must fit one.
     if (!all_small_integers(era.features)) {
       for (std::size_t i = 0; i < era.features.size(); ++i) {
@@ -115,6 +124,7 @@ StoreWriter::StoreWriter(fs::path path, StoreSchema schema) : impl_(std::make_un
   impl_->check_names(impl_->schema.targets, "target");
   impl_->check_names(impl_->schema.benchmarks, "benchmark");
   impl_->check_names(impl_->schema.features, "feature");
+  impl_->check_names(impl_->schema.neutralizers, "neutralizer");
   h5::silence_errors();
   try {
     impl_->file = h5::create_file(impl_->output->path().string());
@@ -126,12 +136,15 @@ StoreWriter::StoreWriter(fs::path path, StoreSchema schema) : impl_(std::make_un
   h5::write_attribute(root, "version", std::int64_t{kStoreVersion});
   h5::write_attribute(root, "has_meta_model", std::int64_t{impl_->schema.has_meta_model});
   h5::write_attribute(root, "has_stakes", std::int64_t{impl_->schema.has_stakes});
+  h5::write_attribute(root, "has_sample_weights",
+                      std::int64_t{impl_->schema.has_sample_weights});
   h5::Hid models = h5::create_group(root, "models");
   h5::write_strings(models.get(), "names", impl_->schema.models);
   h5::Hid schema_group = h5::create_group(root, "schema");
   h5::write_strings(schema_group.get(), "targets", impl_->schema.targets);
   h5::write_strings(schema_group.get(), "benchmarks", impl_->schema.benchmarks);
   h5::write_strings(schema_group.get(), "features", impl_->schema.features);
+  h5::write_strings(schema_group.get(), "neutralizers", impl_->schema.neutralizers);
   impl_->eras_group = h5::create_group(root, "eras");
 }
 
@@ -170,6 +183,16 @@ void StoreWriter::append_era(const Era& era, std::span<const float> predictions)
     const hsize_t dims[2] = {impl_->schema.features.size(), n};
     const hid_t file_type = all_small_integers(era.features) ? H5T_STD_I8LE : H5T_IEEE_F32LE;
     h5::write_dataset<double>(gid, "features", H5T_NATIVE_DOUBLE, file_type, era.features, dims);
+  }
+  if (!impl_->schema.neutralizers.empty()) {
+    const hsize_t dims[2] = {impl_->schema.neutralizers.size(), n};
+    h5::write_dataset<double>(gid, "neutralizers", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
+                              era.neutralizers, dims);
+  }
+  if (impl_->schema.has_sample_weights) {
+    const hsize_t dims[1] = {n};
+    h5::write_dataset<double>(gid, "sample_weights", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
+                              era.sample_weights, dims);
   }
   const hsize_t model_dims[1] = {m};
   h5::write_dataset<std::int32_t>(gid, "models", H5T_NATIVE_INT32, H5T_STD_I32LE, era.models,

@@ -292,5 +292,34 @@ TEST(LeastSquaresSubset, FncThroughEraContext) {
   for (std::size_t f = 0; f < specs.size(); ++f) EXPECT_EQ(a[f], b[f]);
 }
 
+// A 7-stock era (the Signals oracle history's era0001: features a, b, c, a's duplicate, b + 2 and
+// a constant) and a model missing one id: the derived projector's residuals equal a fresh
+// factorization's to rounding. Two of them are equal in exact arithmetic, so fnc, which re-ranks
+// the residuals, depends on rounding there: numerai-tools' SVD orders them one way for one model
+// and the other way for another (docs/FORMULAS.md, fnc: "ties in the residuals").
+TEST(LeastSquaresSubset, TinyEraResidualsMatchAFreshFactorization) {
+  const Vec a = {1, 0, 4, 3, 1, 2, 1}, b = {1, 1, 1, 3, 1, 2, 4}, c = {2, 3, 3, 3, 3, 4, 0};
+  Vec features;
+  for (const Vec* col : {&a, &b, &c, &a}) features.insert(features.end(), col->begin(), col->end());
+  for (double v : b) features.push_back(v + 2);
+  features.insert(features.end(), 7, 2.0);
+  const Vec cols = with_intercept(features, 7);
+  const LeastSquaresProjector full(cols, 7, 7, 1e-6);
+  EXPECT_EQ(full.rank(), 4u);
+  for (std::uint32_t gone = 0; gone < 7; ++gone) {
+    Rows rows;
+    for (std::uint32_t i = 0; i < 7; ++i) {
+      if (i != gone) rows.push_back(i);
+    }
+    const LeastSquaresProjector fresh(restrict(cols, 7, rows), 6, 7, 1e-6);
+    const std::optional<LeastSquaresProjector> own = LeastSquaresProjector::derive_subset(full, rows);
+    if (!own) continue;  // judged unsafe: the caller factorizes afresh
+    EXPECT_EQ(own->rank(), fresh.rank()) << gone;
+    const Vec x = {0.3, -1.2, 0.7, 2.0, -0.4, 0.9};
+    const Vec u = residual(*own, x, 1.0), v = residual(fresh, x, 1.0);
+    for (std::size_t i = 0; i < 6; ++i) EXPECT_NEAR(u[i], v[i], 1e-12) << gone << " " << i;
+  }
+}
+
 }  // namespace
 }  // namespace backscore

@@ -340,12 +340,24 @@ TEST_F(BadStore, NotHdf5) {
 }
 
 TEST_F(BadStore, OtherFormatVersion) {
+  for (const std::int64_t version : {3, 0}) {
+    {
+      h5::Hid f = open_rw();
+      H5Adelete(f.get(), "version");
+      h5::write_attribute(f.get(), "version", version);
+    }
+    expect_refused("version " + std::to_string(version) + " is not supported");
+  }
+}
+
+// Version 2 stores name their neutralizers (possibly none) and say whether they have sample
+// weights: a version-2 store without the list is damaged.
+TEST_F(BadStore, Version2WithoutItsNeutralizerList) {
   {
     h5::Hid f = open_rw();
-    H5Adelete(f.get(), "version");
-    h5::write_attribute(f.get(), "version", std::int64_t{2});
+    H5Ldelete(f.get(), "/schema/neutralizers", H5P_DEFAULT);
   }
-  expect_refused("version 2 is not supported");
+  expect_refused("missing dataset /schema/neutralizers");
 }
 
 TEST_F(BadStore, NotAStore) {

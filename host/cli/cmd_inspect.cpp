@@ -76,7 +76,7 @@ void inspect(const InspectArgs& a) {
       }
     }
   }
-  std::printf("store        %s (%s v%d)\n", store.path().c_str(), kStoreFormat, kStoreVersion);
+  std::printf("store        %s (%s v%d)\n", store.path().c_str(), kStoreFormat, store.version());
   std::printf("eras         %zu", n_eras);
   if (n_eras > 0)
     std::printf(" (%s .. %s)", store.eras().front().c_str(), store.eras().back().c_str());
@@ -89,11 +89,16 @@ void inspect(const InspectArgs& a) {
   std::printf("targets      %s\n", join(s.targets).c_str());
   std::printf("meta-model   %s\n", s.has_meta_model ? "yes" : "no");
   std::printf("stakes       %s\n", s.has_stakes ? "yes" : "no");
+  std::printf("weights      %s\n", s.has_sample_weights ? "yes (sample weights per stock)" : "no");
   std::printf("benchmarks   %s\n", join(s.benchmarks).c_str());
   std::printf("features     %zu%s\n", s.features.size(),
               s.features.empty()
                   ? ""
                   : (" (" + s.features.front() + " .. " + s.features.back() + ")").c_str());
+  std::printf("neutralizers %zu%s\n", s.neutralizers.size(),
+              s.neutralizers.empty()
+                  ? ""
+                  : (" (" + s.neutralizers.front() + " .. " + s.neutralizers.back() + ")").c_str());
   if (s.has_meta_model && !meta_corr.values.empty()) {
     const auto& v = meta_corr.values;
     const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());

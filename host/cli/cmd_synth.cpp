@@ -167,6 +167,16 @@ void add_synth(CLI::App& app) {
                   "(unscorable). E.g. --missing-ids 0.07, or 0 for complete submissions")
       ->check(real_number(0.0, 0.2))
       ->capture_default_str();
+  cmd->add_option("--neutralizers", o.neutralizers,
+                  "Neutralizer columns per era, as Numerai Signals gives them (intercept, "
+                  "factor01, ...: risk-factor-like columns partly shared with the crowd, "
+                  "orthonormal under the sample weights); for neutral_corr, neutral_mmc, alpha "
+                  "and mpc, e.g. --neutralizers 8")
+      ->check(whole_number(0, 1000))
+      ->capture_default_str();
+  cmd->add_flag("--sample-weights", o.sample_weights,
+                "Sample weights per stock (a slowly changing size, mean 1 in each era), as "
+                "Numerai Signals gives them; for alpha and mpc");
   cmd->add_option("--preset", a->preset,
                   "Start from a preset; options given on the command line override its values. "
                   "numerai: Numerai's dimensions and feature structure: --models 1000 --eras 20 "

@@ -440,6 +440,17 @@ void print_run_report(const PreparedRun& run, const RunArgs& a, const JournaledR
   }
   if (a.timings) print_timings(stats, result.output_seconds, result.ranks);
   if (o.backend == Backend::cuda) {
+    std::string cpu_only;
+    for (const FormulaSpec& f : o.formulas) {
+      if (!f.is_defined() && !builtin_info(f.builtin).on_gpu) {
+        cpu_only += (cpu_only.empty() ? "" : ", ") + f.name();
+      }
+    }
+    if (!cpu_only.empty()) {
+      std::fprintf(stderr,
+                   "backscore run: computed on the CPU for every model (no GPU path yet): %s\n",
+                   cpu_only.c_str());
+    }
     std::fprintf(
         stderr,
         "backscore run: GPU scored the built-ins of %zu model-eras (the rest on the CPU), "

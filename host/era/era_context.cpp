@@ -56,6 +56,7 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     corr_target_[i] = signed_pow(centered[i], 1.5);
   }
   corr_target_ok_ = power_ok(corr_target_, centered);
+  if (needs.neutral_weights) era_centered_target_ = centered;
   const bool unit =
       std::all_of(target_.begin(), target_.end(), [](double t) { return t >= 0 && t <= 1; });
   mmc_target_ = target_;
@@ -99,6 +100,43 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     bench_gauss_.resize(n);
     tie_kept_gaussian(raw, order, &gauss_table_, bench_gauss_);
     bench_norm2_ = dot(bench_gauss_, bench_gauss_);
+  }
+  if (needs.neutralizers || needs.neutral_weights) {
+    const std::size_t k = N > 0 ? era.neutralizers.size() / N : 0;
+    if (N > 0 && k == 0) {
+      throw std::invalid_argument("EraContext: era " + era.name + " has no neutralizers");
+    }
+    // [neutralizers, 1] on the rows: the projector's columns (the ones last, as numerai-tools'
+    // neutralize appends them) and alpha's N.
+    std::vector<double> exposures((k + 1) * n, 1.0);
+    for (std::size_t c = 0; c < k; ++c) {
+      const std::span<const double> col = era.neutralizer(c);
+      for (std::size_t i = 0; i < n; ++i) exposures[c * n + i] = col[row(i)];
+    }
+    if (needs.neutral_weights) {
+      if (era.sample_weights.size() != N) {
+        throw std::invalid_argument("EraContext: era " + era.name + " has no sample weights");
+      }
+      neutralizer_rows_.assign(exposures.begin(), exposures.begin() + static_cast<std::ptrdiff_t>(k * n));
+      take(era.sample_weights, weight_rows_);
+    }
+    if (needs.neutralizers) {
+      ScopedSeconds timer(factorization_seconds_);
+      neutral_proj_ = LeastSquaresProjector(exposures, n, k + 1, formula_parts::kFncRcond);
+      if (!meta_gauss_.empty() && !zero_std(meta_gauss_)) {
+        meta_neutral_.resize(n);
+        neutral_proj_.residual(meta_gauss_.data(), 1.0, meta_neutral_.data());
+        meta_neutral_norm2_ = dot(meta_neutral_, meta_neutral_);
+      }
+    }
+  }
+  if (needs.feature_values) {
+    const std::size_t k = N > 0 ? era.features.size() / N : 0;
+    feature_rows_.resize(k * n);
+    for (std::size_t f = 0; f < k; ++f) {
+      const std::span<const double> col = era.feature(f);
+      for (std::size_t i = 0; i < n; ++i) feature_rows_[f * n + i] = col[row(i)];
+    }
   }
   if (needs.features) {
     // numerai-tools' neutralize: lstsq([features, 1], x, rcond=1e-6). A subset's projector is

@@ -74,6 +74,28 @@ class EraContext {
   // A subset context given `full` whose fnc projector could not be derived from full's (see
   // LeastSquaresProjector::derive_subset) and was factorized afresh.
   bool fnc_fallback() const { return fnc_fallback_; }
+  // Neutralizer stages (numerai-tools 0.7.2's Signals formulas; formulas_signals.cpp).
+  // Projector onto span{neutralizers, 1} (neutralize(), lstsq rcond=1e-6) (needs.neutralizers).
+  bool has_neutralizers() const { return needs_.neutralizers; }
+  const LeastSquaresProjector& neutralizer_projector() const { return neutral_proj_; }
+  // neutral_mmc's meta-model: its gaussianized tie-kept ranks neutralized (needs.neutralizers,
+  // meta_model and gaussian); empty when that is NaN (a constant meta-model: neutralize() gives
+  // NaN for a zero-std column).
+  std::span<const double> meta_neutral() const { return meta_neutral_; }
+  double meta_neutral_norm2() const { return meta_neutral_norm2_; }
+  // alpha's and mpc's inputs (needs.neutral_weights): the neutralizers (K x size(), row k at
+  // [k * size()]) and the sample weights on the rows, and the target centered over ALL the era's
+  // rows (alpha centers before it filters) then taken on the rows.
+  bool has_neutral_weights() const { return needs_.neutral_weights; }
+  std::span<const double> neutralizers() const { return neutralizer_rows_; }
+  std::size_t neutralizer_count() const { return n_ > 0 ? neutralizer_rows_.size() / n_ : 0; }
+  std::span<const double> sample_weights() const { return weight_rows_; }
+  std::span<const double> era_centered_target() const { return era_centered_target_; }
+  // max_feature_corr's features on the rows (needs.feature_values), F x size().
+  bool has_feature_values() const { return needs_.feature_values; }
+  std::span<const double> feature_values() const { return feature_rows_; }
+  std::size_t feature_count() const { return n_ > 0 ? feature_rows_.size() / n_ : 0; }
+
   // Seconds the constructor spent in least-squares factorizations (fnc's and mmc2's projectors).
   double factorization_seconds() const { return factorization_seconds_; }
 
@@ -90,6 +112,10 @@ class EraContext {
   double bench_norm2_ = 0;
   LeastSquaresProjector fnc_proj_;
   bool fnc_fallback_ = false;
+  LeastSquaresProjector neutral_proj_;
+  std::vector<double> meta_neutral_;
+  double meta_neutral_norm2_ = 0;
+  std::vector<double> neutralizer_rows_, weight_rows_, era_centered_target_, feature_rows_;
   double factorization_seconds_ = 0;
 };
 

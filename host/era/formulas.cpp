@@ -10,6 +10,7 @@
 #include "core/stopwatch.hpp"
 #include "host/era/era_context.hpp"
 #include "host/era/formula_parts.hpp"
+#include "host/era/formulas_signals.hpp"
 #include "host/era/stats.hpp"
 
 namespace backscore {
@@ -17,7 +18,7 @@ namespace {
 
 using formula_parts::kNaN;
 
-constexpr std::array<BuiltinInfo, 7> kBuiltins{{
+constexpr std::array<BuiltinInfo, 12> kBuiltins{{
     {Builtin::corr_v1, "corr_v1",
      "Pearson(target, tie-broken rank of the predictions); CORR v1 (2019-2023)", false, false,
      false, false},
@@ -41,6 +42,26 @@ constexpr std::array<BuiltinInfo, 7> kBuiltins{{
      "numerai-tools feature_neutral_corr: numerai_corr of the gauss rank neutralized to "
      "[features, 1]",
      false, false, true, true},
+    {Builtin::neutral_corr, "neutral_corr",
+     "numerai-tools neutral_correlation: Pearson(target, gauss rank neutralized to "
+     "[neutralizers, 1]); no 1.5 power",
+     false, false, false, true, true, false, false, true, false},
+    {Builtin::neutral_mmc, "neutral_mmc",
+     "numerai-tools neutral_contribution: mmc with the gauss ranks of the predictions and the "
+     "meta-model both neutralized to [neutralizers, 1] first",
+     true, false, false, true, true, false, false, true, false},
+    {Builtin::alpha, "alpha",
+     "numerai-tools alpha: ((s - N N^T (w s)) w) . era-centered target / n, s = gauss rank^1.5, "
+     "N the neutralizers, w the sample weights",
+     false, false, false, false, true, true, false, true, false},
+    {Builtin::mpc, "mpc",
+     "numerai-tools meta_portfolio_contribution: the gradient of the stake-weighted portfolio of "
+     "the era's complete models' alpha weights with respect to this model's stake",
+     false, false, false, false, true, true, true, true, false},
+    {Builtin::max_feature_corr, "max_feature_corr",
+     "numerai-tools max_feature_correlation: max over the features of |Pearson(feature, "
+     "predictions)| (a diagnostic; not in --formulas all)",
+     false, false, true, true, false, false, false, false, false},
 }};
 
 bool power_ok(std::span<const double> powered, std::span<const double> x) {
@@ -54,8 +75,9 @@ class ModelEval {
             ModelScratch& s, const FncResidual* fnc)
       : ctx_(ctx), pred_(pred), s_(s), n_(ctx.size()), given_fnc_(fnc) {
     // corr's P' = gauss^1.5 comes with the gaussianization (one lookup per rank).
-    for (const FormulaSpec& f : specs)
-      want_powered_ |= !f.is_defined() && f.builtin == Builtin::corr;
+    for (const FormulaSpec& f : specs) {
+      want_powered_ |= !f.is_defined() && (f.builtin == Builtin::corr || f.builtin == Builtin::alpha);
+    }
   }
 
   double score(const FormulaSpec& f) {
@@ -86,6 +108,23 @@ class ModelEval {
       case Builtin::fnc:
         if (!ctx_.has_features()) return kNaN;
         return fnc(k);
+      case Builtin::neutral_corr:
+        if (!ctx_.has_neutralizers()) return kNaN;
+        return neutral_corr(k);
+      case Builtin::neutral_mmc:
+        if (!ctx_.has_neutralizers() || ctx_.meta_neutral().empty()) return kNaN;
+        return neutral_mmc(k);
+      case Builtin::alpha:
+        if (!ctx_.has_neutral_weights()) return kNaN;
+        return alpha();
+      case Builtin::mpc:  // per era over every model: the run's portfolio (mpc_portfolio.hpp)
+        return kNaN;
+      case Builtin::max_feature_corr:
+        if (!ctx_.has_feature_values()) return kNaN;
+        if (k > 0) keep_ends(sorted_order(), k);
+        return signals::max_feature_corr(ctx_, pred_, k > 0 ? std::span<const char>(s_.kept)
+                                                            : std::span<const char>{},
+                                         s_.gather_a, s_.gather_b);
     }
     return kNaN;
   }
@@ -101,6 +140,10 @@ class ModelEval {
     ScopedSeconds timer(s_.rank_seconds);
     s_.sorter.sort(pred_, s_.order);
     sorted_ = true;
+  }
+  std::span<const std::uint32_t> sorted_order() {
+    sorted();
+    return s_.order;
   }
   std::span<const double> first() {
     if (!first_) {
@@ -151,16 +194,21 @@ class ModelEval {
     return corr_v1_;
   }
 
-  // numerai_corr on P' = gauss^1.5 of these predictions. The stable argsort of P' that
-  // numerai-tools' top/bottom uses equals the predictions' stable order: P' is a strictly
-  // increasing function of the tie-kept rank, so equal P' <=> equal predictions.
-  double corr(std::size_t k) {
+  // gauss^1.5 (in s_.powered) and numerai-tools' power() check on it (it raises when it fails).
+  bool powered_ok() {
     if (!powered_) {
       const std::span<const double> g = gauss();  // fills s_.powered too
       powered_ok_ = power_ok(s_.powered, g);
       powered_ = true;
     }
-    if (!powered_ok_ || !ctx_.corr_target_ok()) return kNaN;  // numerai-tools raises
+    return powered_ok_;
+  }
+
+  // numerai_corr on P' = gauss^1.5 of these predictions. The stable argsort of P' that
+  // numerai-tools' top/bottom uses equals the predictions' stable order: P' is a strictly
+  // increasing function of the tie-kept rank, so equal P' <=> equal predictions.
+  double corr(std::size_t k) {
+    if (!powered_ok() || !ctx_.corr_target_ok()) return kNaN;  // numerai-tools raises
     if (k == 0) return pearson(ctx_.corr_target(), s_.powered);
     keep_ends(s_.order, k);
     return pearson_kept(ctx_.corr_target(), s_.powered);
@@ -251,6 +299,46 @@ class ModelEval {
     return pearson_kept(ctx_.corr_target(), s_.neutral_gauss);
   }
 
+  // neutral_correlation and neutral_contribution share the neutralized gauss ranks.
+  bool signal_neutral() {
+    if (!signal_neutral_done_) {
+      signal_neutral_done_ = true;
+      signal_neutral_ok_ = signals::neutralize(ctx_, gauss(), s_.signal_neutral, s_.work);
+    }
+    return signal_neutral_ok_;
+  }
+  // neutral_correlation: Pearson(target, neutralized gauss ranks), over the k lowest and k
+  // highest of those (stable argsort) when k > 0. Pearson ignores the target's centering.
+  double neutral_corr(std::size_t k) {
+    if (!signal_neutral()) return kNaN;
+    if (k == 0) return pearson(ctx_.target(), s_.signal_neutral);
+    {
+      ScopedSeconds timer(s_.rank_seconds);
+      s_.sorter.sort(s_.signal_neutral, s_.order3);
+    }
+    keep_ends(s_.order3, k);
+    return pearson_kept(ctx_.target(), s_.signal_neutral);
+  }
+  // neutral_contribution: the neutralized gauss ranks orthogonalized to the neutralized
+  // meta-model, then contribution_scores as mmc.
+  double neutral_mmc(std::size_t k) {
+    if (!signal_neutral()) return kNaN;
+    if (!signal_perp_) {
+      const std::span<const double> m = ctx_.meta_neutral();
+      const double coef = dot(s_.signal_neutral, m) / ctx_.meta_neutral_norm2();
+      for (std::size_t i = 0; i < n_; ++i) s_.signal_perp[i] = s_.signal_neutral[i] - m[i] * coef;
+      signal_perp_ = true;
+    }
+    return contribution(s_.signal_perp, k);
+  }
+  // alpha: numerai-tools' power() check on gauss^1.5 (it raises when that fails: NaN), the
+  // neutralized weights, their dot with the era-centered target / n.
+  double alpha() {
+    if (!powered_ok()) return kNaN;
+    signals::neutral_weights(ctx_, s_.powered, s_.weights, s_.work);
+    return signals::alpha(ctx_, s_.weights);
+  }
+
   const EraContext& ctx_;
   std::span<const double> pred_;
   ModelScratch& s_;
@@ -260,6 +348,7 @@ class ModelEval {
   bool sorted_ = false, first_ = false, gauss_ = false, powered_ = false, powered_ok_ = false;
   bool perp_meta_ = false, perp_bench_ = false, neutral_ = false, neutral_ok_ = false;
   bool have_corr_v1_ = false, have_mmc2_ = false;
+  bool signal_neutral_done_ = false, signal_neutral_ok_ = false, signal_perp_ = false;
   double corr_v1_ = kNaN, mmc2_ = kNaN;
 };
 
@@ -312,18 +401,26 @@ ContextNeeds ContextNeeds::of(std::span<const FormulaSpec> specs) {
     const BuiltinInfo& info = builtin_info(f.builtin);
     needs.meta_model |= info.needs_meta_model;
     needs.benchmark |= info.needs_benchmark;
+    const Builtin b = f.builtin;
+    if (b == Builtin::max_feature_corr) {
+      needs.feature_values = true;  // the raw features, no factorization
+      continue;
+    }
     needs.features |= info.needs_features;
-    needs.gaussian |= f.builtin == Builtin::corr || f.builtin == Builtin::mmc ||
-                      f.builtin == Builtin::bmc || f.builtin == Builtin::fnc;
+    needs.neutralizers |= b == Builtin::neutral_corr || b == Builtin::neutral_mmc;
+    needs.neutral_weights |= b == Builtin::alpha || b == Builtin::mpc;
+    needs.gaussian |= b == Builtin::corr || b == Builtin::mmc || b == Builtin::bmc ||
+                      b == Builtin::fnc || b == Builtin::neutral_corr ||
+                      b == Builtin::neutral_mmc || b == Builtin::alpha || b == Builtin::mpc;
   }
   return needs;
 }
 
 void ModelScratch::resize(std::size_t n) {
-  for (auto* v : {&order, &order2}) v->resize(n);
+  for (auto* v : {&order, &order2, &order3}) v->resize(n);
   kept.resize(n);
   for (auto* v : {&first, &gauss, &powered, &perp_meta, &perp_bench, &resid, &neutral,
-                  &neutral_gauss, &gather_a, &gather_b}) {
+                  &neutral_gauss, &gather_a, &gather_b, &signal_neutral, &signal_perp, &weights}) {
     v->resize(n);
   }
 }

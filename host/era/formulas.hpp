@@ -16,7 +16,21 @@
 
 namespace backscore {
 
-enum class Builtin { corr_v1, corr, mmc, bmc, mmc2, mmc2_burnflip, fnc };
+enum class Builtin {
+  corr_v1,
+  corr,
+  mmc,
+  bmc,
+  mmc2,
+  mmc2_burnflip,
+  fnc,
+  // numerai-tools 0.7.2's Signals-era formulas (formulas_signals.cpp) and a diagnostic.
+  neutral_corr,
+  neutral_mmc,
+  alpha,
+  mpc,  // per era over every complete model (host/run/mpc_portfolio.*): score_model gives NaN
+  max_feature_corr,
+};
 
 // One formula of a run: a built-in, optionally restricted to the top and bottom `top_bottom`
 // predictions (corr, mmc, bmc, fnc only; 0 = all rows), or a formula defined in the formula
@@ -39,6 +53,9 @@ struct BuiltinInfo {
   const char* definition;  // one line, for `backscore formulas`
   bool needs_meta_model, needs_benchmark, needs_features;
   bool has_top_bottom;
+  bool needs_neutralizers = false, needs_sample_weights = false, needs_stakes = false;
+  bool in_all = true;  // part of `--formulas all` when the store has what it needs
+  bool on_gpu = true;  // the CUDA backend computes it (the others: the CPU, for every column)
 };
 
 // Every built-in, in a fixed order (the order of Builtin).
@@ -52,10 +69,13 @@ bool enough_ids(std::size_t n_present, std::size_t n_universe);
 
 // What the formulas of a run need prepared per era (EraContext builds only these).
 struct ContextNeeds {
-  bool meta_model = false;  // mmc, mmc2, mmc2_burnflip
+  bool meta_model = false;  // mmc, mmc2, mmc2_burnflip, neutral_mmc
   bool benchmark = false;   // bmc
-  bool features = false;    // fnc
-  bool gaussian = false;    // the ndtri table of the ranks (corr, mmc, bmc, fnc)
+  bool features = false;    // fnc: the projector onto [features, 1]
+  bool gaussian = false;    // the ndtri table of the ranks (corr, mmc, bmc, fnc, the Signals ones)
+  bool neutralizers = false;    // neutral_corr, neutral_mmc: the projector onto [neutralizers, 1]
+  bool neutral_weights = false; // alpha, mpc: the neutralizers and sample weights on the rows
+  bool feature_values = false;  // max_feature_corr: the features on the rows
   static ContextNeeds of(std::span<const FormulaSpec> specs);  // defined formulas need nothing
 };
 
@@ -78,6 +98,10 @@ class ModelScratch {
   std::vector<double> resid;                  // mmc2 residual
   std::vector<double> neutral;                // fnc: gauss neutralized to the features, / std
   std::vector<double> neutral_gauss;          // fnc: its gaussianized tie-kept ranks ^1.5
+  std::vector<double> signal_neutral;         // gauss neutralized to [neutralizers, 1]
+  std::vector<double> signal_perp;            // and orthogonal to the neutral meta-model
+  std::vector<std::uint32_t> order3;          // sort of signal_neutral (neutral_corr_tb)
+  std::vector<double> weights;                // alpha: the neutralized weights
   std::vector<double> gather_a, gather_b;     // top/bottom rows in row order
   std::vector<double> work;                   // least-squares coefficients
   std::vector<std::uint64_t> keys;            // top/bottom selection of p_perp: sort keys

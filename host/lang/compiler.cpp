@@ -345,6 +345,17 @@ Compiled Compiler::name(const Expr& e, const Definition& d, std::size_t self) {
       if (info.needs_features && schema->features.empty()) {
         fail(d, e.column, "'" + s + "' needs features and the store has none");
       }
+      if (info.needs_neutralizers && schema->neutralizers.empty()) {
+        fail(d, e.column, "'" + s + "' needs neutralizers and the store has none");
+      }
+      if (info.needs_sample_weights && !schema->has_sample_weights) {
+        fail(d, e.column, "'" + s + "' needs sample weights and the store has none");
+      }
+    }
+    if (b->builtin == Builtin::mpc && !binding_.scores_as_inputs) {
+      fail(d, e.column,
+           "'mpc' is computed once per era over every model's portfolio, after the models are "
+           "scored: a defined formula cannot use it (name it in --formulas)");
     }
     const auto [it, added] = builtin_index_.emplace(s, plan_.builtins.size());
     if (added) plan_.builtins.push_back(*b);

@@ -16,6 +16,11 @@ std::string unsupported_reason(const BuiltinInfo& info, const StoreSchema* s) {
   if (info.needs_meta_model && !s->has_meta_model) return "the store has no meta_model";
   if (info.needs_benchmark && s->benchmarks.empty()) return "the store has no benchmark models";
   if (info.needs_features && s->features.empty()) return "the store has no features";
+  if (info.needs_neutralizers && s->neutralizers.empty()) return "the store has no neutralizers";
+  if (info.needs_sample_weights && !s->has_sample_weights) {
+    return "the store has no sample weights";
+  }
+  if (info.needs_stakes && !s->has_stakes) return "the store has no stakes";
   return "";
 }
 
@@ -54,7 +59,7 @@ FormulaSelection select_formulas(const FormulaRequest& request, const std::vecto
   for (const std::string& name : names) {
     if (name == "all") {
       for (const BuiltinInfo& info : builtin_formulas()) {
-        if (unsupported_reason(info, schema).empty()) order.push_back(info.name);
+        if (info.in_all && unsupported_reason(info, schema).empty()) order.push_back(info.name);
       }
       all_defined = true;
       continue;

@@ -29,6 +29,9 @@ class EraBackend {
   // counts to stats.
   virtual void score_batch(const Batch& batch, std::span<const std::ptrdiff_t> slot,
                            std::span<double> out, RunStats& stats) = 0;
+  // After the era's last batch, with the era's rows as score_batch filled them: the scores that
+  // depend on every model of the era (mpc; the ColumnScorer's end_era).
+  virtual void end_era(std::span<double> out) = 0;
   // Adds what the backend measured over the run (device memory, batch sizes) to stats.
   virtual void finish(RunStats& /*stats*/) const {}
 };

@@ -23,6 +23,21 @@ ColumnScorer::ColumnScorer(const RunOptions& options, const FormulaRouting& rout
     t.plan_in.resize(routing.plan_builtin.size());
     t.plan_out.resize(plan != nullptr ? plan->formulas.size() : 0);
   }
+  for (std::size_t b = 0; b < routing.builtins.size(); ++b) {
+    if (!builtin_info(routing.builtins[b].builtin).on_gpu) {
+      cpu_only_.push_back(b);
+      cpu_only_specs_.push_back(routing.builtins[b]);
+    }
+  }
+  std::vector<std::size_t> mpc_columns;
+  for (std::size_t f = 0; f < routing.outputs(); ++f) {
+    const std::size_t b = routing.from_builtin[f];
+    if (b != SIZE_MAX && routing.builtins[b].builtin == Builtin::mpc) mpc_columns.push_back(f);
+  }
+  if (!mpc_columns.empty()) {
+    mpc_ = std::make_unique<MpcPortfolio>(std::move(mpc_columns), routing.outputs());
+    mpc_scratch_.resize(scratch_.size());
+  }
 }
 
 ColumnScorer::~ColumnScorer() = default;
@@ -44,6 +59,11 @@ SharedStages ColumnScorer::build_stages(const Era& era) const {
 void ColumnScorer::begin_era(SharedStages stages) {
   full_ = std::move(stages.context);
   full_stages_ = std::move(stages.plan);
+  if (mpc_) mpc_->begin_era();
+}
+
+void ColumnScorer::end_era(std::span<double> out) {
+  if (mpc_ && full_) mpc_->finish_era(*full_, out);
 }
 
 void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slot,
@@ -105,6 +125,7 @@ void ColumnScorer::score(const Batch& batch, std::span<const std::ptrdiff_t> slo
   }
   error.rethrow();
   subset_.clear();
+  if (mpc_ && full_ && n > 0) mpc_->add_batch(batch, slot, *full_, mpc_scratch_);
   stats.times.columns +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - columns_start).count();
   if (options_.plan != nullptr) {  // undefined scores of defined formulas, in model order
@@ -136,8 +157,9 @@ ColumnScorer::Outcome ColumnScorer::score_column(const Era& era, const float* sr
   std::vector<std::uint32_t>& present = t.rows;
   pred.clear();
   present.clear();
-  // A column whose built-ins were scored elsewhere needs its values only for defined formulas.
-  if (!given_builtins || plan != nullptr) {
+  // A column whose built-ins were scored elsewhere needs its values only for defined formulas
+  // and the built-ins the GPU does not compute.
+  if (!given_builtins || plan != nullptr || !cpu_only_.empty()) {
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isnan(src[i])) {
         pred.push_back(static_cast<double>(src[i]));
@@ -162,6 +184,13 @@ ColumnScorer::Outcome ColumnScorer::score_column(const Era& era, const float* sr
   };
   if (given_builtins) {
     std::copy(given.begin(), given.end(), t.builtin_scores.begin());
+    if (!cpu_only_.empty() && full_) {  // every id present: the era's stages
+      t.cpu_only_scores.resize(cpu_only_.size());
+      score_model(*full_, pred, cpu_only_specs_, t.cpu_only_scores, t.model);
+      for (std::size_t i = 0; i < cpu_only_.size(); ++i) {
+        t.builtin_scores[cpu_only_[i]] = t.cpu_only_scores[i];
+      }
+    }
     score(nullptr, full_stages_.get());
     return Outcome::scored;
   }

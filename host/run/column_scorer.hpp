@@ -34,6 +34,7 @@
 #include "host/lang/eval.hpp"
 #include "host/run/batch_reader.hpp"
 #include "host/run/formula_routing.hpp"
+#include "host/run/mpc_portfolio.hpp"
 
 namespace backscore {
 
@@ -60,6 +61,7 @@ struct ThreadScratch {
   ModelScratch model;                               // score_model's
   std::unique_ptr<lang::ModelEvaluator> evaluator;  // the plan's (when there is one)
   std::vector<double> builtin_scores;               // the column's built-in scores
+  std::vector<double> cpu_only_scores;              // those the GPU does not compute
   std::vector<double> plan_in, plan_out;            // the plan's inputs (built-ins) and outputs
   std::vector<double> column;                       // the column's present values, as double
   std::vector<std::uint32_t> rows;                  // and their rows
@@ -89,6 +91,9 @@ class ColumnScorer {
   // inputs and products, columns, ranks).
   void score(const Batch& batch, std::span<const std::ptrdiff_t> slot, const GivenBuiltins& given,
              std::span<double> out, RunStats& stats);
+  // After the era's last batch: the scores computed over the whole era's models (mpc) into out,
+  // the era's rows as score() filled them.
+  void end_era(std::span<double> out);
 
  private:
   enum class Outcome { scored, own_subset, skipped };
@@ -126,6 +131,10 @@ class ColumnScorer {
   const RunOptions& options_;
   const FormulaRouting& routing_;
   ContextNeeds needs_;
+  // The run's built-ins the GPU does not compute (BuiltinInfo::on_gpu): for a column whose
+  // built-ins are given, these are scored here (their indices in routing_.builtins, and specs).
+  std::vector<std::size_t> cpu_only_;
+  std::vector<FormulaSpec> cpu_only_specs_;
   Factorizer fnc_factorizer_;
   std::unique_ptr<EraContext> full_;              // the era's built-in stages on all its ids
   std::unique_ptr<lang::EraStages> full_stages_;  // the plan's era stages, likewise
@@ -139,6 +148,9 @@ class ColumnScorer {
   std::vector<char> fnc_defined_;
   // The batch's columns with ids missing but enough present (null elsewhere).
   std::vector<std::unique_ptr<SubsetColumn>> subset_;
+  // mpc's portfolio of the era (when mpc is asked for).
+  std::unique_ptr<MpcPortfolio> mpc_;
+  std::vector<ModelScratch> mpc_scratch_;  // one per OpenMP thread
 };
 
 }  // namespace backscore

@@ -12,6 +12,7 @@ class CpuBackend final : public EraBackend {
                    RunStats& stats) override {
     columns_.score(batch, slot, GivenBuiltins{}, out, stats);
   }
+  void end_era(std::span<double> out) override { columns_.end_era(out); }
 
  private:
   ColumnScorer& columns_;

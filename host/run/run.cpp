@@ -110,6 +110,7 @@ RunStats run_eras(StoreReader& store, const RunOptions& options,
         std::count_if(slot.begin(), slot.end(), [](auto s) { return s >= 0; }));
     stats.predictions += batch->count * era.n_stocks();
     if (batch->last_of_era) {
+      backend->end_era(out.scores);
       on_era(out);
       ++stats.eras;
       const double secs =

@@ -38,6 +38,10 @@ enum Stream : std::uint64_t {
   kFeatureGroupShare,
   kFeatureDuplicate,
   kFeatureConstant,
+  kSampleWeight,
+  kNeutralizerShare,
+  kNeutralizerStyle,
+  kNeutralizerNoise,
 };
 
 struct StockPool {

@@ -65,6 +65,8 @@
 // "all" set), 1,000 models, 20 eras, groups of 20, 1% duplicates, 0.5% constant per era; models
 // miss ids as above (~7% of model-eras). One such era takes ~0.65 s on 2 cores (bench/RESULTS.md).
 //
+// Signals data (--neutralizers K, --sample-weights; off by default): host/synth/signals.cpp.
+//
 // Determinism. Every random number is a function of (seed, stream, indices) (counter_rng.hpp),
 // the meta-model sums in fixed groups of models, so the store depends on the options only,
 // not on the thread count. Memory: one era (models x stocks float32) at a time.
@@ -92,6 +94,7 @@
 #include "host/synth/features.hpp"
 #include "host/synth/options.hpp"
 #include "host/synth/population.hpp"
+#include "host/synth/signals.hpp"
 #include "io/progress.hpp"
 #include "io/store.hpp"
 
@@ -386,8 +389,12 @@ StoreSchema make_schema(const SynthOptions& o) {
   for (std::size_t f = 0; f < o.features; ++f) {
     schema.features.push_back(padded("f", f, feature_width));
   }
+  for (std::size_t k = 0; k < o.neutralizers; ++k) {
+    schema.neutralizers.push_back(k == 0 ? "intercept" : padded("factor", k, 2));
+  }
   schema.has_meta_model = true;
   schema.has_stakes = true;
+  schema.has_sample_weights = o.sample_weights;
   return schema;
 }
 
@@ -413,6 +420,7 @@ SynthSummary synthesize(const SynthOptions& o) {
     Era era;
     era.name = padded("era", e + 1, era_width);
     const EraLatent L = make_era(o, pool, layout, root, e, era);
+    make_signals_data(o, root, e, L.universe, era.sample_weights, era.neutralizers);
     const std::vector<Submission> subs = era_submissions(traits, root, e, o.missing_ids, walk);
     const std::size_t n = L.universe.size(), m = subs.size();
     era.models.resize(m);

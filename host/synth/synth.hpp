@@ -25,6 +25,10 @@ struct SynthOptions {
   // Share of model-eras that leave 1-5% of the era's ids out (scored on their own subset), at
   // most kSloppyShare (they come from the "sloppy" models). Another 2% leave 25-50% out.
   double missing_ids = 0.05;
+  // Numerai Signals' per-era data (off by default: the default store is unchanged): neutralizer
+  // columns (host/synth/signals.cpp) and sample weights per stock.
+  std::size_t neutralizers = 0;
+  bool sample_weights = false;
   std::uint64_t seed = 1;
   std::filesystem::path out;  // the store to write
   bool progress = true;       // a progress line on stderr, only when stderr is a terminal

@@ -210,6 +210,9 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--features", type=int, default=0,
                     help="add this many wide features (rank-deficient), in larger eras")
+    ap.add_argument("--signals", action="store_true",
+                    help="add sample weights, neutralizers (with an exact duplicate and a sum: "
+                         "collinear) and DIR/stakes.csv (some stakes 0)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.out, exist_ok=True)
@@ -219,7 +222,25 @@ def main() -> int:
         unis.append(u)
         preds.append(p)
     universe = pd.concat(unis, ignore_index=True)
-    for c in ["target", "target_alt", "meta_model", "benchmark_main", "benchmark_other"]:
+    numeric = ["target", "target_alt", "meta_model", "benchmark_main", "benchmark_other"]
+    if a.signals:  # from a generator of its own: the history without --signals is unchanged
+        srng = np.random.default_rng(a.seed + 1000)
+        n = len(universe)
+        universe["sample_weight"] = dyadic(np.exp(0.5 * srng.standard_normal(n))) + 2.0**-10
+        crowd = np.array([float(v) for v in universe["meta_model"]]) - 0.5
+        base = [dyadic(0.6 * crowd / 0.3 + 0.8 * srng.standard_normal(n))]
+        base += [dyadic(srng.standard_normal(n)) for _ in range(3)]
+        for k, col in enumerate(base):
+            universe[f"neutralizer_n{k + 1}"] = col
+        universe["neutralizer_dup"] = base[0].copy()  # collinear: an exact duplicate
+        universe["neutralizer_sum"] = base[1] + base[2]  # and an exact sum
+        numeric += ["sample_weight"] + [c for c in universe.columns if c.startswith("neutralizer_")]
+        models = pd.concat(preds, ignore_index=True)[["model", "era"]].drop_duplicates()
+        stake = dyadic(np.exp(3 + 1.5 * srng.standard_normal(len(models))))
+        stake[srng.random(len(models)) < 0.2] = 0.0  # unstaked
+        models = models.assign(stake=[repr(float(v)) for v in stake])
+        models.to_csv(os.path.join(a.out, "stakes.csv"), index=False)
+    for c in numeric:
         universe[c] = [repr(float(v)) for v in universe[c]]
     universe.to_csv(os.path.join(a.out, "universe.csv"), index=False)
     pd.concat(preds, ignore_index=True).to_csv(os.path.join(a.out, "predictions.csv"), index=False)

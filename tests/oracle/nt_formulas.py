@@ -23,13 +23,25 @@ from numerai_tools import scoring as nt
 MAX_FILTERED_RATIO = nt.DEFAULT_MAX_FILTERED_INDEX_RATIO
 BASE_FORMULAS = ["corr_v1", "corr", "mmc", "bmc", "mmc2", "mmc2_burnflip", "fnc"]
 TOP_BOTTOM_FORMULAS = ["corr", "mmc", "bmc", "fnc"]
+# numerai-tools 0.7.2's Signals-era formulas (a store with neutralizers, sample weights, stakes)
+SIGNALS_FORMULAS = ["neutral_corr", "neutral_mmc", "alpha", "mpc"]
+SIGNALS_TOP_BOTTOM = ["neutral_corr", "neutral_mmc"]
+# the diagnostic, computed only when named
+DIAGNOSTICS = ["max_feature_corr"]
 MMC2_SCALE = 0.29**2
 
 
-def formula_columns(top_bottom: int) -> List[str]:
+def formula_columns(top_bottom: int, signals: bool = False, diagnostics: bool = False) -> List[str]:
     cols = list(BASE_FORMULAS)
+    tb = list(TOP_BOTTOM_FORMULAS)
+    if signals:
+        cols += SIGNALS_FORMULAS
+        tb += SIGNALS_TOP_BOTTOM
+    if diagnostics:
+        cols += DIAGNOSTICS
+        tb += DIAGNOSTICS
     if top_bottom > 0:
-        cols += [f"{f}_tb{top_bottom}" for f in TOP_BOTTOM_FORMULAS]
+        cols += [f"{f}_tb{top_bottom}" for f in tb]
     return cols
 
 
@@ -42,11 +54,14 @@ class EraData:
     meta_model: pd.Series  # name "meta_model"
     benchmark: Optional[pd.Series]  # the first benchmark, or None
     features: Optional[pd.DataFrame]  # stocks x features, or None
+    neutralizers: Optional[pd.DataFrame] = None  # stocks x neutralizers, or None
+    sample_weights: Optional[pd.Series] = None
 
     def __post_init__(self) -> None:
         idx = self.target.index
         assert idx.is_unique and idx.is_monotonic_increasing, f"era {self.name}: ids not sorted"
-        for s in (self.meta_model, self.benchmark, self.features):
+        for s in (self.meta_model, self.benchmark, self.features, self.neutralizers,
+                  self.sample_weights):
             assert s is None or s.index.equals(idx), f"era {self.name}: misaligned ids"
 
     @property
@@ -61,6 +76,33 @@ def _guard(fn: Callable[[], float]) -> float:
     except AssertionError:
         return math.nan
     return v if math.isfinite(v) else math.nan
+
+
+def max_feature_corr(pred_s: pd.Series, feats_s: pd.DataFrame, top_bottom: Optional[int]) -> float:
+    """nt.max_feature_correlation's value; NaN when every feature's corr is NaN (a constant pred:
+    pandas' idxmax then has nothing to return and numerai-tools raises)."""
+    try:
+        return nt.max_feature_correlation(pred_s, feats_s, top_bottom=top_bottom)[1]
+    except (ValueError, KeyError, TypeError):
+        return math.nan
+
+
+def mpc_era(era: EraData, preds: pd.DataFrame, stakes: pd.Series) -> pd.Series:
+    """meta_portfolio_contribution over the era's models that submitted every id (backscore's
+    portfolio: docs/FORMULAS.md); NaN for the others and wherever numerai-tools raises."""
+    out = pd.Series(math.nan, index=preds.columns, dtype=float)
+    full = [m for m in preds.columns if preds[m].notna().all()]
+    if not full:
+        return out
+    try:
+        s = nt.meta_portfolio_contribution(preds[full], stakes[full], era.neutralizers,
+                                           era.sample_weights, era.target)
+    except AssertionError:
+        return out
+    for m in full:
+        v = float(s[m])
+        out[m] = v if math.isfinite(v) else math.nan
+    return out
 
 
 # --- ES example_model.py @2292e14 (MMC2 reference code), transcribed verbatim -------------------
@@ -152,6 +194,24 @@ def score_model_era(
         if K:
             calls["fnc" + tb] = lambda: nt.feature_neutral_corr(
                 pred_s.to_frame(), feats_s, era.target, top_bottom=K).iloc[0]
+    if era.neutralizers is not None:
+        calls["neutral_corr"] = lambda: nt.neutral_correlation(
+            frame, era.neutralizers, era.target).iloc[0]
+        calls["neutral_mmc"] = lambda: nt.neutral_contribution(
+            frame, era.meta_model, era.neutralizers, era.target).iloc[0]
+        if K:
+            calls["neutral_corr" + tb] = lambda: nt.neutral_correlation(
+                frame, era.neutralizers, era.target, top_bottom=K).iloc[0]
+            calls["neutral_mmc" + tb] = lambda: nt.neutral_contribution(
+                frame, era.meta_model, era.neutralizers, era.target, top_bottom=K).iloc[0]
+        if era.sample_weights is not None:
+            calls["alpha"] = lambda: nt.alpha(frame, era.neutralizers, era.sample_weights,
+                                              era.target).iloc[0]
+    if era.features is not None:
+        feats_s = era.features.loc[ids]
+        calls["max_feature_corr"] = lambda: max_feature_corr(pred_s, feats_s, None)
+        if K:
+            calls["max_feature_corr" + tb] = lambda: max_feature_corr(pred_s, feats_s, K)
     for c in cols:
         if c in calls:
             out[c] = _guard(calls[c])

@@ -30,6 +30,7 @@ def read_universe(path: str) -> List[ntf.EraData]:
     df = pd.read_csv(path, dtype={"era": str, "id": str}, keep_default_na=False)
     bench_cols = [c for c in df.columns if c.startswith("benchmark_")]
     feat_cols = [c for c in df.columns if c.startswith("feature_")]
+    neut_cols = [c for c in df.columns if c.startswith("neutralizer_")]
     eras = []
     for name in pd.unique(df["era"]):
         e = df[df["era"] == name].set_index("id").sort_index()
@@ -40,6 +41,9 @@ def read_universe(path: str) -> List[ntf.EraData]:
             meta_model=e["meta_model"].astype(float).rename("meta_model"),
             benchmark=e[bench_cols[0]].astype(float).rename(bench_cols[0]) if bench_cols else None,
             features=e[feat_cols].astype(float) if feat_cols else None,
+            neutralizers=e[neut_cols].astype(float) if neut_cols else None,
+            sample_weights=(e["sample_weight"].astype(float).rename("sample_weight")
+                            if "sample_weight" in e.columns else None),
         ))
     return eras
 
@@ -64,10 +68,19 @@ def write_scores(path: str, rows: List[Dict], cols: List[str]) -> None:
             f.write(",".join([r["model"], r["era"]] + [fmt(r[c]) for c in cols]) + "\n")
 
 
-def oracle(universe: str, predictions: List[str], top_bottom: int, out: str, batched: bool) -> int:
+def oracle(universe: str, predictions: List[str], top_bottom: int, out: str, batched: bool,
+           stakes_path: str = "", diagnostics: bool = False) -> int:
     eras = read_universe(universe)
     preds = read_predictions(predictions)
-    cols = ntf.formula_columns(top_bottom)
+    # The Signals formulas when the history has what they need (neutralizers, sample weights and
+    # the stakes mpc weighs the portfolio with).
+    signals = bool(stakes_path) and all(
+        e.neutralizers is not None and e.sample_weights is not None for e in eras)
+    stakes = None
+    if stakes_path:
+        st = pd.read_csv(stakes_path, dtype={"model": str, "era": str, "stake": float})
+        stakes = {name: g.set_index("model")["stake"] for name, g in st.groupby("era")}
+    cols = ntf.formula_columns(top_bottom, signals, diagnostics)
     model_order = list(pd.unique(preds["model"]))
     by_era = dict(tuple(preds.groupby("era", sort=False)))
     rows = []
@@ -84,8 +97,15 @@ def oracle(universe: str, predictions: List[str], top_bottom: int, out: str, bat
             for m in models:
                 rows.append(dict(model=m, era=era.name, **scores.loc[m].to_dict()))
         else:
+            mpc = None
+            if "mpc" in cols:
+                era_stakes = stakes.get(era.name, pd.Series(dtype=float)).reindex(models).fillna(0.0)
+                mpc = ntf.mpc_era(era, wide[models], era_stakes)
             for m in models:
-                rows.append(dict(model=m, era=era.name, **ntf.score_model_era(era, wide[m], top_bottom)))
+                row = ntf.score_model_era(era, wide[m], top_bottom, cols)
+                if mpc is not None:
+                    row["mpc"] = mpc[m]
+                rows.append(dict(model=m, era=era.name, **row))
     write_scores(out, rows, cols)
     scored = sum(1 for r in rows if not math.isnan(r["corr"]))
     print(f"oracle: {len(rows)} model-eras ({scored} scored) over {len(eras)} eras -> {out}")
@@ -138,13 +158,18 @@ def main() -> int:
     ap.add_argument("--out")
     ap.add_argument("--batched", action="store_true",
                     help="score with the batched numerai-tools calls of bench/nt_rescore.py")
+    ap.add_argument("--stakes", default="",
+                    help="model,era,stake CSV: with neutralizers and sample weights in the "
+                         "universe, also the Signals formulas (neutral_corr, neutral_mmc, alpha, mpc)")
+    ap.add_argument("--diagnostics", action="store_true", help="also max_feature_corr")
     ap.add_argument("--self-test", action="store_true")
     a = ap.parse_args()
     if a.self_test:
         return self_test()
     if not (a.universe and a.predictions and a.out):
         ap.error("--universe, --predictions and --out are required (or --self-test)")
-    return oracle(a.universe, a.predictions, a.top_bottom, a.out, a.batched)
+    return oracle(a.universe, a.predictions, a.top_bottom, a.out, a.batched, a.stakes,
+                  a.diagnostics)
 
 
 if __name__ == "__main__":

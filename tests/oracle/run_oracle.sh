@@ -9,6 +9,8 @@
 # and compares (tests/oracle/compare_scores.py, tolerance ORACLE_TOL, default 1e-9).
 # Then a history with 300 rank-deficient features (duplicated, constant and linearly dependent
 # columns): every formula, and fnc written with the formula language's neutralize().
+# Then a history with sample weights, neutralizers and stakes: numerai-tools 0.7.2's Signals
+# formulas (neutral_corr, neutral_mmc, alpha, mpc) and max_feature_corr.
 # Also: --threads 1 and --threads 3 must write byte-identical CSVs; the batched numerai-tools
 # path of bench/nt_rescore.py must agree with the per-model oracle (and, when h5py installs,
 # nt_rescore.py reading the real store must too).
@@ -180,8 +182,39 @@ if ! "$PY" "$HERE/compare_scores.py" "$dir/expected_fnc.csv" "$dir/lang.csv" --t
   failures=$((failures + 1))
 fi
 
+# --- the Signals formulas: sample weights, neutralizers (collinear: a duplicate and a sum), stakes
+# (20% zero); neutral_corr, neutral_mmc (+ top/bottom), alpha, mpc, and max_feature_corr (+ top/
+# bottom). Compared on those columns: the classic ones are the histories' above. (This history's
+# 7-stock era has fnc residuals tied in exact arithmetic, whose order rounding decides: numerai-
+# tools' SVD orders them one way for one model and the other for another.)
+SIGNALS_SEED=5
+SIGNALS_K=5
+dir="$WORK/signals"
+rm -rf "$dir"
+mkdir -p "$dir"
+echo "== seed $SIGNALS_SEED, sample weights, neutralizers and stakes, --top-bottom $SIGNALS_K"
+"$PY" "$HERE/gen_random_history.py" --seed "$SIGNALS_SEED" --signals --out "$dir"
+"$BIN" import --universe "$dir/universe.csv" --predictions "$dir/predictions.csv" \
+  --stakes "$dir/stakes.csv" --out "$dir/store.h5"
+"$BIN" run "$dir/store.h5" --formulas all,max_feature_corr --top-bottom "$SIGNALS_K" \
+  --csv "$dir/actual.csv" --quiet
+"$PY" "$HERE/oracle_scores.py" --universe "$dir/universe.csv" --predictions "$dir/predictions.csv" \
+  --stakes "$dir/stakes.csv" --diagnostics --top-bottom "$SIGNALS_K" --out "$dir/expected_all.csv"
+"$PY" - "$dir/expected_all.csv" "$dir/expected.csv" <<'PYEOF'
+import sys
+import pandas as pd
+d = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
+keep = [c for c in d.columns if c in ("model", "era") or c.split("_tb")[0] in
+        ("neutral_corr", "neutral_mmc", "alpha", "mpc", "max_feature_corr")]
+d[keep].to_csv(sys.argv[2], index=False)
+PYEOF
+if ! "$PY" "$HERE/compare_scores.py" "$dir/expected.csv" "$dir/actual.csv" --tol "$TOL"; then
+  echo "oracle: the Signals formulas disagree with numerai-tools"
+  failures=$((failures + 1))
+fi
+
 if ((failures > 0)); then
   echo "oracle: FAILED ($failures check(s))"
   exit 1
 fi
-echo "oracle: PASSED (${#RUNS[@]} histories and a $WIDE_FEATURES-feature one, tolerance $TOL)"
+echo "oracle: PASSED (${#RUNS[@]} histories, a $WIDE_FEATURES-feature one and a Signals one, tolerance $TOL)"

@@ -48,6 +48,12 @@ FormulaAsks FormulaAsks::of(std::span<const FormulaSpec> specs) {
         a.fnc = true;
         add_k(a.fnc_tb, k);
         break;
+      case Builtin::neutral_corr:  // on the CPU (BuiltinInfo::on_gpu): never in the GPU's specs
+      case Builtin::neutral_mmc:
+      case Builtin::alpha:
+      case Builtin::mpc:
+      case Builtin::max_feature_corr:
+        break;
     }
   }
   return a;

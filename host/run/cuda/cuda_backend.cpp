@@ -22,8 +22,15 @@ class CudaBackend final : public EraBackend {
  public:
   CudaBackend(const RunOptions& options, const FormulaRouting& routing, ColumnScorer& columns)
       : options_(options), routing_(routing), columns_(columns), gather_(batch_allocator()) {
-    // The GPU scores the built-ins of complete columns; without built-ins it has nothing to do.
-    if (!routing.builtins.empty()) {
+    // The GPU scores the built-ins it has (BuiltinInfo::on_gpu) of complete columns; the others
+    // are the ColumnScorer's, for every column. Without such built-ins it has nothing to do.
+    for (std::size_t b = 0; b < routing.builtins.size(); ++b) {
+      if (builtin_info(routing.builtins[b].builtin).on_gpu) {
+        gpu_index_.push_back(b);
+        gpu_builtins_.push_back(routing.builtins[b]);
+      }
+    }
+    if (!gpu_builtins_.empty()) {
       EraScorerOptions gpu_options;
       gpu_options.streams = options.gpu_streams;
       // fnc: the era's features are factorized on the device too (fnc_factorizer.hpp), by the
@@ -39,7 +46,7 @@ class CudaBackend final : public EraBackend {
         factorizer_cap = options.gpu_memory / 8;
         scorer_cap -= factorizer_cap;
       }
-      gpu_.emplace(options.device, routing.builtins, scorer_cap, gpu_options);
+      gpu_.emplace(options.device, gpu_builtins_, scorer_cap, gpu_options);
       if (fnc) {
         factorizer_ = std::make_shared<DeviceFactorizer>(options.device, factorizer_cap);
         columns_.set_fnc_factorizer(as_factorizer(factorizer_));
@@ -86,13 +93,23 @@ class CudaBackend final : public EraBackend {
           }
           block = {block_.data(), complete * n};
         }
-        scores_.resize(complete * routing_.builtins.size());
-        gpu_->score_full_columns(block, complete, scores_);
+        gpu_scores_.resize(complete * gpu_builtins_.size());
+        gpu_->score_full_columns(block, complete, gpu_scores_);
+        // Into the run's layout, NaN for the built-ins the ColumnScorer computes.
+        const std::size_t all = routing_.builtins.size(), on_gpu = gpu_builtins_.size();
+        scores_.assign(complete * all, std::nan(""));
+        for (std::size_t r = 0; r < complete; ++r) {
+          for (std::size_t g = 0; g < on_gpu; ++g) {
+            scores_[r * all + gpu_index_[g]] = gpu_scores_[r * on_gpu + g];
+          }
+        }
         stats.gpu_model_eras += complete;
       }
     }
     columns_.score(batch, slot, GivenBuiltins{row_, scores_}, out, stats);
   }
+
+  void end_era(std::span<double> out) override { columns_.end_era(out); }
 
   void finish(RunStats& stats) const override {
     if (!gpu_) return;
@@ -113,7 +130,10 @@ class CudaBackend final : public EraBackend {
   BufferPool::Buffer block_;  // the current gathered block (declared after its pool)
   std::vector<char> whole_;
   std::vector<std::size_t> row_;  // column j's row in scores_, SIZE_MAX when not on the GPU
-  std::vector<double> scores_;    // the GPU's built-in scores, row-major
+  std::vector<double> scores_;    // the built-in scores given to the ColumnScorer, row-major
+  std::vector<FormulaSpec> gpu_builtins_;  // the run's built-ins the GPU computes
+  std::vector<std::size_t> gpu_index_;     // their indices in routing_.builtins
+  std::vector<double> gpu_scores_;         // the GPU's scores of those, row-major
 };
 
 }  // namespace

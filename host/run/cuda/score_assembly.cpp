@@ -64,6 +64,12 @@ class Assembler {
       }
       case Builtin::fnc:
         return fnc(k);
+      case Builtin::neutral_corr:  // on the CPU (BuiltinInfo::on_gpu): never in the GPU's specs
+      case Builtin::neutral_mmc:
+      case Builtin::alpha:
+      case Builtin::mpc:
+      case Builtin::max_feature_corr:
+        return kNaN;
     }
     return kNaN;
   }
