@@ -38,12 +38,21 @@ Era make_era(const Vec& target, const Vec& meta, const Vec& bench = {},
   return era;
 }
 
+// The classic tournament's built-ins (those this file's eras have the data for: the Signals
+// formulas, which need neutralizers and sample weights, are tests/signals_formulas_test.cpp's).
+bool classic(const BuiltinInfo& info) {
+  return !info.needs_neutralizers && !info.needs_sample_weights &&
+         info.builtin != Builtin::max_feature_corr;
+}
+
 std::vector<FormulaSpec> all_specs(int tb) {
   std::vector<FormulaSpec> specs;
-  for (const BuiltinInfo& info : builtin_formulas()) specs.push_back({info.builtin, 0});
+  for (const BuiltinInfo& info : builtin_formulas()) {
+    if (classic(info)) specs.push_back({info.builtin, 0});
+  }
   if (tb > 0) {
     for (const BuiltinInfo& info : builtin_formulas()) {
-      if (info.has_top_bottom) specs.push_back({info.builtin, tb});
+      if (classic(info) && info.has_top_bottom) specs.push_back({info.builtin, tb});
     }
   }
   return specs;
@@ -444,11 +453,20 @@ TEST(FormulaEdges, ContextWithoutWhatAFormulaNeedsGivesNaN) {
 // ---- The formula table ----
 
 TEST(FormulaTable, NamesNeedsAndTheTwentyPercentRule) {
-  EXPECT_EQ(builtin_formulas().size(), 7u);
+  EXPECT_EQ(builtin_formulas().size(), 12u);
+  std::size_t in_all = 0, on_gpu = 0;
   for (const BuiltinInfo& info : builtin_formulas()) {
     EXPECT_EQ(find_builtin(info.name), info.builtin);
     EXPECT_EQ(FormulaSpec{info.builtin}.name(), info.name);
+    in_all += info.in_all;
+    on_gpu += info.on_gpu;
   }
+  EXPECT_EQ(in_all, 11u);  // all but the diagnostic max_feature_corr
+  EXPECT_EQ(on_gpu, 7u);   // the classic ones
+  const ContextNeeds signals = ContextNeeds::of(std::vector<FormulaSpec>{
+      {Builtin::neutral_mmc}, {Builtin::alpha}, {Builtin::max_feature_corr}});
+  EXPECT_TRUE(signals.neutralizers && signals.neutral_weights && signals.feature_values &&
+              signals.meta_model && signals.gaussian && !signals.features);
   EXPECT_FALSE(find_builtin("nope").has_value());
   EXPECT_EQ((FormulaSpec{Builtin::mmc, 200}.name()), "mmc_tb200");
   EXPECT_EQ((FormulaSpec{Builtin::corr_v1}.name()), "corr_v1");

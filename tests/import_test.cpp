@@ -330,7 +330,7 @@ TEST_F(BadImport, UniverseColumns) {
   write_file(dir / "u.csv", "era,id,target,colour\nr1,a,0,red\n");
   expect_error({}, path("u.csv") +
                        ":1: column 'colour' (4): not a universe column (era, id, target, "
-                       "target_<name>, meta_model, benchmark_<name>, feature_<name>)");
+                       "target_<name>, meta_model, benchmark_<name>, feature_<name>, sample_weight, neutralizer_<name>)");
 }
 
 TEST_F(BadImport, UniverseValues) {

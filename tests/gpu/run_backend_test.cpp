@@ -100,6 +100,15 @@ TEST_F(RunBackends, EveryBuiltinAgreesWithTheCpu) {
                         {"--formulas", "all", "--top-bottom", "100"});
 }
 
+// The Signals formulas and max_feature_corr stay on the CPU under --backend cuda (for every
+// column, complete or not; mpc at the era's end), next to the GPU's built-ins; the run says so.
+TEST_F(RunBackends, CpuOnlyFormulasBesideTheGpusOnes) {
+  expect_backends_agree({"--models", "50", "--eras", "4", "--stocks", "2000", "--features", "10",
+                         "--neutralizers", "6", "--sample-weights", "--seed", "12"},
+                        {"--formulas", "all,max_feature_corr", "--top-bottom", "60", "--batch",
+                         "16"});
+}
+
 TEST_F(RunBackends, SmallAndLargeErasBatchSplitsAndDefinedFormulas) {
   // ~9,000 stocks takes the segmented-sort path; --batch 7 mixes complete and incomplete columns
   // in one read; --gpu-memory 64 forces device batches; a defined formula uses GPU built-ins.
