@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <unordered_map>
 
 #include "core/error.hpp"
@@ -181,8 +182,42 @@ double xcorr_of(std::span<const double> meta_model, std::span<const float> predi
   return spearman(meta_model, w.tmp, w);
 }
 
+namespace {
+
+struct CorrScratch {  // one per thread
+  std::vector<double> pred;
+  std::vector<std::uint32_t> rows;
+  ModelScratch model;
+};
+
+// A model-era's corr as `run` scores it: on the ids the model submitted, with its own stages when
+// it missed some, none under numerai-tools' 20% rule. `full` is the era's context on every id.
+double model_corr(const Era& era, const EraContext& full, std::span<const float> column,
+                  std::span<const FormulaSpec> spec, std::size_t target_index,
+                  CorrScratch& t) {
+  const std::size_t n = era.n_stocks();
+  t.pred.clear();
+  t.rows.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isnan(column[i])) {
+      t.pred.push_back(static_cast<double>(column[i]));
+      t.rows.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  double v = std::nan("");
+  if (t.rows.size() == n) {
+    score_model(full, t.pred, spec, std::span<double>(&v, 1), t.model);
+  } else if (n > 0 && enough_ids(t.rows.size(), n)) {
+    const EraContext own(era, t.rows, full.needs(), target_index, 0);
+    score_model(own, t.pred, spec, std::span<double>(&v, 1), t.model);
+  }
+  return v;
+}
+
+}  // namespace
+
 AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& store,
-                                 const AuditOptions& o) {
+                                 const AuditOptions& o, ChurnTracker* churn) {
   const StoreSchema& schema = store.schema();
   if (!schema.has_meta_model) {
     throw InputError(store.path().string() +
@@ -222,22 +257,32 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& st
   q.n_models = scores.models().size();
   q.n_eras = scores.eras().size();
   q.xcorr.assign(q.n_models * q.n_eras, std::nan(""));
+  q.corr_from_store = !scores.has_formula(o.corr_formula);
+  q.corr = q.corr_from_store
+               ? ScoreMatrix{o.corr_formula, q.n_models, q.n_eras,
+                             std::vector<double>(q.n_models * q.n_eras, std::nan(""))}
+               : load_scores(scores, o.corr_formula, "corr_formula");
   const FormulaSpec corr_spec{*corr_builtin};
-  const ContextNeeds needs = ContextNeeds::of(std::span<const FormulaSpec>(&corr_spec, 1));
+  const std::span<const FormulaSpec> spec(&corr_spec, 1);
+  const ContextNeeds needs = ContextNeeds::of(spec);
   ModelScratch scratch;
-  std::vector<RankWork> work(static_cast<std::size_t>(omp_get_max_threads()));
+  const auto threads = static_cast<std::size_t>(omp_get_max_threads());
+  std::vector<RankWork> work(threads);
+  std::vector<CorrScratch> corr_work(q.corr_from_store ? threads : 0);
   std::vector<float> preds;
+  std::vector<std::size_t> rows;
   const std::size_t E = q.n_eras;
   for (std::size_t j = 0; j < E; ++j) {
     const std::size_t e = store_era.at(scores.eras()[j]);
     const Era era = store.read_era(e);
     const std::size_t n = era.n_stocks();
+    if (churn) churn->begin_era(era.ids);
     // The meta-model scored like a model that submitted every id, by the engine itself.
     double mm_corr = std::nan("");
+    std::optional<EraContext> ctx;
     if (n > 0) {
-      const EraContext ctx(era, std::span<const std::uint32_t>{}, needs, target_index, 0);
-      score_model(ctx, era.meta_model, std::span<const FormulaSpec>(&corr_spec, 1),
-                  std::span<double>(&mm_corr, 1), scratch);
+      ctx.emplace(era, std::span<const std::uint32_t>{}, needs, target_index, 0);
+      score_model(*ctx, era.meta_model, spec, std::span<double>(&mm_corr, 1), scratch);
     }
     q.meta_corr.push_back(mm_corr);
     for (std::size_t first = 0; first < era.n_submitted(); first += o.batch) {
@@ -251,14 +296,25 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& st
         const std::size_t i = row_of[g];
         if (i == SIZE_MAX) continue;
         try {
-          q.xcorr[i * E + j] =
-              xcorr_of(era.meta_model, std::span<const float>(preds).subspan(c * n, n),
-                       work[static_cast<std::size_t>(omp_get_thread_num())]);
+          const auto t = static_cast<std::size_t>(omp_get_thread_num());
+          const std::span<const float> column = std::span<const float>(preds).subspan(c * n, n);
+          q.xcorr[i * E + j] = xcorr_of(era.meta_model, column, work[t]);
+          if (q.corr_from_store && ctx) {
+            q.corr.values[i * E + j] = model_corr(era, *ctx, column, spec, target_index,
+                                                  corr_work[t]);
+          }
         } catch (...) {
           error.capture(c);
         }
       }
       error.rethrow();
+      if (churn) {
+        rows.clear();
+        for (std::size_t c = 0; c < count; ++c) {
+          rows.push_back(row_of[static_cast<std::size_t>(era.models[first + c])]);
+        }
+        churn->add_columns(rows, preds);
+      }
     }
     for (std::size_t c = 0; c < era.n_submitted(); ++c) {
       q.model_eras += row_of[static_cast<std::size_t>(era.models[c])] != SIZE_MAX;
