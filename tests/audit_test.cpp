@@ -174,8 +174,9 @@ TEST(AuditQuantitiesTest, FromAHandMadeStore) {
   EXPECT_EQ(q.corr.formula, "corr_v1");
   // A scores file without corr_v1: the audit scores it from the store in the same pass, as `run`
   // does (B misses 1 of 5 ids in e1: scored on its own 4).
-  const auto mmc_only = testing::run_backscore({"run", (dir / "store.h5").string(), "--formulas",
-                                                "mmc", "--out", (dir / "m.h5").string(), "--quiet"});
+  const auto mmc_only =
+      testing::run_backscore({"run", (dir / "store.h5").string(), "--formulas", "mmc", "--out",
+                              (dir / "m.h5").string(), "--quiet"});
   ASSERT_EQ(mmc_only.status, 0) << mmc_only.err;
   const ScoresFileReader without(dir / "m.h5");
   const AuditQuantities computed = audit_quantities(without, store, AuditOptions{});
@@ -184,7 +185,9 @@ TEST(AuditQuantitiesTest, FromAHandMadeStore) {
   ASSERT_EQ(computed.corr.values.size(), scored.size());
   for (std::size_t k = 0; k < scored.size(); ++k) {
     EXPECT_EQ(std::isnan(computed.corr.values[k]), std::isnan(scored[k])) << k;
-    if (!std::isnan(scored[k])) EXPECT_EQ(computed.corr.values[k], scored[k]) << k;
+    if (!std::isnan(scored[k])) {
+      EXPECT_EQ(computed.corr.values[k], scored[k]) << k;
+    }
   }
   // A, e1: predictions falling where the target rises: corr_v1 = -1.
   EXPECT_NEAR(computed.corr.values[0 * 2 + 0], -1.0, 1e-15);
@@ -192,8 +195,8 @@ TEST(AuditQuantitiesTest, FromAHandMadeStore) {
   // The rest of the pass is unchanged (NaN where there is none).
   ASSERT_EQ(computed.xcorr.size(), q.xcorr.size());
   for (std::size_t k = 0; k < q.xcorr.size(); ++k) {
-    EXPECT_TRUE(computed.xcorr[k] == q.xcorr[k] || (std::isnan(computed.xcorr[k]) &&
-                                                     std::isnan(q.xcorr[k])))
+    EXPECT_TRUE(computed.xcorr[k] == q.xcorr[k] ||
+                (std::isnan(computed.xcorr[k]) && std::isnan(q.xcorr[k])))
         << k;
   }
   EXPECT_EQ(computed.meta_corr, q.meta_corr);
@@ -308,7 +311,9 @@ TEST_F(AuditHistory, CorrFromTheStoreWhenTheScoresFileLacksIt) {
   const std::vector<double> corr = without.read_matrix("corr");
   for (std::size_t k = 0; k < corr.size(); ++k) {
     ASSERT_EQ(std::isnan(c.corr.values[k]), std::isnan(corr[k])) << k;
-    if (!std::isnan(corr[k])) ASSERT_EQ(c.corr.values[k], corr[k]) << k;
+    if (!std::isnan(corr[k])) {
+      ASSERT_EQ(c.corr.values[k], corr[k]) << k;
+    }
   }
 
   // The CLI audits the file without corr_v1 as it audits the one with it, and says so.

@@ -194,9 +194,9 @@ TEST(Churn, FromAHandMadeStore) {
   }
   {
     h5::SilenceHdf5 quiet;
-    ScoresFileWriter w(dir / "s.h5",
-                       ScoresFileHeader{"/abs/store.h5", "target", "", models, eras, {"corr"},
-                                        {"def of corr"}});
+    ScoresFileWriter w(
+        dir / "s.h5",
+        ScoresFileHeader{"/abs/store.h5", "target", "", models, eras, {"corr"}, {"def of corr"}});
     w.close();
   }
   const ScoresFileReader file(dir / "s.h5");

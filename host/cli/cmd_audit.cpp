@@ -61,7 +61,7 @@ void run(AuditArgs& a) {
       "pairs within one era\n%s",
       file.path().c_str(), q.n_eras, q.burn_eras(), a.o.corr_formula.c_str(), q.model_eras,
       q.corr_from_store ? (a.o.corr_formula + " of each model-era computed from the store (the "
-                                               "scores file has no such column)\n")
+                                              "scores file has no such column)\n")
                               .c_str()
                         : "");
   for (const AuditResult& r : results) {

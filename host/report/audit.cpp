@@ -193,8 +193,7 @@ struct CorrScratch {  // one per thread
 // A model-era's corr as `run` scores it: on the ids the model submitted, with its own stages when
 // it missed some, none under numerai-tools' 20% rule. `full` is the era's context on every id.
 double model_corr(const Era& era, const EraContext& full, std::span<const float> column,
-                  std::span<const FormulaSpec> spec, std::size_t target_index,
-                  CorrScratch& t) {
+                  std::span<const FormulaSpec> spec, std::size_t target_index, CorrScratch& t) {
   const std::size_t n = era.n_stocks();
   t.pred.clear();
   t.rows.clear();
@@ -258,10 +257,9 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& st
   q.n_eras = scores.eras().size();
   q.xcorr.assign(q.n_models * q.n_eras, std::nan(""));
   q.corr_from_store = !scores.has_formula(o.corr_formula);
-  q.corr = q.corr_from_store
-               ? ScoreMatrix{o.corr_formula, q.n_models, q.n_eras,
-                             std::vector<double>(q.n_models * q.n_eras, std::nan(""))}
-               : load_scores(scores, o.corr_formula, "corr_formula");
+  q.corr = q.corr_from_store ? ScoreMatrix{o.corr_formula, q.n_models, q.n_eras,
+                                           std::vector<double>(q.n_models * q.n_eras, std::nan(""))}
+                             : load_scores(scores, o.corr_formula, "corr_formula");
   const FormulaSpec corr_spec{*corr_builtin};
   const std::span<const FormulaSpec> spec(&corr_spec, 1);
   const ContextNeeds needs = ContextNeeds::of(spec);
@@ -300,8 +298,8 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& st
           const std::span<const float> column = std::span<const float>(preds).subspan(c * n, n);
           q.xcorr[i * E + j] = xcorr_of(era.meta_model, column, work[t]);
           if (q.corr_from_store && ctx) {
-            q.corr.values[i * E + j] = model_corr(era, *ctx, column, spec, target_index,
-                                                  corr_work[t]);
+            q.corr.values[i * E + j] =
+                model_corr(era, *ctx, column, spec, target_index, corr_work[t]);
           }
         } catch (...) {
           error.capture(c);

@@ -183,8 +183,7 @@ CompareResult compare(const ScoreMatrix& base, const ScoreMatrix& cand, const Pa
         values[k] = scores[k]->at(i, j);
         nan = nan || std::isnan(values[k]);
       }
-      const double pf =
-          payout->payout_factor.empty() ? std::nan("") : payout->payout_factor[j];
+      const double pf = payout->payout_factor.empty() ? std::nan("") : payout->payout_factor[j];
       const double v = nan ? std::nan("") : payout->rule.eval(values, pf);
       if (std::isnan(v)) {
         ++nan_count;

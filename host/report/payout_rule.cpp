@@ -39,7 +39,9 @@ const PayoutPreset* resolve(const PayoutPreset* p) {
 
 std::string param_list(const std::vector<PayoutParam>& params) {
   std::string s;
-  for (const PayoutParam& p : params) s += (s.empty() ? "" : ", ") + p.name + "=" + shortest(p.value);
+  for (const PayoutParam& p : params) {
+    s += (s.empty() ? "" : ", ") + p.name + "=" + shortest(p.value);
+  }
   return s;
 }
 
@@ -50,10 +52,9 @@ std::string instantiate(const PayoutPreset& p, const std::vector<PayoutParam>& g
     for (const PayoutParam& d : p.params) known = known || d.name == g.name;
     if (!known) {
       throw OptionError::about(
-          "payout_params", "the payout preset '" + std::string(p.name) + "' has no parameter '" +
-                               g.name + "'" +
-                               (p.params.empty() ? " (it has none)"
-                                                 : " (it has: " + param_list(p.params) + ")"));
+          "payout_params",
+          "the payout preset '" + std::string(p.name) + "' has no parameter '" + g.name + "'" +
+              (p.params.empty() ? " (it has none)" : " (it has: " + param_list(p.params) + ")"));
     }
   }
   std::string text = p.text;
@@ -74,10 +75,18 @@ std::string instantiate(const PayoutPreset& p, const std::vector<PayoutParam>& g
 
 std::span<const PayoutPreset> payout_presets() {
   static const std::vector<PayoutPreset> kPresets = {
-      {"classic-2020", nullptr, "clip(corr_v1 + mmc2, -0.25, 0.25)", {}, kDefaultPayoutThreshold,
+      {"classic-2020",
+       nullptr,
+       "clip(corr_v1 + mmc2, -0.25, 0.25)",
+       {},
+       kDefaultPayoutThreshold,
        "classic, round 222 (2020-07) to 2020-12: CORR plus MMC, opt-in; CORR was corr_v1 and "
        "MMC was mmc2"},
-      {"classic-2024", nullptr, "clip(pf*(0.5*corr + 2*mmc), -0.05, 0.05)", {}, 72000,
+      {"classic-2024",
+       nullptr,
+       "clip(pf*(0.5*corr + 2*mmc), -0.05, 0.05)",
+       {},
+       72000,
        "classic, rounds from 2024-01-02 to 2026-03"},
       {"classic-2026",
        nullptr,
@@ -85,7 +94,11 @@ std::span<const PayoutPreset> payout_presets() {
        {{"cm", 0.75}, {"mm", 2.25}},
        72000,
        "classic, from 2026-03; Numerai sets cm and mm per round"},
-      {"signals-2025", nullptr, "clip(pf*(0.3*alpha + 0.8*mpc), -0.017, 0.017)", {}, 36000,
+      {"signals-2025",
+       nullptr,
+       "clip(pf*(0.3*alpha + 0.8*mpc), -0.017, 0.017)",
+       {},
+       36000,
        "Signals, rounds from 2025-09-02"},
       {"crypto", nullptr, "clip(pf*mmc, -0.05, 0.05)", {}, 10000, "Crypto"},
       {"numerai2024", "classic-2024", "", {}, 0, ""},
@@ -136,8 +149,8 @@ PayoutRule PayoutRule::parse(const std::string& text, const std::vector<PayoutPa
     rule.threshold_ = p->threshold;
   } else {
     if (!params.empty()) {
-      throw OptionError::about("payout_params", "'" + params.front().name +
-                                                    "': only a payout preset takes parameters");
+      throw OptionError::about(
+          "payout_params", "'" + params.front().name + "': only a payout preset takes parameters");
     }
     rule.text_ = text;
   }

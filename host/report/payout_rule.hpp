@@ -36,8 +36,8 @@ struct PayoutParam {
 
 struct PayoutPreset {
   const char* name;
-  const char* alias_of;  // nullptr, or the preset this name stands for
-  const char* text;      // the rule, parameters written {name}
+  const char* alias_of;             // nullptr, or the preset this name stands for
+  const char* text;                 // the rule, parameters written {name}
   std::vector<PayoutParam> params;  // with their documented defaults
   double threshold;                 // the payout factor's default threshold, NMR
   const char* period;               // when Numerai paid it (docs/FORMULAS.md)
