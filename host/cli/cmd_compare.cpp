@@ -163,9 +163,9 @@ void add_compare(CLI::App& app) {
       "threshold / total stake at risk), or a preset (docs/FORMULAS.md, \"Payout presets\"): " +
       payout_preset_list() +
       ". Under the candidate, the candidate formula replaces the baseline wherever the rule names "
-      "it. A model-era with a NaN score in the rule pays 0 and is counted. With --store, "
-      "models.csv also holds each model's diagnostics (docs/FORMULAS.md, \"Model "
-      "diagnostics\"), churn from one pass over the store's predictions.");
+      "it. A model-era with a NaN score in the rule pays 0 and is counted. models.csv also "
+      "holds each model's diagnostics (docs/FORMULAS.md, \"Model diagnostics\"); APY and churn "
+      "need --store (churn reads the store's predictions once more).");
   cmd->add_option("scores", a->scores,
                   "Scores file written by `backscore run --out`, e.g. scores.h5")
       ->required();
