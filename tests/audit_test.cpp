@@ -170,6 +170,37 @@ TEST(AuditQuantitiesTest, FromAHandMadeStore) {
   EXPECT_NEAR(q.xcorr[2 * 2 + 1], 1.0, 1e-15);   // C, e2: the meta-model itself
   EXPECT_TRUE(std::isnan(q.xcorr[1 * 2 + 1]));   // B did not submit e2
 
+  EXPECT_FALSE(q.corr_from_store);
+  EXPECT_EQ(q.corr.formula, "corr_v1");
+  // A scores file without corr_v1: the audit scores it from the store in the same pass, as `run`
+  // does (B misses 1 of 5 ids in e1: scored on its own 4).
+  const auto mmc_only =
+      testing::run_backscore({"run", (dir / "store.h5").string(), "--formulas", "mmc", "--out",
+                              (dir / "m.h5").string(), "--quiet"});
+  ASSERT_EQ(mmc_only.status, 0) << mmc_only.err;
+  const ScoresFileReader without(dir / "m.h5");
+  const AuditQuantities computed = audit_quantities(without, store, AuditOptions{});
+  EXPECT_TRUE(computed.corr_from_store);
+  const std::vector<double> scored = file.read_matrix("corr_v1");
+  ASSERT_EQ(computed.corr.values.size(), scored.size());
+  for (std::size_t k = 0; k < scored.size(); ++k) {
+    EXPECT_EQ(std::isnan(computed.corr.values[k]), std::isnan(scored[k])) << k;
+    if (!std::isnan(scored[k])) {
+      EXPECT_EQ(computed.corr.values[k], scored[k]) << k;
+    }
+  }
+  // A, e1: predictions falling where the target rises: corr_v1 = -1.
+  EXPECT_NEAR(computed.corr.values[0 * 2 + 0], -1.0, 1e-15);
+  EXPECT_FALSE(std::isnan(computed.corr.values[1 * 2 + 0]));  // B on its own subset
+  // The rest of the pass is unchanged (NaN where there is none).
+  ASSERT_EQ(computed.xcorr.size(), q.xcorr.size());
+  for (std::size_t k = 0; k < q.xcorr.size(); ++k) {
+    EXPECT_TRUE(computed.xcorr[k] == q.xcorr[k] ||
+                (std::isnan(computed.xcorr[k]) && std::isnan(q.xcorr[k])))
+        << k;
+  }
+  EXPECT_EQ(computed.meta_corr, q.meta_corr);
+
   AuditOptions bad;
   bad.corr_formula = "mmc";
   try {
@@ -251,6 +282,57 @@ TEST_F(AuditHistory, Mmc2PunishesOriginalityInBurnErasAndBurnflipRemovesIt) {
   EXPECT_EQ(again.out + "\nCSV tables written to " + (*dir_ / "audit").string() + "\n", r.out);
 }
 
+// The corr held fixed, computed from the store when the scores file lacks it, is the run's own
+// (missing ids, subsets and skipped model-eras included): the same audit, bit for bit.
+TEST_F(AuditHistory, CorrFromTheStoreWhenTheScoresFileLacksIt) {
+  const std::string hist = (*dir_ / "hist.h5").string(), bare = (*dir_ / "bare.h5").string();
+  const auto run = testing::run_backscore(
+      {"run", hist, "--formulas", "corr,mmc2,mmc2_burnflip", "--out", bare, "--quiet"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  const ScoresFileReader with(*dir_ / "scores.h5"), without(bare);
+  StoreReader store(hist);
+  const AuditQuantities q = audit_quantities(without, store, AuditOptions{});
+  ASSERT_TRUE(q.corr_from_store);
+  const std::vector<double> scored = with.read_matrix("corr_v1");
+  std::size_t finite = 0;
+  for (std::size_t k = 0; k < scored.size(); ++k) {
+    ASSERT_EQ(std::isnan(q.corr.values[k]), std::isnan(scored[k])) << k;
+    if (std::isnan(scored[k])) continue;
+    ++finite;
+    ASSERT_EQ(q.corr.values[k], scored[k]) << k;
+  }
+  EXPECT_GT(finite, 1000u);
+  // corr (numerai_corr) the same way, against the run's column of it.
+  AuditOptions o;
+  o.corr_formula = "corr";
+  const ScoresFileReader mmc_only(*dir_ / "scores.h5");  // corr_v1, mmc, mmc2, mmc2_burnflip
+  const AuditQuantities c = audit_quantities(mmc_only, store, o);
+  ASSERT_TRUE(c.corr_from_store);
+  const std::vector<double> corr = without.read_matrix("corr");
+  for (std::size_t k = 0; k < corr.size(); ++k) {
+    ASSERT_EQ(std::isnan(c.corr.values[k]), std::isnan(corr[k])) << k;
+    if (!std::isnan(corr[k])) {
+      ASSERT_EQ(c.corr.values[k], corr[k]) << k;
+    }
+  }
+
+  // The CLI audits the file without corr_v1 as it audits the one with it, and says so.
+  const auto a = testing::run_backscore(
+      {"audit", bare, "--store", hist, "--formula", "mmc2,mmc2_burnflip", "--worst", "2"});
+  const auto b = testing::run_backscore({"audit", (*dir_ / "scores.h5").string(), "--store", hist,
+                                         "--formula", "mmc2,mmc2_burnflip", "--worst", "2"});
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  const std::string note =
+      "corr_v1 of each model-era computed from the store (the scores file has no such column)\n";
+  ASSERT_NE(a.out.find(note), std::string::npos) << a.out;
+  std::string a_out = a.out;
+  a_out.erase(a_out.find(note), note.size());
+  // Only the file's name differs.
+  const std::string b_out = b.out.substr(b.out.find('\n'));
+  EXPECT_EQ(a_out.substr(a_out.find('\n')), b_out);
+}
+
 TEST_F(AuditHistory, BadInputExitsTwoWithOneLineAndNoOutput) {
   const std::string scores = (*dir_ / "scores.h5").string(), hist = (*dir_ / "hist.h5").string();
   const std::string out = (*dir_ / "bad-out").string();
@@ -271,7 +353,7 @@ TEST_F(AuditHistory, BadInputExitsTwoWithOneLineAndNoOutput) {
        (*dir_ / "nostore.h5").string()},
       {{"audit", scores, "--store", hist, "--formula", "mmc2", "--corr-formula", "fnc", "--out-dir",
         out},
-       "--corr-formula: " + scores + " has no formula 'fnc'"},
+       "--corr-formula: 'fnc' is not corr_v1 or corr"},
       {{"audit", scores, "--store", hist, "--formula", "mmc2", "--corr-formula", "mmc", "--out-dir",
         out},
        "--corr-formula: 'mmc' is not corr_v1 or corr"},

@@ -1,5 +1,6 @@
-// `backscore compare`: the scores file reader, the payout-rule parser, and compare's statistics,
-// agreement, leaderboard and payouts, all against numbers computed by hand on tiny inputs.
+// `backscore compare`: the scores file reader and compare's statistics, agreement, leaderboard
+// and payouts, all against numbers computed by hand on tiny inputs (payout rules, presets and the
+// model diagnostics' columns: payout_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "compare_support.hpp"
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/report/compare.hpp"
@@ -19,48 +21,8 @@
 namespace backscore {
 namespace {
 
+using namespace compare_example;
 using testing::TempDir;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// A scores file as `backscore run --out` writes it (docs/FORMAT.md), from formula -> M x E values.
-void write_scores(const std::filesystem::path& path, const std::vector<std::string>& models,
-                  const std::vector<std::string>& eras,
-                  const std::vector<std::pair<std::string, std::vector<double>>>& formulas,
-                  const std::string& format = "backscore-scores") {
-  h5::Hid f = h5::create_file(path.string());
-  const hid_t root = f.get();
-  h5::write_attribute(root, "format", format);
-  h5::write_attribute(root, "version", std::int64_t{1});
-  h5::write_attribute(root, "program", std::string("backscore test"));
-  h5::write_attribute(root, "store", std::string("/nowhere.h5"));
-  h5::write_attribute(root, "target", std::string("target"));
-  h5::write_attribute(root, "benchmark", std::string(""));
-  h5::write_strings(root, "models", models);
-  h5::write_strings(root, "eras", eras);
-  std::vector<std::string> names;
-  for (const auto& [name, v] : formulas) names.push_back(name);
-  h5::write_strings(root, "formulas", names);
-  h5::Hid g = h5::create_group(root, "scores");
-  const hsize_t dims[2] = {models.size(), eras.size()};
-  for (const auto& [name, v] : formulas) {
-    h5::write_dataset<double>(g.get(), name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, v, dims);
-    h5::Hid ds = h5::open_dataset(g.get(), name);
-    h5::write_attribute(ds.get(), "definition", "def of " + name);
-  }
-}
-
-// The hand-computed example: models A, B, C over eras e1..e3 (row-major M x E).
-const std::vector<std::string> kModels = {"A", "B", "C"};
-const std::vector<std::string> kEras = {"e1", "e2", "e3"};
-const std::vector<double> kCorr = {0.02, 0.01, kNaN, 0.00, -0.01, 0.03, 0.04, kNaN, kNaN};
-const std::vector<double> kMmc = {0.01, 0.03, kNaN, -0.01, kNaN, 0.00, 0.025, kNaN, kNaN};
-const std::vector<double> kMmc2x = {0.00, 0.01, kNaN, 0.02, 0.01, -0.04, -0.03, kNaN, kNaN};
-// NaN = not submitted. C submitted e3 but has no scores there: paid 0 and counted.
-const std::vector<double> kStakes = {100, 200, kNaN, 10, 10, 10, 50, kNaN, 50};
-
-ScoreMatrix matrix(const std::string& name, const std::vector<double>& v) {
-  return ScoreMatrix{name, 3, 3, v};
-}
 
 TEST(ScoresFile, ReadsTablesAttributesAndMatrices) {
   TempDir dir;
@@ -193,79 +155,14 @@ TEST(CompareStats, DistributionQuartilesLikeNumpy) {
   EXPECT_DOUBLE_EQ(d.max, 4);
 }
 
-TEST(PayoutRule, EvaluatesWithPrecedenceAndFunctions) {
-  const PayoutRule r = PayoutRule::parse("1 + 2*3 - -4/2 + corr*(mmc - 1)");
-  EXPECT_EQ(r.names(), (std::vector<std::string>{"corr", "mmc"}));
-  EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{2, 4}), 9 + 2 * 3);
-  EXPECT_DOUBLE_EQ(r.eval([](std::string_view n) { return n == "corr" ? 2.0 : 4.0; }), 15);
-  EXPECT_DOUBLE_EQ(PayoutRule::parse("min(3, x) + max(x, 3)").eval(std::vector<double>{5}), 8);
-  const PayoutRule clip = PayoutRule::parse("clip(x, -0.05, .05)");
-  EXPECT_DOUBLE_EQ(clip.eval(std::vector<double>{0.2}), 0.05);
-  EXPECT_DOUBLE_EQ(clip.eval(std::vector<double>{-0.2}), -0.05);
-  EXPECT_DOUBLE_EQ(clip.eval(std::vector<double>{0.01}), 0.01);
-  EXPECT_TRUE(std::isnan(clip.eval(std::vector<double>{kNaN})));
-  EXPECT_TRUE(std::isnan(PayoutRule::parse("max(x, 1)").eval(std::vector<double>{kNaN})));
-}
-
-TEST(PayoutRule, Presets) {
-  EXPECT_EQ(PayoutRule::parse("numerai2024").text(), "clip(0.5*corr + 2*mmc, -0.05, 0.05)");
-  EXPECT_EQ(PayoutRule::parse("numerai2020").text(), "clip(corr + mmc, -0.25, 0.25)");
-  const PayoutRule r = PayoutRule::parse("numerai2020");
-  EXPECT_EQ(r.names(), (std::vector<std::string>{"corr", "mmc"}));
-  EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{0.2, 0.1}), 0.25);
-}
-
-// The message is one line quoting the rule, naming the problem and its 1-based column.
-void expect_caret(const std::string& rule, std::size_t column, const std::string& what) {
-  try {
-    PayoutRule::parse(rule);
-    FAIL() << "parsed " << rule;
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    EXPECT_EQ(msg.rfind("payout rule '" + rule + "': ", 0), 0u) << msg;
-    EXPECT_NE(msg.find(what), std::string::npos) << msg;
-    EXPECT_NE(msg.find(": column " + std::to_string(column + 1) + ": "), std::string::npos) << msg;
-  }
-}
-
-TEST(PayoutRule, ParseErrorsPointAtTheColumn) {
-  expect_caret("clip(corr, 1", 12, "expected ','");
-  expect_caret("corr + * mmc", 7, "unexpected '*'");
-  expect_caret("corr mmc", 5, "unexpected 'mmc'");
-  expect_caret("foo(corr)", 0, "unknown function 'foo'");
-  expect_caret("clip(corr, mmc)", 0, "clip");
-  expect_caret("rank(corr)", 5, "needs a vector, got a scalar");
-  expect_caret("(corr + mmc", 11, "expected ')'");
-  expect_caret("", 0, "empty rule");
-  expect_caret("  ", 0, "empty rule");
-  expect_caret("corr $ 2", 5, "unexpected character '$'");
-  expect_caret("target + 1", 0, "'target' is per-stock data");
-}
-
-// The rule is the formula language's scalar syntax: what a --formula definition can say.
-TEST(PayoutRule, SpeaksTheFormulaLanguage) {
-  const PayoutRule r =
-      PayoutRule::parse("if(corr > 0, corr, 0) + abs(mmc) ^ 2 + max(corr, mmc, 1)");
-  EXPECT_EQ(r.names(), (std::vector<std::string>{"corr", "mmc"}));
-  EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{0.5, -3}), 0.5 + 9 + 1);
-  EXPECT_DOUBLE_EQ(r.eval(std::vector<double>{-0.5, 2}), 0 + 4 + 2);
-  EXPECT_TRUE(std::isnan(PayoutRule::parse("corr / (mmc - mmc)").eval(std::vector<double>{1, 2})));
-  // min/max of many scores (beyond any fixed argument buffer).
-  const PayoutRule many = PayoutRule::parse("max(a, b, c, d, e, f, g, h, i, j, k)");
-  EXPECT_DOUBLE_EQ(many.eval(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}), 11);
-  // Score names are any formula column, built-in names with a top/bottom suffix and defined ones.
-  EXPECT_EQ(PayoutRule::parse("corr_tb200 + my_formula").names(),
-            (std::vector<std::string>{"corr_tb200", "my_formula"}));
-}
-
 TEST(Compare, StatsRanksAgreementAndPayoutsByHand) {
   const ScoreMatrix corr = matrix("corr", kCorr), mmc = matrix("mmc", kMmc),
                     cand = matrix("mmc2x", kMmc2x);
   PayoutInput p;
-  p.rule = PayoutRule::parse("numerai2024");  // names corr, mmc
+  p.rule = PayoutRule::parse("numerai2024");  // names corr, mmc; pf 1 (under the threshold)
   p.baseline_scores = {&corr, &mmc};
   p.stakes = kStakes;
+  p.payout_factor = {1, 1, 1};
   const CompareResult r = compare(mmc, cand, &p);
 
   EXPECT_NEAR(r.base_stats[0].mean, 0.02, 1e-15);
@@ -316,6 +213,12 @@ TEST(Compare, StatsRanksAgreementAndPayoutsByHand) {
   EXPECT_NEAR(r.payout_total.candidate, 4.05, 1e-12);
   EXPECT_EQ(r.payout_total.baseline_nan, 2u);
   EXPECT_EQ(r.payout_total.candidate_nan, 1u);
+  // A unit stake compounded over the staked eras: A 1.03 x 1.05 (0.065 clipped); B 0.98 x 1.015
+  // (e2 pays 0: no mmc); C 1.05 (e3 pays 0).
+  EXPECT_NEAR(pay[0].baseline_growth, 1.03 * 1.05, 1e-15);
+  EXPECT_NEAR(pay[1].baseline_growth, 0.98 * 1.015, 1e-15);
+  EXPECT_NEAR(pay[2].baseline_growth, 1.05, 1e-15);
+  EXPECT_NEAR(pay[0].candidate_growth, 1.01 * 1.025, 1e-15);  // 0.5 x 0.02 + 0; 0.005 + 0.02
 
   // A rule that does not name the baseline pays the candidate the same.
   PayoutInput q;
@@ -325,53 +228,6 @@ TEST(Compare, StatsRanksAgreementAndPayoutsByHand) {
   const CompareResult s = compare(mmc, cand, &q);
   EXPECT_FALSE(s.rule_names_baseline);
   EXPECT_EQ(s.payout_total.baseline, s.payout_total.candidate);
-}
-
-// A store holding the example's submissions and stakes (scores come from the scores file).
-void write_store(const std::filesystem::path& path, bool stakes) {
-  StoreSchema schema;
-  schema.models = kModels;
-  schema.targets = {"target"};
-  schema.has_stakes = stakes;
-  StoreWriter w(path, schema);
-  const std::vector<std::vector<std::int32_t>> submitted = {{0, 1, 2}, {0, 1}, {1, 2}};
-  for (std::size_t j = 0; j < 3; ++j) {
-    Era e;
-    e.name = kEras[j];
-    e.ids = {"a", "b", "c", "d"};
-    e.targets = {0, 0.25, 0.75, 1};
-    e.models = submitted[j];
-    std::vector<float> preds;
-    for (std::int32_t m : e.models) {
-      if (stakes) e.stakes.push_back(kStakes[static_cast<std::size_t>(m) * 3 + j]);
-      for (int i = 0; i < 4; ++i) preds.push_back(static_cast<float>(i + m) / 8.0f);
-    }
-    w.append_era(e, preds);
-  }
-  w.finish();
-}
-
-struct CliRun {
-  std::string out;
-  std::string error;  // InputError's message, "" when none
-};
-
-// Runs `compare ARGS` in process through add_compare (independent of app.cpp's registration).
-CliRun run_compare(std::vector<std::string> args) {
-  CLI::App app{"test"};
-  cli::add_compare(app);
-  args.insert(args.begin(), "compare");
-  std::vector<const char*> argv{"backscore"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  CliRun r;
-  ::testing::internal::CaptureStdout();
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const InputError& e) {
-    r.error = e.what();
-  }
-  r.out = ::testing::internal::GetCapturedStdout();
-  return r;
 }
 
 TEST(CompareCli, WritesCsvTablesAndTotals) {

@@ -166,6 +166,107 @@ TEST_F(ReportHistory, SameInputSameBytesAndAgreesWithCompare) {
       << line;
 }
 
+// The page opens with the one-screen summary: each formula's burn-era verdict with its slope and
+// interval (the audit's numbers), the candidate's payout against the baseline's (compare's
+// totals), the biggest movers (compare's), and links to the sections below it.
+TEST_F(ReportHistory, OpensWithTheSummary) {
+  const std::string html = (*dir_ / "summary.html").string();
+  ASSERT_EQ(report(html, {"--candidate", "mmc2_burnflip"}).status, 0);
+  const std::string page = testing::read_file(html);
+  const std::size_t summary = page.find("<h2 id=\"summary\">Summary</h2>");
+  const std::size_t audit = page.find("<h2 id=\"audit\">");
+  ASSERT_NE(summary, std::string::npos);
+  ASSERT_NE(audit, std::string::npos);
+  EXPECT_LT(summary, page.find("<svg"));  // before every plot
+  EXPECT_LT(summary, audit);
+  const std::string head = page.substr(summary, audit - summary);
+  for (const char* id :
+       {"audit", "payouts", "diagnostics", "cumulative", "scatter", "distributions", "agreement"}) {
+    EXPECT_NE(head.find(std::string("<a href=\"#") + id + "\">"), std::string::npos) << id;
+    EXPECT_NE(page.find(std::string("<h2 id=\"") + id + "\">"), std::string::npos) << id;
+  }
+  // The verdicts: the audit's burn-era slope and interval of each formula.
+  const auto a = testing::run_backscore({"audit", (*dir_ / "scores.h5").string(), "--store",
+                                         (*dir_ / "hist.h5").string(), "--formula",
+                                         "corr_v1,corr,mmc,mmc2,mmc2_burnflip", "--worst", "0"});
+  ASSERT_EQ(a.status, 0) << a.err;
+  for (const char* f : {"mmc2", "mmc2_burnflip"}) {
+    const std::size_t at = a.out.find(std::string("\n") + f + " ", a.out.find("\nsummary"));
+    ASSERT_NE(at, std::string::npos) << a.out;
+    std::vector<std::string> cells;
+    std::string cell;
+    for (char ch : a.out.substr(at + 1, a.out.find('\n', at + 1) - at - 1) + " ") {
+      if (ch != ' ') {
+        cell += ch;
+      } else if (!cell.empty()) {
+        cells.push_back(cell);
+        cell.clear();
+      }
+    }
+    ASSERT_GE(cells.size(), 12u);
+    auto sign = [](const std::string& v) { return v[0] == '-' ? v : "+" + v; };
+    // formula, observed, burn_eras, a_pairs, a_violations, a_rate, b_pairs, b_violations, b_rate,
+    // burn_slope, burn_lo, burn_hi, ...
+    EXPECT_NE(head.find("<tr><td>" + std::string(f) + "</td><td>" + sign(cells[9]) + "</td><td>[" +
+                        sign(cells[10]) + ", " + sign(cells[11]) + "]</td><td>"),
+              std::string::npos)
+        << f << "\n"
+        << head;
+  }
+  EXPECT_NE(head.find("<td>mmc2</td><td>+"), std::string::npos);
+  EXPECT_NE(head.find("punishes originality in burn eras"), std::string::npos);
+  // The payout headline: compare's totals for the candidate in place of the baseline.
+  const auto c = testing::run_backscore({"compare", (*dir_ / "scores.h5").string(), "--baseline",
+                                         "mmc", "--candidate", "mmc2_burnflip", "--store",
+                                         (*dir_ / "hist.h5").string(), "--top", "5"});
+  ASSERT_EQ(c.status, 0) << c.err;
+  const std::size_t total = c.out.find("\nTOTAL");
+  ASSERT_NE(total, std::string::npos);
+  std::vector<std::string> cells;
+  std::string line = c.out.substr(total + 1, c.out.find('\n', total + 1) - total - 1), cell;
+  for (char ch : line + " ") {
+    if (ch == ' ') {
+      if (!cell.empty()) cells.push_back(cell);
+      cell.clear();
+    } else {
+      cell += ch;
+    }
+  }
+  ASSERT_GE(cells.size(), 4u);
+  EXPECT_NE(
+      head.find("paying <b>mmc2_burnflip</b> in place of <b>mmc</b> moves the total payout "
+                "over " +
+                cells[1] + " staked model-eras from " + cells[2] + " to " + cells[3] + " NMR"),
+      std::string::npos)
+      << head;
+  EXPECT_NE(head.find("(pf = min(1, 72000 / the era's total stake at risk))"), std::string::npos);
+  // The biggest movers: compare's first mover up, in the summary's table.
+  const std::size_t up = c.out.find("biggest movers up");
+  const std::size_t first = c.out.find('\n', c.out.find('\n', up) + 1) + 1;
+  const std::string mover = c.out.substr(first, c.out.find(' ', first) - first);
+  EXPECT_NE(head.find("<tr><td>" + mover + "</td>"), std::string::npos) << mover;
+
+  // The 10 pairs of 5 formulas fold below the heatmap; the diagnostics have their columns.
+  const std::size_t matrix = page.find("<svg id=\"corr-matrix\"");
+  const std::size_t pairs =
+      page.find("<details><summary>Every pair of formulas (10 rows)</summary>");
+  ASSERT_NE(pairs, std::string::npos);
+  EXPECT_LT(matrix, pairs);
+  const std::size_t diag = page.find("<h2 id=\"diagnostics\">");
+  for (const char* col : {"<th>smart_sharpe</th>", "<th>autocorr</th>", "<th>calmar</th>",
+                          "<th>apy</th>", "<th>max_feature_exposure</th>", "<th>churn</th>"}) {
+    EXPECT_NE(page.find(col, diag), std::string::npos) << col;
+  }
+  // No max_feature_corr column in this scores file: "-"; churn from the store: a number.
+  EXPECT_NE(page.find("<tr><td>all models (median)</td><td>-</td><td>0.", diag), std::string::npos);
+
+  // Without --candidate: the first formula shown that is not the baseline.
+  const std::string other = (*dir_ / "default.html").string();
+  ASSERT_EQ(report(other, {"--formulas", "mmc,mmc2"}).status, 0);
+  EXPECT_NE(testing::read_file(other).find("paying <b>mmc2</b> in place of <b>mmc</b>"),
+            std::string::npos);
+}
+
 // Scores that differ only in their last bits (three values 1 ulp apart) once made the tick loop
 // spin forever (v += step left v unchanged); the page must simply be drawn.
 TEST_F(ReportHistory, ScoresAFewUlpsApartAreDrawn) {
@@ -196,6 +297,15 @@ TEST_F(ReportHistory, BadInputExitsTwoWithOneLineAndNoFile) {
       {{"--baseline", "mmc2"}, "--baseline: the payout rule"},
       {{"--models", "model0001,nobody"}, "--models: " + scores + " has no model 'nobody'"},
       {{"--corr-formula", "mmc"}, "--corr-formula: 'mmc' is not corr_v1 or corr"},
+      {{"--candidate", "nope"}, "--candidate: " + scores + " has no formula 'nope'"},
+      {{"--payout", "classic-2026", "--payout-param", "cx=1"},
+       "--payout-param: the payout preset 'classic-2026' has no parameter 'cx'"},
+      {{"--payout-param", "cm"}, "--payout-param: 'cm' is not NAME=VALUE"},
+      {{"--payout", "numerai2020", "--payout-threshold", "100"},
+       "--payout-threshold: the payout rule 'clip(corr_v1 + mmc2, -0.25, 0.25)' does not use pf"},
+      {{"--payout", "signals-2025"},
+       "--payout: the rule 'clip(pf*(0.3*alpha + 0.8*mpc), -0.017, 0.017)' uses 'alpha'"},
+      {{"--eras-per-year", "0"}, "--eras-per-year"},
   };
   for (const Case& c : cases) {
     const auto r = report(out, c.extra);

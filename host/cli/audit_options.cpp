@@ -20,8 +20,9 @@ void add_audit_options(CLI::App* cmd, AuditOptions& o) {
       },
       "POSITIVE");
   cmd->add_option("--corr-formula", o.corr_formula,
-                  "The CORR held fixed and scored for the meta-model (corr_v1 or corr, in the "
-                  "scores file), e.g. --corr-formula corr")
+                  "The CORR held fixed and scored for the meta-model (corr_v1 or corr; read from "
+                  "the scores file, or computed from the store when the file lacks it), e.g. "
+                  "--corr-formula corr")
       ->capture_default_str();
   cmd->add_option("--corr-tol", o.corr_tol,
                   "Audit (a): models within this corr of each other count as equally "

@@ -43,11 +43,11 @@ void run(AuditArgs& a) {
   // Every name is checked before the (long) pass over the store.
   std::vector<ScoreMatrix> scores;
   for (const std::string& name : names) scores.push_back(load_scores(file, name, "formulas"));
-  const ScoreMatrix corr = load_scores(file, a.o.corr_formula, "corr_formula");
   StoreReader store(a.store);
+  // The corr held fixed: the file's column, or computed from the store in the same pass.
   const AuditQuantities q = audit_quantities(file, store, a.o);
   std::vector<AuditResult> results;
-  for (const ScoreMatrix& s : scores) results.push_back(audit_formula(s, corr, q, a.o));
+  for (const ScoreMatrix& s : scores) results.push_back(audit_formula(s, q.corr, q, a.o));
   // Every input is read and checked: only now may the output directory appear.
   if (!a.out_dir.empty()) {
     std::error_code ec;
@@ -58,8 +58,12 @@ void run(AuditArgs& a) {
   std::printf(
       "audit of %s: %zu eras, %zu burn eras (meta-model %s < 0), %zu submitted "
       "model-eras\nxcorr = Spearman(predictions, meta-model) on the ids submitted; "
-      "pairs within one era\n",
-      file.path().c_str(), q.n_eras, q.burn_eras(), a.o.corr_formula.c_str(), q.model_eras);
+      "pairs within one era\n%s",
+      file.path().c_str(), q.n_eras, q.burn_eras(), a.o.corr_formula.c_str(), q.model_eras,
+      q.corr_from_store ? (a.o.corr_formula + " of each model-era computed from the store (the "
+                                              "scores file has no such column)\n")
+                              .c_str()
+                        : "");
   for (const AuditResult& r : results) {
     std::printf("\n== %s (%zu model-eras with %s, %s and xcorr finite)\n", r.formula.c_str(),
                 r.observed, r.formula.c_str(), a.o.corr_formula.c_str());

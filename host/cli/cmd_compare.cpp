@@ -1,5 +1,6 @@
 // `backscore compare`: a candidate formula against a baseline over one scores file — per-model
 // statistics, rank agreement per era, leaderboard moves and (with the store's stakes) payouts.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -9,8 +10,10 @@
 #include "host/cli/commands.hpp"
 #include "host/cli/option_bounds.hpp"
 #include "host/cli/output_paths.hpp"
+#include "host/report/churn.hpp"
 #include "host/report/compare.hpp"
 #include "host/report/compare_tables.hpp"
+#include "host/report/diagnostics.hpp"
 #include "host/report/payout_input.hpp"
 #include "host/report/payout_rule.hpp"
 #include "io/scores_file.hpp"
@@ -22,7 +25,10 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CompareArgs {
-  std::string scores, baseline, candidate, store, payout = "numerai2024", out_dir;
+  std::string scores, baseline, candidate, store, payout = "classic-2024", out_dir;
+  std::vector<std::string> payout_params;
+  double payout_threshold = std::nan("");  // NaN: the rule's default
+  double eras_per_year = kDefaultErasPerYear;
   std::size_t top = 10;
   bool payout_given = false;
 };
@@ -39,19 +45,38 @@ void run(const CompareArgs& a) {
   }
   // Parse the rule first: a typo should not wait for the scores to load.
   std::optional<PayoutRule> rule;
-  if (!a.store.empty()) {
-    rule = PayoutRule::parse(a.payout);
-  } else if (a.payout_given) {
-    throw InputError("--payout needs --store (the stakes live in the store)");
+  if (!a.store.empty() || a.payout_given || !a.payout_params.empty() ||
+      !std::isnan(a.payout_threshold)) {
+    std::vector<PayoutParam> params;
+    for (const std::string& p : a.payout_params) params.push_back(parse_payout_param(p));
+    rule = PayoutRule::parse(a.payout, params);
+    if (!std::isnan(a.payout_threshold) && !rule->uses_payout_factor()) {
+      throw InputError("--payout-threshold: the payout rule '" + rule->text() +
+                       "' does not use pf, the payout factor");
+    }
+    if (a.store.empty()) {
+      throw InputError(rule->uses_payout_factor()
+                           ? "--payout: the rule '" + rule->text() +
+                                 "' uses pf, the payout factor, which needs --store (each era's "
+                                 "total stake at risk)"
+                           : std::string("--payout needs --store (the stakes live in the store)"));
+    }
   }
   const ScoresFileReader file(a.scores);
   const ScoreMatrix base = load_scores(file, a.baseline, "baseline");
   const ScoreMatrix cand = load_scores(file, a.candidate, "candidate");
+  ModelExtras extras;
+  extras.eras_per_year = a.eras_per_year;
+  if (file.has_formula(kMaxFeatureCorrColumn)) {
+    extras.max_feature_exposure =
+        mean_by_model(load_scores(file, kMaxFeatureCorrColumn, "formulas"));
+  }
   PayoutData payout;
   if (rule) {
     check_rule_formulas(*rule, file, true);
     StoreReader store(a.store);
-    payout = load_payout(*rule, store, file, &base);
+    payout = load_payout(*rule, store, file, &base, a.payout_threshold);
+    extras.churn = model_churn(file, store);
   }
   const CompareResult r = compare(base, cand, rule ? &payout.input : nullptr);
   // Every input is read and checked: only now may the output directory appear.
@@ -73,7 +98,14 @@ void run(const CompareArgs& a) {
   std::printf("models (b_ = %s, c_ = %s; best baseline mean first):\n", base.formula.c_str(),
               cand.formula.c_str());
   model_stats_table(r, models, listed, false).print(stdout, a.top);
-  write_csv(model_stats_table(r, models, listed, true), "models.csv");
+  write_csv(model_stats_table(r, models, listed, true, extras), "models.csv");
+  std::printf(
+      "\nmodel diagnostics (ac1: lag-1 autocorrelation of the era scores; smart: Sharpe penalized "
+      "by it; calmar: %g x mean / max drawdown; apy: the payout rule compounded over the staked "
+      "eras, %g eras a year; max_fe: mean max_feature_corr; churn: 1 - corr with the previous "
+      "era's predictions; -: not available; docs/FORMULAS.md):\n",
+      a.eras_per_year, a.eras_per_year);
+  diagnostics_table(r, models, listed, extras).print(stdout, a.top);
 
   std::printf("\nSpearman(%s, %s) across models, per era (%zu eras with a value):\n",
               base.formula.c_str(), cand.formula.c_str(), r.era_spearman_dist.n);
@@ -96,8 +128,12 @@ void run(const CompareArgs& a) {
   if (!r.payouts) {
     std::printf("\npayouts: not computed (give --store STORE for stakes)\n");
   } else {
-    std::printf("\npayouts under %s, stake x rule per model-era (candidate: %s in place of %s):\n",
+    std::printf("\npayouts under %s, stake x rule per model-era (candidate: %s in place of %s)",
                 payout.input.rule.text().c_str(), cand.formula.c_str(), base.formula.c_str());
+    if (payout.input.rule.uses_payout_factor()) {
+      std::printf("; pf = min(1, %g / the era's total stake at risk)", payout.threshold);
+    }
+    std::printf(":\n");
     if (!r.rule_names_baseline) {
       std::fprintf(stderr,
                    "backscore compare: note: the payout rule does not use '%s', so the candidate "
@@ -120,14 +156,16 @@ void add_compare(CLI::App& app) {
       "compare", "Compare a candidate formula with a baseline over a scores file.");
   cmd->footer(
       "Example:\n  backscore compare scores.h5 --baseline mmc --candidate mmc2_burnflip "
-      "--store history.h5 --payout numerai2024 --out-dir report/ --top 20\n"
+      "--store history.h5 --payout classic-2024 --out-dir report/ --top 20\n"
       "Payout rules: one scalar expression of the formula language over the scores file's "
       "formula names (numbers, + - * / ^, clip, min, max, abs, sign, if(cond, a, b), "
-      "comparisons, and/or/not; docs/FORMULAS.md); presets numerai2024 = clip(0.5*corr + 2*mmc, "
-      "-0.05, 0.05) and "
-      "numerai2020 = clip(corr + mmc, -0.25, 0.25). Under the candidate, the candidate formula "
-      "replaces the baseline wherever the rule names it. A model-era with a NaN score in the "
-      "rule pays 0 and is counted.");
+      "comparisons, and/or/not; docs/FORMULAS.md) and pf, the era's payout factor min(1, "
+      "threshold / total stake at risk), or a preset (docs/FORMULAS.md, \"Payout presets\"): " +
+      payout_preset_list() +
+      ". Under the candidate, the candidate formula replaces the baseline wherever the rule names "
+      "it. A model-era with a NaN score in the rule pays 0 and is counted. models.csv also "
+      "holds each model's diagnostics (docs/FORMULAS.md, \"Model diagnostics\"); APY and churn "
+      "need --store (churn reads the store's predictions once more).");
   cmd->add_option("scores", a->scores,
                   "Scores file written by `backscore run --out`, e.g. scores.h5")
       ->required();
@@ -140,8 +178,22 @@ void add_compare(CLI::App& app) {
                   "The store that was scored: its stakes give payouts (no payouts without it), "
                   "e.g. --store history.h5");
   cmd->add_option("--payout", a->payout,
-                  "Payout rule or preset (needs --store), e.g. --payout numerai2020 or "
-                  "--payout 'clip(corr + 2*mmc, -0.1, 0.1)'")
+                  "Payout rule or preset (needs --store), e.g. --payout classic-2020 or "
+                  "--payout 'clip(pf*(corr + 2*mmc), -0.1, 0.1)'")
+      ->capture_default_str();
+  cmd->add_option("--payout-param", a->payout_params,
+                  "A payout preset's parameter NAME=VALUE, repeatable or comma-separated, e.g. "
+                  "--payout classic-2026 --payout-param cm=1,mm=2")
+      ->delimiter(',');
+  cmd->add_option("--payout-threshold", a->payout_threshold,
+                  "NMR: pf = min(1, this / the era's total stake at risk); default: the preset's "
+                  "(72000 classic, 36000 Signals, 10000 Crypto; 72000 for a rule written out), "
+                  "e.g. --payout-threshold 300000")
+      ->check(real_number(1e-9, 1e15));
+  cmd->add_option("--eras-per-year", a->eras_per_year,
+                  "Eras in a year, for the Calmar ratio and APY (52: weekly eras, as Numerai's "
+                  "classic data), e.g. --eras-per-year 250 for daily rounds")
+      ->check(real_number(1e-3, 1e6))
       ->capture_default_str();
   cmd->add_option("--out-dir", a->out_dir,
                   "Also write models.csv, eras.csv, leaderboard.csv and payouts.csv here (each "
@@ -153,7 +205,10 @@ void add_compare(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([a, cmd] {
     a->payout_given = cmd->count("--payout") > 0;
-    with_flags({{"baseline", "--baseline"}, {"candidate", "--candidate"}, {"payout", "--payout"}},
+    with_flags({{"baseline", "--baseline"},
+                {"candidate", "--candidate"},
+                {"payout", "--payout"},
+                {"payout_params", "--payout-param"}},
                [&] { run(*a); });
   });
 }

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/option_bounds.hpp"
 #include "host/cli/output_paths.hpp"
 #include "host/report/report.hpp"
 #include "io/name_list.hpp"
@@ -18,6 +19,7 @@ namespace {
 
 struct ReportArgs {
   std::string scores, store, out, formulas, models;
+  std::vector<std::string> payout_params;
   ReportOptions o;
 };
 
@@ -26,14 +28,20 @@ void run(ReportArgs& a) {
   check_output_file({"--out", a.out});
   a.o.formulas = split_names(a.formulas, "--formulas");
   a.o.models = split_names(a.models, "--models");
+  const OptionError::Flags flags = {{"formulas", "--formulas"},
+                                    {"models", "--models"},
+                                    {"payout", "--payout"},
+                                    {"payout_params", "--payout-param"},
+                                    {"payout_threshold", "--payout-threshold"},
+                                    {"baseline", "--baseline"},
+                                    {"candidate", "--candidate"},
+                                    {"corr_formula", "--corr-formula"}};
+  with_flags(flags, [&] {
+    for (const std::string& p : a.payout_params) a.o.payout_params.push_back(parse_payout_param(p));
+  });
   const ScoresFileReader file(a.scores);
   StoreReader store(a.store);
-  const ReportSummary s = with_flags({{"formulas", "--formulas"},
-                                      {"models", "--models"},
-                                      {"payout", "--payout"},
-                                      {"baseline", "--baseline"},
-                                      {"corr_formula", "--corr-formula"}},
-                                     [&] { return write_report(file, store, a.o, a.out); });
+  const ReportSummary s = with_flags(flags, [&] { return write_report(file, store, a.o, a.out); });
   std::printf("backscore report: wrote %s: %zu formulas, %zu plots%s%s\n", a.out.c_str(),
               s.formulas.size(), s.plot_ids.size(), s.payouts ? "" : "; ",
               s.payouts ? "" : s.payout_note.c_str());
@@ -50,11 +58,13 @@ void add_report(CLI::App& app) {
   cmd->footer(
       "Example:\n  backscore report scores.h5 --store history.h5 --out report.html "
       "--formulas mmc,mmc2,mmc2_burnflip --models model0001,model0002\n"
-      "The page holds: cumulative scores of selected models per formula, score vs correlation "
-      "with the meta-model in burn and other eras, per-era distributions, the formula-to-formula "
-      "Spearman matrix, the audit (as `backscore audit`) and the payout comparison (as "
-      "`backscore compare`, each formula in place of --baseline). Open it in any browser; it "
-      "needs no network.");
+      "The page opens with a one-screen summary (each formula's burn-era verdict with its slope "
+      "and interval, the --candidate's payout against the --baseline's, the biggest leaderboard "
+      "movers) linking to the details: the audit (as `backscore audit`), the payout comparison "
+      "(as `backscore compare`, each formula in place of --baseline), the model diagnostics "
+      "(docs/FORMULAS.md, \"Model diagnostics\"), cumulative scores of selected models, score "
+      "vs correlation with the meta-model in burn and other eras, per-era distributions and the "
+      "formula-to-formula Spearman matrix. Open it in any browser; it needs no network.");
   cmd->add_option("scores", a->scores,
                   "Scores file written by `backscore run --out`, e.g. scores.h5")
       ->required();
@@ -72,9 +82,27 @@ void add_report(CLI::App& app) {
   cmd->add_option("--baseline", a->o.baseline,
                   "The formula of the payout rule each formula replaces, e.g. --baseline mmc")
       ->capture_default_str();
+  cmd->add_option("--candidate", a->o.candidate,
+                  "The formula the summary sets against --baseline (payout headline, biggest "
+                  "movers); default: the first of --formulas that is not the baseline, e.g. "
+                  "--candidate mmc2_burnflip");
   cmd->add_option("--payout", a->o.payout,
-                  "Payout rule or preset (numerai2024, numerai2020), or none, e.g. --payout "
-                  "'clip(corr + mmc, -0.25, 0.25)'")
+                  "Payout rule or preset (" + payout_preset_list() +
+                      "), or none, e.g. --payout 'clip(pf*(corr + mmc), -0.25, 0.25)'")
+      ->capture_default_str();
+  cmd->add_option("--payout-param", a->payout_params,
+                  "A payout preset's parameter NAME=VALUE, repeatable or comma-separated, e.g. "
+                  "--payout classic-2026 --payout-param cm=1,mm=2")
+      ->delimiter(',');
+  cmd->add_option("--payout-threshold", a->o.payout_threshold,
+                  "NMR: pf = min(1, this / the era's total stake at risk); default: the preset's "
+                  "(72000 classic, 36000 Signals, 10000 Crypto; 72000 for a rule written out), "
+                  "e.g. --payout-threshold 300000")
+      ->check(real_number(1e-9, 1e15));
+  cmd->add_option("--eras-per-year", a->o.eras_per_year,
+                  "Eras in a year, for the Calmar ratio and APY (52: weekly eras, as Numerai's "
+                  "classic data), e.g. --eras-per-year 250 for daily rounds")
+      ->check(real_number(1e-3, 1e6))
       ->capture_default_str();
   add_audit_options(cmd, a->o.audit);
   cmd->callback([a] { run(*a); });

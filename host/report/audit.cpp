@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <unordered_map>
 
 #include "core/error.hpp"
@@ -181,8 +182,41 @@ double xcorr_of(std::span<const double> meta_model, std::span<const float> predi
   return spearman(meta_model, w.tmp, w);
 }
 
+namespace {
+
+struct CorrScratch {  // one per thread
+  std::vector<double> pred;
+  std::vector<std::uint32_t> rows;
+  ModelScratch model;
+};
+
+// A model-era's corr as `run` scores it: on the ids the model submitted, with its own stages when
+// it missed some, none under numerai-tools' 20% rule. `full` is the era's context on every id.
+double model_corr(const Era& era, const EraContext& full, std::span<const float> column,
+                  std::span<const FormulaSpec> spec, std::size_t target_index, CorrScratch& t) {
+  const std::size_t n = era.n_stocks();
+  t.pred.clear();
+  t.rows.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isnan(column[i])) {
+      t.pred.push_back(static_cast<double>(column[i]));
+      t.rows.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  double v = std::nan("");
+  if (t.rows.size() == n) {
+    score_model(full, t.pred, spec, std::span<double>(&v, 1), t.model);
+  } else if (n > 0 && enough_ids(t.rows.size(), n)) {
+    const EraContext own(era, t.rows, full.needs(), target_index, 0);
+    score_model(own, t.pred, spec, std::span<double>(&v, 1), t.model);
+  }
+  return v;
+}
+
+}  // namespace
+
 AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& store,
-                                 const AuditOptions& o) {
+                                 const AuditOptions& o, ChurnTracker* churn) {
   const StoreSchema& schema = store.schema();
   if (!schema.has_meta_model) {
     throw InputError(store.path().string() +
@@ -222,22 +256,31 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& st
   q.n_models = scores.models().size();
   q.n_eras = scores.eras().size();
   q.xcorr.assign(q.n_models * q.n_eras, std::nan(""));
+  q.corr_from_store = !scores.has_formula(o.corr_formula);
+  q.corr = q.corr_from_store ? ScoreMatrix{o.corr_formula, q.n_models, q.n_eras,
+                                           std::vector<double>(q.n_models * q.n_eras, std::nan(""))}
+                             : load_scores(scores, o.corr_formula, "corr_formula");
   const FormulaSpec corr_spec{*corr_builtin};
-  const ContextNeeds needs = ContextNeeds::of(std::span<const FormulaSpec>(&corr_spec, 1));
+  const std::span<const FormulaSpec> spec(&corr_spec, 1);
+  const ContextNeeds needs = ContextNeeds::of(spec);
   ModelScratch scratch;
-  std::vector<RankWork> work(static_cast<std::size_t>(omp_get_max_threads()));
+  const auto threads = static_cast<std::size_t>(omp_get_max_threads());
+  std::vector<RankWork> work(threads);
+  std::vector<CorrScratch> corr_work(q.corr_from_store ? threads : 0);
   std::vector<float> preds;
+  std::vector<std::size_t> rows;
   const std::size_t E = q.n_eras;
   for (std::size_t j = 0; j < E; ++j) {
     const std::size_t e = store_era.at(scores.eras()[j]);
     const Era era = store.read_era(e);
     const std::size_t n = era.n_stocks();
+    if (churn) churn->begin_era(era.ids);
     // The meta-model scored like a model that submitted every id, by the engine itself.
     double mm_corr = std::nan("");
+    std::optional<EraContext> ctx;
     if (n > 0) {
-      const EraContext ctx(era, std::span<const std::uint32_t>{}, needs, target_index, 0);
-      score_model(ctx, era.meta_model, std::span<const FormulaSpec>(&corr_spec, 1),
-                  std::span<double>(&mm_corr, 1), scratch);
+      ctx.emplace(era, std::span<const std::uint32_t>{}, needs, target_index, 0);
+      score_model(*ctx, era.meta_model, spec, std::span<double>(&mm_corr, 1), scratch);
     }
     q.meta_corr.push_back(mm_corr);
     for (std::size_t first = 0; first < era.n_submitted(); first += o.batch) {
@@ -251,14 +294,25 @@ AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& st
         const std::size_t i = row_of[g];
         if (i == SIZE_MAX) continue;
         try {
-          q.xcorr[i * E + j] =
-              xcorr_of(era.meta_model, std::span<const float>(preds).subspan(c * n, n),
-                       work[static_cast<std::size_t>(omp_get_thread_num())]);
+          const auto t = static_cast<std::size_t>(omp_get_thread_num());
+          const std::span<const float> column = std::span<const float>(preds).subspan(c * n, n);
+          q.xcorr[i * E + j] = xcorr_of(era.meta_model, column, work[t]);
+          if (q.corr_from_store && ctx) {
+            q.corr.values[i * E + j] =
+                model_corr(era, *ctx, column, spec, target_index, corr_work[t]);
+          }
         } catch (...) {
           error.capture(c);
         }
       }
       error.rethrow();
+      if (churn) {
+        rows.clear();
+        for (std::size_t c = 0; c < count; ++c) {
+          rows.push_back(row_of[static_cast<std::size_t>(era.models[first + c])]);
+        }
+        churn->add_columns(rows, preds);
+      }
     }
     for (std::size_t c = 0; c < era.n_submitted(); ++c) {
       q.model_eras += row_of[static_cast<std::size_t>(era.models[c])] != SIZE_MAX;
@@ -295,112 +349,6 @@ AuditResult audit_formula(const ScoreMatrix& score, const ScoreMatrix& corr,
   r.burn = burn.fit();
   r.other = other.fit();
   return r;
-}
-
-int slope_sign(const EraFixedEffectsOls::Fit& f) {
-  if (!f.ok) return 0;
-  if (f.lo2 > 0) return 1;
-  if (f.hi2 < 0) return -1;
-  return 0;
-}
-
-std::string pair_verdict(const PairCheck& c) {
-  char buf[160];
-  if (c.comparable == 0) return "not tested: no comparable pairs";
-  if (c.violations == 0) {
-    std::snprintf(buf, sizeof buf, "holds: 0 of %zu comparable pairs violate it", c.comparable);
-  } else {
-    std::snprintf(buf, sizeof buf, "VIOLATED in %zu of %zu comparable pairs (%.2f%%)", c.violations,
-                  c.comparable, 100.0 * c.rate());
-  }
-  return buf;
-}
-
-std::string slope_verdict(const EraFixedEffectsOls::Fit& f, const std::string& which_eras) {
-  char buf[320];
-  if (!f.ok) {
-    std::snprintf(buf, sizeof buf,
-                  "%s: no slope (%zu model-eras in %zu eras: too few, or no "
-                  "variation)",
-                  which_eras.c_str(), f.n, f.eras);
-    return buf;
-  }
-  const int sign = slope_sign(f);
-  const char* meaning = sign > 0   ? "rewards closeness to the meta-model (punishes originality)"
-                        : sign < 0 ? "rewards distance from the meta-model (originality)"
-                                   : "no significant dependence on the meta-model correlation";
-  std::snprintf(buf, sizeof buf, "%s: slope %+.4f [%+.4f, %+.4f] -> %s (%zu model-eras, %zu eras)",
-                which_eras.c_str(), f.b2, f.lo2, f.hi2, meaning, f.n, f.eras);
-  return buf;
-}
-
-}  // namespace backscore
-
-namespace backscore {
-
-std::string burn_verdict(const AuditResult& r) {
-  if (!r.burn.ok) return "no burn-era slope";
-  switch (slope_sign(r.burn)) {
-    case 1:
-      return "punishes originality in burn eras";
-    case -1:
-      return "rewards originality in burn eras";
-    default:
-      return "no significant burn-era dependence";
-  }
-}
-
-Table audit_summary_table(std::span<const AuditResult> results, bool csv) {
-  Table t{{"formula", "observed", "burn_eras", "a_pairs", "a_violations", "a_rate", "b_pairs",
-           "b_violations", "b_rate", "burn_slope", "burn_lo", "burn_hi", "other_slope", "other_lo",
-           "other_hi", "burn_verdict"},
-          {}};
-  auto num = [&](double v, int decimals) { return csv ? csv_number(v) : fixed(v, decimals); };
-  for (const AuditResult& r : results) {
-    t.rows.push_back({r.formula, std::to_string(r.observed), std::to_string(r.burn_eras),
-                      std::to_string(r.originality.comparable),
-                      std::to_string(r.originality.violations), num(r.originality.rate(), 4),
-                      std::to_string(r.relative.comparable), std::to_string(r.relative.violations),
-                      num(r.relative.rate(), 4), num(r.burn.b2, 4), num(r.burn.lo2, 4),
-                      num(r.burn.hi2, 4), num(r.other.b2, 4), num(r.other.lo2, 4),
-                      num(r.other.hi2, 4), burn_verdict(r)});
-  }
-  return t;
-}
-
-Table violations_table(const AuditResult& r, const PairCheck& c,
-                       const std::vector<std::string>& models, const std::vector<std::string>& eras,
-                       bool csv) {
-  Table t{{"era", "model", "corr", "xcorr", r.formula, "vs_model", "vs_corr", "vs_xcorr",
-           "vs_" + r.formula, "shortfall"},
-          {}};
-  auto num = [&](double v, int decimals) { return csv ? csv_number(v) : fixed(v, decimals); };
-  for (const Violation& v : c.worst) {
-    t.rows.push_back({eras[v.era], models[v.should.model], num(v.should.corr, 5),
-                      num(v.should.xcorr, 4), num(v.should.score, 5), models[v.other.model],
-                      num(v.other.corr, 5), num(v.other.xcorr, 4), num(v.other.score, 5),
-                      num(v.shortfall, 5)});
-  }
-  return t;
-}
-
-std::vector<std::string> burn_punishment_lines(std::span<const AuditResult> results) {
-  std::vector<std::string> lines;
-  if (results.size() < 2 || slope_sign(results[0].burn) <= 0) return lines;
-  const std::string& first = results[0].formula;
-  for (std::size_t k = 1; k < results.size(); ++k) {
-    const AuditResult& r = results[k];
-    std::string line = r.formula + ": ";
-    if (!r.burn.ok) {
-      line += "cannot tell whether it removes " + first + "'s burn-era punishment (no slope)";
-    } else if (slope_sign(r.burn) > 0) {
-      line += "does NOT remove " + first + "'s burn-era punishment (it " + burn_verdict(r) + ")";
-    } else {
-      line += "removes " + first + "'s burn-era punishment (" + burn_verdict(r) + ")";
-    }
-    lines.push_back(line);
-  }
-  return lines;
 }
 
 }  // namespace backscore

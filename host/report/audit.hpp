@@ -6,7 +6,9 @@
 // - mm_corr of an era: the meta-model's own score under the corr formula (--corr-formula,
 //   corr_v1 by default), computed by the scoring engine with the meta-model as the predictions on
 //   all of the era's ids. A burn era has mm_corr < 0 (NaN counts as not burn).
-// - corr of a model-era: its score under the corr formula, read from the scores file.
+// - corr of a model-era: its score under the corr formula, read from the scores file, or, when
+//   the file has no such column, computed by the engine from the store in the same pass (the
+//   model's predictions on the ids it submitted, numerai-tools' 20% rule, as `run` scores it).
 //
 // Both pair properties compare models within one era, over the model-eras where the score, corr
 // and xcorr are all finite:
@@ -28,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "host/report/churn.hpp"
 #include "host/report/compare.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
@@ -46,6 +49,10 @@ struct AuditOptions {
 // every formula (and by the report's plots). Aligned with the scores file's tables.
 struct AuditQuantities {
   std::string corr_formula;
+  // The corr formula's scores, models x eras: the scores file's column, or computed from the
+  // store when the file has none (corr_from_store).
+  ScoreMatrix corr;
+  bool corr_from_store = false;
   std::size_t n_models = 0, n_eras = 0;
   std::vector<double> xcorr;      // models x eras; NaN = not submitted or fewer than 2 ids
   std::vector<double> meta_corr;  // per era: mm_corr
@@ -54,12 +61,14 @@ struct AuditQuantities {
   std::size_t burn_eras() const;
 };
 
-// Streams the store era by era (predictions in batches of o.batch columns, xcorr on all cores).
+// Streams the store era by era (predictions in batches of o.batch columns, xcorr and, when the
+// scores file lacks the corr formula, each model-era's corr on all cores). `churn`, when given,
+// is fed the same pass (churn.hpp), sparing a second read of the predictions.
 // Throws InputError when the store has no meta-model, the corr formula is not corr_v1 or corr
 // (an OptionError on "corr_formula"),
 // the scores file's target is not in the store, or an era of the scores file is not in it.
 AuditQuantities audit_quantities(const ScoresFileReader& scores, StoreReader& store,
-                                 const AuditOptions& o);
+                                 const AuditOptions& o, ChurnTracker* churn = nullptr);
 
 // One scored model-era.
 struct AuditObservation {
@@ -128,7 +137,8 @@ struct AuditResult {
 void check_era(std::size_t era, std::span<const AuditObservation> obs, const AuditOptions& o,
                AuditResult& result);
 
-// The audit of one formula's scores; `corr` is the corr formula's scores. Same shapes as q.
+// The audit of one formula's scores; `corr` is the corr formula's scores (q.corr). Same shapes
+// as q.
 AuditResult audit_formula(const ScoreMatrix& score, const ScoreMatrix& corr,
                           const AuditQuantities& q, const AuditOptions& o);
 

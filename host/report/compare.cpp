@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
+#include "host/report/diagnostics.hpp"
 #include "io/csv.hpp"
 
 namespace backscore {
@@ -54,6 +55,8 @@ ModelStats model_stats(std::span<const double> scores) {
     dd = std::max(dd, peak - cum);
   }
   s.max_drawdown = dd;
+  s.autocorr = autocorrelation_lag1(finite);
+  s.smart_sharpe = smart_sharpe(finite);
   return s;
 }
 
@@ -158,7 +161,8 @@ CompareResult compare(const ScoreMatrix& base, const ScoreMatrix& cand, const Pa
 
   if (payout) {
     const std::vector<std::string>& names = payout->rule.names();
-    if (payout->baseline_scores.size() != names.size() || payout->stakes.size() != M * E) {
+    if (payout->baseline_scores.size() != names.size() || payout->stakes.size() != M * E ||
+        (payout->rule.uses_payout_factor() && payout->payout_factor.size() != E)) {
       throw std::invalid_argument("compare: payout inputs do not match the rule or the shape");
     }
     std::vector<const ScoreMatrix*> cand_scores = payout->baseline_scores;
@@ -170,19 +174,22 @@ CompareResult compare(const ScoreMatrix& base, const ScoreMatrix& cand, const Pa
     }
     std::vector<ModelPayout> per(M);
     std::vector<double> values(names.size());
-    // Pays stake x rule value; a NaN operand (or a NaN result) pays 0 and is counted.
+    // Pays stake x rule value; a NaN operand (or a NaN result) pays 0 and is counted. The unit
+    // stake's growth compounds the value (0 for NaN), and stays 0 once it is all lost.
     auto pay = [&](const std::vector<const ScoreMatrix*>& scores, std::size_t i, std::size_t j,
-                   double stake, double& total, std::size_t& nan_count) {
+                   double stake, double& total, std::size_t& nan_count, double& growth) {
       bool nan = false;
       for (std::size_t k = 0; k < scores.size(); ++k) {
         values[k] = scores[k]->at(i, j);
         nan = nan || std::isnan(values[k]);
       }
-      const double v = nan ? std::nan("") : payout->rule.eval(values);
+      const double pf = payout->payout_factor.empty() ? std::nan("") : payout->payout_factor[j];
+      const double v = nan ? std::nan("") : payout->rule.eval(values, pf);
       if (std::isnan(v)) {
         ++nan_count;
       } else {
         total += stake * v;
+        growth = std::max(0.0, growth * (1 + v));
       }
     };
     for (std::size_t i = 0; i < M; ++i) {
@@ -191,8 +198,8 @@ CompareResult compare(const ScoreMatrix& base, const ScoreMatrix& cand, const Pa
         const double stake = payout->stakes[i * E + j];
         if (std::isnan(stake)) continue;
         ++p.staked_eras;
-        pay(payout->baseline_scores, i, j, stake, p.baseline, p.baseline_nan);
-        pay(cand_scores, i, j, stake, p.candidate, p.candidate_nan);
+        pay(payout->baseline_scores, i, j, stake, p.baseline, p.baseline_nan, p.baseline_growth);
+        pay(cand_scores, i, j, stake, p.candidate, p.candidate_nan, p.candidate_growth);
       }
       r.payout_total.staked_eras += p.staked_eras;
       r.payout_total.baseline += p.baseline;
@@ -236,7 +243,7 @@ std::string fixed(double v, int decimals) {
 namespace {
 
 bool is_number_cell(const std::string& cell) {
-  if (cell.empty() || cell == "nan") return true;
+  if (cell.empty() || cell == "nan" || cell == "-") return true;
   const char* begin = cell.c_str();
   char* end = nullptr;
   std::strtod(begin, &end);
@@ -280,7 +287,8 @@ void Table::write_csv(const std::filesystem::path& path) const {
   write_file_atomically(path, text);
 }
 
-std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& f) {
+std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& f,
+                                std::vector<double>* era_totals) {
   if (!store.schema().has_stakes) {
     throw InputError(store.path().string() + ": the store has no stakes (payouts need them)");
   }
@@ -289,6 +297,7 @@ std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& f) {
   for (std::size_t i = 0; i < f.models().size(); ++i) row_of.emplace(f.models()[i], i);
   const std::size_t E = f.eras().size();
   std::vector<double> stakes(f.models().size() * E, std::nan(""));
+  if (era_totals) era_totals->assign(E, 0.0);
   for (std::size_t j = 0; j < E; ++j) {
     auto it = era_of.find(f.eras()[j]);
     if (it == era_of.end()) {
@@ -300,6 +309,7 @@ std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& f) {
       const std::string& name = store.schema().models[static_cast<std::size_t>(era.models[c])];
       if (auto r = row_of.find(name); r != row_of.end()) stakes[r->second * E + j] = era.stakes[c];
     }
+    if (era_totals) (*era_totals)[j] = pairwise_sum(era.stakes);
   }
   return stakes;
 }

@@ -51,6 +51,10 @@ struct ModelStats {
   // Largest fall of the cumulative score from its running peak, the peak including the start
   // (cumulative 0 before the first era); >= 0, 0 when it never falls.
   double max_drawdown = std::numeric_limits<double>::quiet_NaN();
+  // Lag-1 autocorrelation of the finite scores and the Sharpe ratio penalized by it
+  // (diagnostics.hpp: autocorrelation_lag1, smart_sharpe).
+  double autocorr = std::numeric_limits<double>::quiet_NaN();
+  double smart_sharpe = std::numeric_limits<double>::quiet_NaN();
 };
 ModelStats model_stats(std::span<const double> scores);
 
@@ -81,12 +85,18 @@ struct PayoutInput {
   std::vector<const ScoreMatrix*> baseline_scores;
   // Stakes, models x eras; NaN = the model did not submit that era (not a model-era).
   std::vector<double> stakes;
+  // The payout factor of each era (pf in the rule): one per era when the rule uses it.
+  std::vector<double> payout_factor;
 };
 
 struct ModelPayout {
   std::size_t staked_eras = 0;                      // model-eras with a stake (submitted)
   double baseline = 0, candidate = 0;               // sum of stake x rule value
   std::size_t baseline_nan = 0, candidate_nan = 0;  // model-eras paid 0 because a score was NaN
+  // A unit stake compounded over the staked eras in history order, each era's payout (the rule's
+  // value, 0 when NaN) reinvested: prod(1 + value), 0 once it reaches 0 (docs/FORMULAS.md,
+  // "Model diagnostics": APY).
+  double baseline_growth = 1, candidate_growth = 1;
 };
 
 struct CompareResult {
@@ -120,7 +130,7 @@ std::vector<Mover> movers(const CompareResult& r, bool up, std::size_t top);
 struct Table {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
-  // Columns whose cells are all numbers (or empty, "nan") are right-aligned, others left.
+  // Columns whose cells are all numbers (or empty, "nan", "-") are right-aligned, others left.
   void print(std::FILE* out, std::size_t max_rows = SIZE_MAX) const;
   // Written to PATH.tmp-<pid> and renamed; throws InputError on failure.
   void write_csv(const std::filesystem::path& path) const;
@@ -128,8 +138,10 @@ struct Table {
 
 // Stakes from the store, models x eras of the scores file (NaN = the model did not submit that
 // era), eras and models matched by name. Throws InputError when the store has no stakes or lacks
-// an era of the scores file.
-std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& file);
+// an era of the scores file. `era_totals`, when given, receives each era's total stake at risk:
+// the sum of the stakes of every model that submitted the era in the store.
+std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& file,
+                                std::vector<double>* era_totals = nullptr);
 
 // 17 significant digits for CSV (reads back to the same double), "" for NaN.
 std::string csv_number(double v);

@@ -38,12 +38,39 @@ std::vector<std::size_t> listed_models(const CompareResult& r) {
   return order;
 }
 
+namespace {
+
+// The diagnostics of model i under the baseline (0) or the candidate (1): autocorr, smart
+// Sharpe, Calmar, APY (NaN: none, or no payouts).
+struct Diagnostics {
+  double autocorr, smart_sharpe, calmar, apy;
+};
+Diagnostics diagnostics_of(const CompareResult& r, std::size_t i, int which, double per_year) {
+  const ModelStats& s = which == 0 ? r.base_stats[i] : r.cand_stats[i];
+  double apy = std::nan("");
+  if (r.payouts) {
+    const ModelPayout& p = (*r.payouts)[i];
+    apy = annualized_return(which == 0 ? p.baseline_growth : p.candidate_growth, p.staked_eras,
+                            per_year);
+  }
+  return {s.autocorr, s.smart_sharpe, calmar_ratio(s.mean, s.max_drawdown, per_year), apy};
+}
+
+// A per-model extra's cell: "-" (terminal) or "" (CSV) when not available.
+std::string extra_cell(const std::vector<double>& v, std::size_t i, bool csv, int decimals) {
+  if (v.empty()) return csv ? "" : "-";
+  return csv ? csv_number(v[i]) : fixed(v[i], decimals);
+}
+
+}  // namespace
+
 Table model_stats_table(const CompareResult& r, const std::vector<std::string>& models,
-                        std::span<const std::size_t> listed, bool csv) {
+                        std::span<const std::size_t> listed, bool csv, const ModelExtras& x) {
   Table t{{"model"}, {}};
   for (const std::string* f : {&r.baseline, &r.candidate}) {
     if (csv) {
-      for (const char* col : {"eras", "mean", "std", "sharpe", "max_drawdown"}) {
+      for (const char* col : {"eras", "mean", "std", "sharpe", "max_drawdown", "autocorr",
+                              "smart_sharpe", "calmar", "apy"}) {
         t.header.push_back(*f + "_" + col);
       }
     } else {
@@ -52,17 +79,45 @@ Table model_stats_table(const CompareResult& r, const std::vector<std::string>& 
       }
     }
   }
+  if (csv) t.header.insert(t.header.end(), {"max_feature_exposure", "churn"});
   for (std::size_t i : listed) {
     std::vector<std::string> row{models[i]};
-    for (const ModelStats* s : {&r.base_stats[i], &r.cand_stats[i]}) {
+    for (int which = 0; which < 2; ++which) {
+      const ModelStats* s = which == 0 ? &r.base_stats[i] : &r.cand_stats[i];
       if (csv) {
-        row.insert(row.end(), {std::to_string(s->n_eras), csv_number(s->mean), csv_number(s->std),
-                               csv_number(s->sharpe), csv_number(s->max_drawdown)});
+        const Diagnostics d = diagnostics_of(r, i, which, x.eras_per_year);
+        row.insert(row.end(),
+                   {std::to_string(s->n_eras), csv_number(s->mean), csv_number(s->std),
+                    csv_number(s->sharpe), csv_number(s->max_drawdown), csv_number(d.autocorr),
+                    csv_number(d.smart_sharpe), csv_number(d.calmar), csv_number(d.apy)});
       } else {
         row.insert(row.end(), {std::to_string(s->n_eras), fixed(s->mean, 5), fixed(s->std, 5),
                                fixed(s->sharpe, 3), fixed(s->max_drawdown, 4)});
       }
     }
+    if (csv) {
+      row.push_back(extra_cell(x.max_feature_exposure, i, true, 4));
+      row.push_back(extra_cell(x.churn, i, true, 4));
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+Table diagnostics_table(const CompareResult& r, const std::vector<std::string>& models,
+                        std::span<const std::size_t> listed, const ModelExtras& x) {
+  Table t{{"model", "b_ac1", "b_smart", "b_calmar", "b_apy", "c_ac1", "c_smart", "c_calmar",
+           "c_apy", "max_fe", "churn"},
+          {}};
+  for (std::size_t i : listed) {
+    std::vector<std::string> row{models[i]};
+    for (int which = 0; which < 2; ++which) {
+      const Diagnostics d = diagnostics_of(r, i, which, x.eras_per_year);
+      row.insert(row.end(), {fixed(d.autocorr, 3), fixed(d.smart_sharpe, 3), fixed(d.calmar, 3),
+                             r.payouts ? fixed(d.apy, 4) : "-"});
+    }
+    row.push_back(extra_cell(x.max_feature_exposure, i, false, 4));
+    row.push_back(extra_cell(x.churn, i, false, 4));
     t.rows.push_back(std::move(row));
   }
   return t;

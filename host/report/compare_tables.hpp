@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "host/report/compare.hpp"
+#include "host/report/diagnostics.hpp"
 
 namespace backscore {
 
@@ -16,10 +17,24 @@ namespace backscore {
 // rank first (unranked last, model-table order kept among equals).
 std::vector<std::size_t> listed_models(const CompareResult& r);
 
-// Per-model statistics under both formulas. CSV: columns <formula>_eras, _mean, _std, _sharpe,
-// _max_drawdown; terminal: b_eras ... c_max_dd.
+// What the model tables show beside a CompareResult (docs/FORMULAS.md, "Model diagnostics").
+struct ModelExtras {
+  double eras_per_year = kDefaultErasPerYear;  // Calmar and APY
+  std::vector<double> max_feature_exposure;    // per model; empty: no max_feature_corr column
+  std::vector<double> churn;                   // per model; empty: no store
+};
+
+// Per-model statistics and diagnostics under both formulas. CSV (models.csv): columns
+// <formula>_eras, _mean, _std, _sharpe, _max_drawdown, _autocorr, _smart_sharpe, _calmar, _apy
+// for each formula, then max_feature_exposure and churn (an empty cell: NaN or not available).
+// Terminal: b_eras ... c_max_dd (the statistics only; the diagnostics are diagnostics_table).
 Table model_stats_table(const CompareResult& r, const std::vector<std::string>& models,
-                        std::span<const std::size_t> listed, bool csv);
+                        std::span<const std::size_t> listed, bool csv,
+                        const ModelExtras& extras = {});
+// The diagnostics on the terminal: b_ac1, b_smart, b_calmar, b_apy, c_..., max_fe, churn ("-":
+// not available).
+Table diagnostics_table(const CompareResult& r, const std::vector<std::string>& models,
+                        std::span<const std::size_t> listed, const ModelExtras& extras);
 // One row "per era": the distribution of the per-era Spearman agreement (terminal).
 Table era_agreement_summary(const CompareResult& r);
 // Per era: models with both scores and the Spearman agreement (eras.csv).

@@ -1,6 +1,9 @@
 // The inputs of a payout comparison (see payout_input.hpp).
 #include "host/report/payout_input.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.hpp"
 
 namespace backscore {
@@ -16,10 +19,19 @@ void check_rule_formulas(const PayoutRule& rule, const ScoresFileReader& file, b
   }
 }
 
+double payout_factor(double threshold, double total_at_risk) {
+  return total_at_risk > 0 ? std::min(1.0, threshold / total_at_risk) : 1.0;
+}
+
 PayoutData load_payout(const PayoutRule& rule, StoreReader& store, const ScoresFileReader& file,
-                       const ScoreMatrix* reuse) {
+                       const ScoreMatrix* reuse, double threshold) {
   PayoutData d;
-  d.input.stakes = read_stakes(store, file);
+  std::vector<double> totals;
+  d.input.stakes = read_stakes(store, file, &totals);
+  if (rule.uses_payout_factor()) {
+    d.threshold = std::isnan(threshold) ? rule.default_threshold() : threshold;
+    for (double total : totals) d.input.payout_factor.push_back(payout_factor(d.threshold, total));
+  }
   d.scores.reserve(rule.names().size());
   for (const std::string& name : rule.names()) {
     d.scores.push_back(reuse && name == reuse->formula ? *reuse

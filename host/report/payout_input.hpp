@@ -2,6 +2,7 @@
 // checked against the scores file, the rule's scores, and the store's stakes.
 #pragma once
 
+#include <limits>
 #include <vector>
 
 #include "host/report/compare.hpp"
@@ -21,6 +22,7 @@ void check_rule_formulas(const PayoutRule& rule, const ScoresFileReader& file, b
 struct PayoutData {
   std::vector<ScoreMatrix> scores;  // one per rule.names(), in that order
   PayoutInput input;
+  double threshold = 0;  // the payout factor's threshold used (when the rule uses pf)
   PayoutData() = default;
   PayoutData(PayoutData&&) = default;
   PayoutData& operator=(PayoutData&&) = default;
@@ -28,9 +30,15 @@ struct PayoutData {
   PayoutData& operator=(const PayoutData&) = delete;
 };
 
-// Reads the stakes (read_stakes), then the scores of each name of the rule (`reuse` stands for
-// the name it holds, sparing a read). The rule's formulas must have been checked.
+// pf of an era: min(1, threshold / total_at_risk), 1 when nothing is at risk.
+double payout_factor(double threshold, double total_at_risk);
+
+// Reads the stakes (read_stakes) and, when the rule uses pf, each era's payout factor from its
+// total stake at risk and `threshold` (NMR; NaN = the rule's default_threshold()), then the
+// scores of each name of the rule (`reuse` stands for the name it holds, sparing a read). The
+// rule's formulas must have been checked.
 PayoutData load_payout(const PayoutRule& rule, StoreReader& store, const ScoresFileReader& file,
-                       const ScoreMatrix* reuse = nullptr);
+                       const ScoreMatrix* reuse = nullptr,
+                       double threshold = std::numeric_limits<double>::quiet_NaN());
 
 }  // namespace backscore
