@@ -350,6 +350,33 @@ TEST_F(BadStore, OtherFormatVersion) {
   }
 }
 
+// A version-1 store (no neutralizer list, no has_sample_weights: what backscore wrote before) is
+// read as a store without them, and scores exactly as the same data in version 2.
+TEST_F(BadStore, Version1StoresReadAsBefore) {
+  const auto v2 = run_backscore({"run", path.string(), "--formulas", "all", "--csv",
+                                 (dir / "v2.csv").string(), "--quiet"});
+  ASSERT_EQ(v2.status, 0) << v2.err;
+  {
+    h5::Hid f = open_rw();
+    H5Adelete(f.get(), "version");
+    h5::write_attribute(f.get(), "version", std::int64_t{1});
+    H5Adelete(f.get(), "has_sample_weights");
+    H5Ldelete(f.get(), "/schema/neutralizers", H5P_DEFAULT);
+  }
+  StoreReader reader(path);
+  EXPECT_EQ(reader.version(), 1);
+  EXPECT_TRUE(reader.schema().neutralizers.empty());
+  EXPECT_FALSE(reader.schema().has_sample_weights);
+  EXPECT_NO_THROW(reader.read_era(0));
+  const auto inspect = run_backscore({"inspect", path.string()});
+  ASSERT_EQ(inspect.status, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("backscore-store v1"), std::string::npos) << inspect.out;
+  const auto v1 = run_backscore({"run", path.string(), "--formulas", "all", "--csv",
+                                 (dir / "v1.csv").string(), "--quiet"});
+  ASSERT_EQ(v1.status, 0) << v1.err;
+  EXPECT_EQ(testing::read_file(dir / "v1.csv"), testing::read_file(dir / "v2.csv"));
+}
+
 // Version 2 stores name their neutralizers (possibly none) and say whether they have sample
 // weights: a version-2 store without the list is damaged.
 TEST_F(BadStore, Version2WithoutItsNeutralizerList) {
