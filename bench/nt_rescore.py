@@ -48,6 +48,10 @@ class Store:
         self.targets = names(self.f["schema/targets"])
         self.benchmarks = names(self.f["schema/benchmarks"]) if "schema/benchmarks" in self.f else []
         self.features = names(self.f["schema/features"]) if "schema/features" in self.f else []
+        self.neutralizers = (names(self.f["schema/neutralizers"])
+                             if "schema/neutralizers" in self.f else [])
+        self.has_weights = bool(int(self.f.attrs.get("has_sample_weights", 0)))
+        self.has_stakes = bool(int(self.f.attrs.get("has_stakes", 0)))
         if not int(self.f.attrs.get("has_meta_model", 0)):
             raise SystemExit(f"{path}: no meta_model; mmc/mmc2 need one")
         if target not in self.targets:
@@ -71,11 +75,16 @@ class Store:
                        if self.bench_row is not None else None),
             features=(pd.DataFrame(g["features"][()].T.astype(np.float64), index=ids,
                                    columns=self.features) if self.features else None),
+            neutralizers=(pd.DataFrame(g["neutralizers"][()].T, index=ids,
+                                       columns=self.neutralizers) if self.neutralizers else None),
+            sample_weights=(pd.Series(g["sample_weights"][()], index=ids, name="sample_weight")
+                            if self.has_weights else None),
         )
         model_idx = g["models"][()]
-        preds = pd.DataFrame(g["predictions"][()].T.astype(np.float64), index=ids,
-                             columns=[self.models[i] for i in model_idx])
-        return data, preds
+        columns = [self.models[i] for i in model_idx]
+        preds = pd.DataFrame(g["predictions"][()].T.astype(np.float64), index=ids, columns=columns)
+        stakes = pd.Series(g["stakes"][()], index=columns) if self.has_stakes else None
+        return data, preds, stakes
 
 
 def main() -> int:
@@ -93,17 +102,22 @@ def main() -> int:
     a = ap.parse_args()
 
     store = Store(a.store, a.target, a.benchmark)
-    base = ntf.BASE_FORMULAS if a.formulas == "all" else [f.strip() for f in a.formulas.split(",")]
-    unknown = [f for f in base if f not in ntf.BASE_FORMULAS]
+    known = ntf.BASE_FORMULAS + ntf.SIGNALS_FORMULAS + ntf.DIAGNOSTICS
+    signals = bool(store.neutralizers)
+    base = ntf.BASE_FORMULAS + (
+        [f for f in ntf.SIGNALS_FORMULAS if store.has_weights or f in ("neutral_corr", "neutral_mmc")]
+        if signals else []) if a.formulas == "all" else [f.strip() for f in a.formulas.split(",")]
+    unknown = [f for f in base if f not in known]
     if unknown:
-        ap.error(f"unknown formulas {unknown}; known: {ntf.BASE_FORMULAS}")
+        ap.error(f"unknown formulas {unknown}; known: {known}")
     if store.bench_row is None:
         base = [f for f in base if f != "bmc"]
     if not store.features:
         base = [f for f in base if f != "fnc"]
     cols = list(base)
     if a.top_bottom > 0:
-        cols += [f"{f}_tb{a.top_bottom}" for f in ntf.TOP_BOTTOM_FORMULAS if f in base]
+        cols += [f"{f}_tb{a.top_bottom}" for f in
+                 ntf.TOP_BOTTOM_FORMULAS + ntf.SIGNALS_TOP_BOTTOM + ntf.DIAGNOSTICS if f in base]
 
     n_eras = len(store.eras) if a.max_eras <= 0 else min(a.max_eras, len(store.eras))
     predictions = model_eras = eras_done = 0
@@ -112,10 +126,10 @@ def main() -> int:
     t0 = time.perf_counter()
     for e in range(n_eras):
         t = time.perf_counter()
-        era, preds = store.era(e)
+        era, preds, stakes = store.era(e)
         read_s += time.perf_counter() - t
         t = time.perf_counter()
-        scores = ntf.score_era_batched(era, preds, a.top_bottom, cols)
+        scores = ntf.score_era_batched(era, preds, a.top_bottom, cols, stakes)
         score_s += time.perf_counter() - t
         predictions += preds.size
         model_eras += preds.shape[1]

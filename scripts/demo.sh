@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on built-in default data: synthesize a history with burn eras, inspect it, rescore
-# every model in every era under every built-in formula, compare the 2020 MMC2 with today's MMC
+# The main job on built-in default data: synthesize a history with burn eras (and Numerai
+# Signals' neutralizers and sample weights), inspect it, rescore every model in every era under
+# every built-in formula (the classic ones and the Signals ones), compare the 2020 MMC2 with today's MMC
 # under today's payout rule (classic-2024 pays 0.5 corr + 2 mmc: the candidate mmc2 is paid in
 # mmc's place), audit the incentive properties, and write the HTML report (out/report.html),
 # whose summary sets the 2020 burn-flip proposal against today's MMC.
@@ -10,7 +11,7 @@ scripts/build.sh
 mkdir -p out
 bs=./build/backscore
 $bs synth --models 300 --eras 60 --stocks 3000 --features 20 --burn-fraction 0.3 --seed 2020 \
-  --out out/history.h5
+  --neutralizers 8 --sample-weights --out out/history.h5
 $bs inspect out/history.h5
 $bs run out/history.h5 --formulas all --top-bottom 200 --out out/scores.h5 --csv out/scores.csv
 $bs compare out/scores.h5 --baseline mmc --candidate mmc2 --store out/history.h5 \

@@ -222,7 +222,8 @@ def score_model_era(
 
 
 def score_era_batched(
-    era: EraData, preds: pd.DataFrame, top_bottom: int, formulas: Optional[List[str]] = None
+    era: EraData, preds: pd.DataFrame, top_bottom: int, formulas: Optional[List[str]] = None,
+    stakes: Optional[pd.Series] = None,
 ) -> pd.DataFrame:
     """Every formula for every model of an era (preds: ids x models, NaN = not submitted), the
     way a user would: one numerai-tools call on all the era's columns that can share one.
@@ -267,12 +268,31 @@ def score_era_batched(
         if K:
             calls["fnc" + tb] = (varying, lambda X: nt.feature_neutral_corr(
                 X, era.features, era.target, top_bottom=K))
+    if era.neutralizers is not None:
+        # neutralize() turns a constant column into NaN, which lstsq spreads to every column:
+        # the varying ones together, as fnc's
+        calls["neutral_corr"] = (varying, lambda X: nt.neutral_correlation(
+            X, era.neutralizers, era.target))
+        calls["neutral_mmc"] = (varying, lambda X: nt.neutral_contribution(
+            X, era.meta_model, era.neutralizers, era.target))
+        if K:
+            calls["neutral_corr" + tb] = (varying, lambda X: nt.neutral_correlation(
+                X, era.neutralizers, era.target, top_bottom=K))
+            calls["neutral_mmc" + tb] = (varying, lambda X: nt.neutral_contribution(
+                X, era.meta_model, era.neutralizers, era.target, top_bottom=K))
+        if era.sample_weights is not None:
+            calls["alpha"] = (full, lambda X: nt.alpha(X, era.neutralizers, era.sample_weights,
+                                                       era.target))
     for name, (batch, fn) in calls.items():
         if name not in cols:
             continue
         if len(batch):
-            s = fn(P[batch]).astype(float)
-            out.loc[batch, name] = s.where(np.isfinite(s)).to_numpy()
+            try:
+                s = fn(P[batch]).astype(float)
+                out.loc[batch, name] = s.where(np.isfinite(s)).to_numpy()
+            except AssertionError:  # one column's power() check fails the frame: one by one
+                for m in batch:
+                    out.loc[m, name] = score_model_era(era, P[m], top_bottom, [name])[name]
         for m in full.difference(batch):  # constant columns: their own call (NaN for fnc)
             out.loc[m, name] = score_model_era(era, P[m], top_bottom, [name])[name]
     loops = {
@@ -283,6 +303,8 @@ def score_era_batched(
     for name, fn in loops.items():
         if name in cols:
             out.loc[full, name] = [_guard(lambda: fn(P[m].rename("prediction"))) for m in full]
+    if "mpc" in cols and stakes is not None:
+        out.loc[:, "mpc"] = mpc_era(era, preds, stakes.reindex(preds.columns).fillna(0.0)).to_numpy()
     return out
 
 

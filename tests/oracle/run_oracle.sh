@@ -212,6 +212,21 @@ if ! "$PY" "$HERE/compare_scores.py" "$dir/expected.csv" "$dir/actual.csv" --tol
   echo "oracle: the Signals formulas disagree with numerai-tools"
   failures=$((failures + 1))
 fi
+# the benchmark's batched numerai-tools calls (bench/nt_rescore.py) compute the same numbers
+if "$PY" -c "import h5py" 2>/dev/null; then
+  "$PY" "$BENCH" "$dir/store.h5" --formulas neutral_corr,neutral_mmc,alpha,mpc \
+    --top-bottom "$SIGNALS_K" --scores-csv "$dir/nt_rescore.csv" >/dev/null
+  "$PY" - "$dir/expected.csv" "$dir/expected_nt.csv" <<'PYEOF'
+import sys
+import pandas as pd
+d = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
+d[[c for c in d.columns if not c.startswith("max_feature_corr")]].to_csv(sys.argv[2], index=False)
+PYEOF
+  if ! "$PY" "$HERE/compare_scores.py" "$dir/expected_nt.csv" "$dir/nt_rescore.csv" --tol 1e-12 >/dev/null; then
+    echo "oracle: bench/nt_rescore.py's Signals formulas disagree with the oracle"
+    failures=$((failures + 1))
+  fi
+fi
 
 if ((failures > 0)); then
   echo "oracle: FAILED ($failures check(s))"
