@@ -158,9 +158,10 @@ TEST(LangOperations, PlanTextOfEveryFunctionIsUnchanged) {
        "pred_score = pearson(abs(pred) + sign(target) * clip(pred, 0, 1) - -target / 2, "
        "power(rank(pred), 2)) + corr + mmc_tb100",
        "a8 = 1 < 2 and 3 >= 2 or 4 == 4 and not 0 != 1", "a9 = count(abs(center(pred)) * 2 - 1)",
-       "a10 = if(mean(pred) < 0 and std(pred) >= 1 or sum(pred) == 2, 1, 0)"});
+       "a10 = if(mean(pred) < 0 and std(pred) >= 1 or sum(pred) == 2, 1, 0)",
+       "a11 = dot(span_product(sample_weight * pred, neutralizers), pred)"});
   EXPECT_EQ(plan.describe(),
-            R"plan(plan: 11 formulas, 10 era stages, 18 model stages, 56 scalar steps
+            R"plan(plan: 12 formulas, 12 era stages, 20 model stages, 57 scalar steps
 era stages (once per era, on the model's ids when it misses some; shared by every model):
   #0    vector    target                                      used by: a1, a3, a4, a7, pred_score
   #1    vector    center(#0, over=era)                        used by: a1, a4
@@ -172,8 +173,10 @@ era stages (once per era, on the model's ids when it misses some; shared by ever
   #63   vector    sign(#0)                                    used by: a7, pred_score
   #67   vector    -#0                                         used by: a7, pred_score
   #68   vector    #67 / 2                                     used by: a7, pred_score
+  #98   vector    sample_weight                               used by: a11
+  #100  matrix    neutralizers                                used by: a11
 model stages (once per model-era; each stage can run batched over the models):
-  #9    vector    pred                                        used by: a2, a3, a4, a5, a6, a7, pred_score, a9, a10
+  #9    vector    pred                                        used by: a2, a3, a4, a5, a6, a7, pred_score, a9, a10, a11
   #40   order     sort(#9)                                    used by: a5, a6, a7, pred_score
   #41   vector    rank(#9, ties=average)                      used by: a5, a6, a7, pred_score
   #53   vector    gaussian(#41)                               used by: a6
@@ -191,6 +194,8 @@ model stages (once per model-era; each stage can run batched over the models):
   #88   vector    abs(#87)                                    used by: a9
   #89   vector    #88 * 2                                     used by: a9
   #90   vector    #89 - 1                                     used by: a9
+  #99   vector    #98 * #9                                    used by: a11
+  #101  vector    span_product(#99, #100)                     used by: a11
 built-in formulas used (their compiled path): corr mmc_tb100
 scalars per era:
   #2    scalar    mean(#1)                                    used by: a1, a4
@@ -250,6 +255,7 @@ scalars per model-era:
   #95   scalar    #12 == 2                                    used by: a10
   #96   scalar    #94 or #95                                  used by: a10
   #97   scalar    if(#96, 1, 0)                               used by: a10
+  #102  scalar    dot(#101, #9)                               used by: a11
 formulas:
   a1 = #8    (a1 = mean(center(target, over=era)) + sum(target, over=era) + std(meta_model, ddof=1, over=era))
   a2 = #16    (a2 = std(pred) - mean(pred) * sum(pred) / count(pred))
@@ -262,6 +268,7 @@ formulas:
   a8 = 1    (a8 = 1 < 2 and 3 >= 2 or 4 == 4 and not 0 != 1)
   a9 = #91    (a9 = count(abs(center(pred)) * 2 - 1))
   a10 = #97    (a10 = if(mean(pred) < 0 and std(pred) >= 1 or sum(pred) == 2, 1, 0))
+  a11 = #102    (a11 = dot(span_product(sample_weight * pred, neutralizers), pred))
 )plan");
   std::set<lang::Op> used;
   for (const lang::Node& n : plan.nodes) used.insert(n.op);

@@ -158,9 +158,11 @@ TEST(LangBuiltins, EveryBuiltinInTheLanguageEqualsTheCompiledBuiltin) {
   TempDir dir;
   synth_store(dir / "s.h5");
   write_file(dir / "builtins.txt", defs);
-  const std::vector<std::string> builtins = {"corr_v1",   "corr",          "mmc",      "bmc",
-                                             "mmc2",      "mmc2_burnflip", "fnc",      "corr_tb200",
-                                             "mmc_tb200", "bmc_tb200",     "fnc_tb200"};
+  const std::vector<std::string> builtins = {
+      "corr_v1",   "corr",      "mmc",       "bmc",          "mmc2",
+      "mmc2_burnflip", "fnc",   "neutral_corr", "neutral_mmc", "alpha",
+      "corr_tb200", "mmc_tb200", "bmc_tb200", "fnc_tb200", "neutral_corr_tb200",
+      "neutral_mmc_tb200"};
   std::string lang_names;
   for (const std::string& b : builtins) lang_names += (lang_names.empty() ? "" : ",") + b + "_lang";
   // The built-ins alone, and the language versions alone: two runs, no sharing between them.

@@ -57,8 +57,9 @@ inline std::string docs_definitions() {
 // skipped), ties, a meta-model, benchmarks and features.
 inline void synth_store(const std::filesystem::path& path, const char* seed = "3") {
   const auto r = run_backscore({"synth", "--models", "40", "--eras", "8", "--stocks", "1000",
-                                "--features", "5", "--burn-fraction", "0.4", "--seed", seed,
-                                "--out", path.string(), "--quiet"});
+                                "--features", "5", "--burn-fraction", "0.4", "--neutralizers", "5",
+                                "--sample-weights", "--seed", seed, "--out", path.string(),
+                                "--quiet"});
   ASSERT_EQ(r.status, 0) << r.err;
 }
 

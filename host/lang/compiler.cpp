@@ -317,6 +317,18 @@ Compiled Compiler::name(const Expr& e, const Definition& d, std::size_t self) {
     plan_.needs_features = true;
     return leaf(Op::features, Kind::matrix, s);
   }
+  if (s == "neutralizers") {
+    if (schema && schema->neutralizers.empty()) fail(d, e.column, "the store has no neutralizers");
+    plan_.needs_neutralizers = true;
+    return leaf(Op::neutralizers, Kind::matrix, s);
+  }
+  if (s == "sample_weight") {
+    if (schema && !schema->has_sample_weights) {
+      fail(d, e.column, "the store has no sample weights");
+    }
+    plan_.needs_sample_weights = true;
+    return leaf(Op::sample_weight, Kind::vector, s);
+  }
   if (s.rfind("target_", 0) == 0) {
     if (!schema) return leaf(Op::target, Kind::vector, s, 0, false);
     const auto& t = schema->targets;

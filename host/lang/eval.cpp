@@ -255,17 +255,25 @@ class Runner {
         check_data(nd);
         restrict_to_rows(data_->benchmark(nd.index), o);
         return;
-      case Op::features: {
+      case Op::features:
+      case Op::neutralizers: {
         check_data(nd);
+        const bool features = nd.op == Op::features;
         const std::size_t N = data_->n_stocks();
-        const std::size_t k = N > 0 ? data_->features.size() / N : 0;
+        const std::size_t k =
+            N > 0 ? (features ? data_->features.size() : data_->neutralizers.size()) / N : 0;
         o.resize(k * n_);
         for (std::size_t f = 0; f < k; ++f) {
-          const std::span<const double> col = data_->feature(f);
+          const std::span<const double> col =
+              features ? data_->feature(f) : data_->neutralizer(f);
           for (std::size_t i = 0; i < n_; ++i) o[f * n_ + i] = col[row(i)];
         }
         return;
       }
+      case Op::sample_weight:
+        check_data(nd);
+        restrict_to_rows(data_->sample_weights, o);
+        return;
       default:
         break;
     }
@@ -354,6 +362,20 @@ class Runner {
         if (has_nan(o)) all_nan();
         return;
       }
+      case Op::span_product: {
+        // M (M^T x), column by column: c_k = M_k . x, then o = sum_k M_k c_k (numerai-tools'
+        // neutralizers @ (neutralizers.T @ v)).
+        const std::span<const double> x = V(nd.args[0]), m = V(nd.args[1]);
+        if (has_nan(x)) return all_nan();
+        const std::size_t k = n_ > 0 ? m.size() / n_ : 0;
+        std::fill(o.begin(), o.end(), 0.0);
+        for (std::size_t f = 0; f < k; ++f) {
+          const std::span<const double> col = m.subspan(f * n_, n_);
+          const double c = dot(col, x);
+          for (std::size_t i = 0; i < n_; ++i) o[i] += col[i] * c;
+        }
+        return;
+      }
       case Op::top_bottom: {
         const std::span<const double> x = V(nd.args[0]);
         const std::size_t k = static_cast<std::size_t>(nd.value);
@@ -412,6 +434,8 @@ class Runner {
     if (nd.op == Op::target) ok = (nd.index + 1) * N <= data_->targets.size();
     if (nd.op == Op::meta_model) ok = data_->meta_model.size() == N;
     if (nd.op == Op::benchmark) ok = (nd.index + 1) * N <= data_->benchmarks.size();
+    if (nd.op == Op::sample_weight) ok = data_->sample_weights.size() == N;
+    if (nd.op == Op::neutralizers) ok = N == 0 || !data_->neutralizers.empty();
     if (!ok) {
       throw std::invalid_argument("plan: era " + data_->name + " has no " + nd.name);
     }

@@ -88,6 +88,17 @@ Compiled orthogonalize(CallSite& c) {
   return c.op(Op::orthogonalize, Kind::vector, {x.node, y.node, yy.node});
 }
 
+// span_product(x, M) = M (M^T x): numerai-tools' generate_neutralized_weights subtracts it
+// (alpha, mpc), taking M orthonormal (under the sample weights x carries).
+Compiled span_product(CallSite& c) {
+  const Compiled x = c.vec(0), m = c.arg(1);
+  if (m.kind != Kind::matrix) {
+    c.fail(c.arg_column(1), c.arg_name(1) + " needs a matrix (features or neutralizers), got " +
+                                kind_name(m.kind));
+  }
+  return c.op(Op::span_product, Kind::vector, {x.node, m.node});
+}
+
 Compiled top_bottom(CallSite& c) {
   const Compiled x = c.vec(0), n = c.scal(1);
   const Node& nn = c.node(n.node);
@@ -222,6 +233,10 @@ constexpr OpInfo kOps[] = {
      .word = "benchmark", .print = P::custom, .text = name_text},
     {.op = Op::features, .name = "features", .kind = K::matrix, .syntax = S::variable,
      .word = "features", .print = P::custom, .text = name_text},
+    {.op = Op::neutralizers, .name = "neutralizers", .kind = K::matrix, .syntax = S::variable,
+     .word = "neutralizers", .print = P::custom, .text = name_text},
+    {.op = Op::sample_weight, .name = "sample_weight", .kind = K::vector, .syntax = S::variable,
+     .word = "sample_weight", .print = P::custom, .text = name_text},
     {.op = Op::builtin, .name = "builtin", .print = P::custom, .text = builtin_text},
     {.op = Op::input, .name = "input", .print = P::custom, .text = input_text},
     // ---- vector stages ----
@@ -252,6 +267,10 @@ constexpr OpInfo kOps[] = {
     {.op = Op::orthogonalize, .name = "orthogonalize", .kind = K::vector, .syntax = S::function,
      .word = "orthogonalize", .min_args = 2, .max_args = 2, .takes = "2 arguments (two vectors)",
      .build = orthogonalize, .print = P::custom, .text = orthogonalize_text},
+    {.op = Op::span_product, .name = "span_product", .kind = K::vector, .syntax = S::function,
+     .word = "span_product", .min_args = 2, .max_args = 2,
+     .takes = "2 arguments (a vector and a matrix: features or neutralizers)",
+     .build = span_product},
     {.op = Op::top_bottom, .name = "top_bottom", .kind = K::vector, .syntax = S::function,
      .word = "top_bottom", .min_args = 2, .max_args = 2,
      .takes = "2 arguments (a vector and a constant count n)", .build = top_bottom,

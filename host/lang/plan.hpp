@@ -39,6 +39,8 @@ enum class Op : std::uint8_t {
   meta_model,
   benchmark,
   features,
+  neutralizers,   // the store's neutralizers (a matrix, like features)
+  sample_weight,  // the store's sample weights (a vector)
   builtin,
   input,  // a score read by name (Binding::scores_as_inputs: payout rules); index into inputs
   // vector stages
@@ -51,6 +53,7 @@ enum class Op : std::uint8_t {
   neutralize,
   project,
   orthogonalize,
+  span_product,  // M (M^T x): x's projection on orthonormal columns, no least squares
   top_bottom,
   // elementwise arithmetic (vector or scalar, by the node's kind)
   add,
@@ -136,6 +139,7 @@ struct Plan {
   std::vector<std::string> definitions;
   // What the era stages read.
   bool needs_meta_model = false, needs_features = false;
+  bool needs_neutralizers = false, needs_sample_weights = false;
 
   // Human-readable plan: era stages, model stages (with the formulas sharing each), scalars.
   std::string describe() const;
