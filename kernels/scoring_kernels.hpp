@@ -28,7 +28,7 @@ std::size_t segmented_sort_temp_bytes(std::size_t n, std::size_t m);
 // Stable ascending sort of every column of `src` (dense: ld == rows), keyed by SortKey<Src>, -0.0
 // tied with 0.0; stable = ties in row order, pandas "first". Outputs the sorted keys and order in
 // `s` (s.keys_out, s.order). use_block: one thread block per column (n <= block_sort_max_rows),
-// else cub::DeviceSegmentedSort with s's scratch. NaNs are keyed (never crash the sort) and set
+// else cub::DeviceSegmentedRadixSort with s's scratch. NaNs are keyed (never crash the sort) and set
 // slot layout::kNanSlot of their column in `nan_flags` unless nan_flags.data is null.
 template <class Src>
 void sort_columns(ColumnBlock<const Src> src, bool use_block, const SortScratch<SortKey<Src>>& s,

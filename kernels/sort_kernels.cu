@@ -1,8 +1,13 @@
 // Stable per-column sorts for the CUDA scorer: one thread block per column with a shared-memory
 // cub::BlockRadixSort when the column fits (Numerai-sized eras of ~5,000 stocks do), else
-// cub::DeviceSegmentedSort::StableSortPairs. The only translation unit with CUB (compile time).
+// cub::DeviceSegmentedRadixSort::SortPairs (an LSD radix sort: stable; made for segments of
+// thousands of items and more, which the columns past the block sort's 8,192 rows are). Not
+// cub::DeviceSegmentedSort: past 8,192 items a segment and with more than 500 segments in a call
+// it partitions the segments by size, copying the group sizes to the host and synchronizing the
+// stream inside every call, which serialized the scorer's lanes (issue 18). The only translation
+// unit with CUB (compile time).
 #include <cub/block/block_radix_sort.cuh>
-#include <cub/device/device_segmented_sort.cuh>
+#include <cub/device/device_segmented_radix_sort.cuh>
 
 #include <cmath>
 #include <cstdint>
@@ -132,19 +137,33 @@ std::size_t block_sort_max_rows(int device) {
 template std::size_t block_sort_max_rows<std::uint32_t>(int);
 template std::size_t block_sort_max_rows<std::uint64_t>(int);
 
+namespace {
+
+// DeviceSegmentedRadixSort counts items and segments in int: the memory plan keeps n x m below
+// 2^31 (memory_plan.cpp, kMaxInt / n).
+int checked_int(std::size_t v, const char* what) {
+  if (v > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw CudaError(std::string("sort_columns: ") + what + " past 2^31 - 1");
+  }
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
 std::size_t segmented_sort_temp_bytes(std::size_t n, std::size_t m) {
   std::size_t b32 = 0, b64 = 0;
-  const auto total = static_cast<std::int64_t>(n * m);
-  const auto segs = static_cast<std::int64_t>(m);
+  const int total = checked_int(n * m, "items"), segs = checked_int(m, "columns");
   const std::int64_t* no_offsets = nullptr;
-  BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
+  BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairs(
       nullptr, b32, static_cast<const std::uint32_t*>(nullptr),
       static_cast<std::uint32_t*>(nullptr), static_cast<const std::uint32_t*>(nullptr),
-      static_cast<std::uint32_t*>(nullptr), total, segs, no_offsets, no_offsets, cudaStream_t{}));
-  BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
+      static_cast<std::uint32_t*>(nullptr), total, segs, no_offsets, no_offsets, 0, 32,
+      cudaStream_t{}));
+  BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairs(
       nullptr, b64, static_cast<const std::uint64_t*>(nullptr),
       static_cast<std::uint64_t*>(nullptr), static_cast<const std::uint32_t*>(nullptr),
-      static_cast<std::uint32_t*>(nullptr), total, segs, no_offsets, no_offsets, cudaStream_t{}));
+      static_cast<std::uint32_t*>(nullptr), total, segs, no_offsets, no_offsets, 0, 64,
+      cudaStream_t{}));
   return b32 > b64 ? b32 : b64;
 }
 
@@ -174,10 +193,10 @@ void sort_columns(ColumnBlock<const Src> src, bool use_block, const SortScratch<
   offsets_kernel<<<grid_for(m + 1, 256), 256, 0, stream>>>(s.offsets, n, m);
   BACKSCORE_CUDA_LAUNCH_CHECK("offsets_kernel");
   std::size_t temp_bytes = s.temp_bytes;
-  BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
+  BACKSCORE_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairs(
       s.temp, temp_bytes, static_cast<const Key*>(s.keys_in), s.keys_out, s.vals_in, s.order,
-      static_cast<std::int64_t>(total), static_cast<std::int64_t>(m), s.offsets, s.offsets + 1,
-      stream));
+      checked_int(total, "items"), checked_int(m, "columns"), s.offsets, s.offsets + 1, 0,
+      static_cast<int>(sizeof(Key) * 8), stream));
 }
 template void sort_columns<float>(ColumnBlock<const float>, bool, const SortScratch<std::uint32_t>&,
                                   ResultSlots, cudaStream_t);

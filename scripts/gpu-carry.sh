@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKSCORE_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES=90 -DBACKSCORE_STATIC_HDF5=ON -DBACKSCORE_TESTS=ON \
-  -DBACKSCORE_GPU_BENCH=ON >/dev/null
+  -DBACKSCORE_GPU_BENCH=ON -DBACKSCORE_MPI=OFF >/dev/null
 cmake --build build-gpu
 rm -rf gpu-carry
 mkdir -p gpu-carry/bin gpu-carry/lib
@@ -21,5 +21,18 @@ for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
   path=$(ldd build-gpu/backscore | awk -v l="$lib" '$1 == l {print $3}')
   if [ -n "$path" ]; then cp -L "$path" gpu-carry/lib/; fi
 done
+# Nothing the GPU machine lacks: every shared library the carried binaries need is the CUDA
+# toolkit's, glibc's, the C++ runtime's, or carried here.
+allowed='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|libgomp|libopenblas|libgfortran|libquadmath|libcudart|libcublas|libcublasLt|libcusolver|libcusparse|libnvJitLink|libcuda)\.'
+bad=0
+for b in gpu-carry/bin/*; do
+  while read -r lib _; do
+    if ! [[ $lib =~ $allowed ]]; then
+      echo "gpu-carry: $(basename "$b") needs $lib, which the GPU machine does not have" >&2
+      bad=1
+    fi
+  done < <(LD_LIBRARY_PATH=gpu-carry/lib ldd "$b" | awk '{print $1}' | sed 's|.*/||')
+done
+((bad == 0)) || exit 1
 git rev-parse HEAD > gpu-carry/COMMIT
 echo "gpu-carry/: $(du -sh gpu-carry | cut -f1), commit $(cat gpu-carry/COMMIT)"

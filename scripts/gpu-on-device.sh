@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs on a GPU machine, from the repository root, with gpu-carry/ (scripts/gpu-carry.sh) beside
-# it: the GPU tests, compute-sanitizer memcheck and racecheck on them, and the GPU benchmark.
-# Logs go to ${OUT:-gpu-results}/. Steps: all (default), tests, sanitizer, bench. The sanitizer
-# step takes SANITIZER_TOOLS (default memcheck racecheck synccheck initcheck) and SANITIZER_FILTER
-# (a gtest filter, default CudaEraScorer.*).
+# it: the GPU tests, compute-sanitizer (memcheck on the scorer and factorizer tests, racecheck,
+# synccheck and initcheck on a chosen few), and the GPU benchmark, in one device command of at
+# most ~8 minutes (each step has its own time limit: 150 + 100 + 3 x 35 + 100 s). Every log is written to
+# ${OUT:-gpu-results}/ as the step runs, so a command cut short still returns what was done.
+# Steps: all (default), tests, sanitizer, bench. SANITIZER_TOOLS (default memcheck racecheck
+# synccheck initcheck) and SANITIZER_FILTER (memcheck's gtest filter) narrow the sanitizer step.
 #   scripts/gpu-on-device.sh [all|tests|sanitizer|bench]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,26 +23,44 @@ status=0
   nvcc --version | tail -1
 } | tee "$out/device.txt"
 
+# A step's time limit in seconds; a step past it is stopped and the run goes on (status 1).
+limited() {
+  local seconds=$1
+  shift
+  timeout --kill-after=10 "$seconds" "$@"
+  local rc=$?
+  ((rc == 124 || rc == 137)) && echo "(stopped after ${seconds} s)"
+  return $rc
+}
+
 if [[ $step == all || $step == tests ]]; then
   echo "== GPU tests"
-  "$bin/backscore_gpu_tests" --gtest_output=xml:"$out/gpu_tests.xml" 2>&1 | tee "$out/gpu_tests.txt"
-  ((${PIPESTATUS[0]} == 0)) || status=1
+  limited 150 "$bin/backscore_gpu_tests" --gtest_output=xml:"$out/gpu_tests.xml" \
+    >"$out/gpu_tests.txt" 2>&1 || status=1
+  tail -30 "$out/gpu_tests.txt"
 fi
 if [[ $step == all || $step == sanitizer ]]; then
-  # The scorer and device factorizer tests (the run tests fork the CLI; the sanitizer follows
-  # them too but slowly).
-  # SANITIZER_TOOLS / SANITIZER_FILTER narrow it when a tool is too slow for one device call.
+  # memcheck on the scorer's small tests and the factorizer; the other tools (slower, and about
+  # races and synchronization) on a few tests that cover every kernel and stream path.
+  few='CudaEraScorer.TinyEraOf7:CudaEraScorer.Era500AllFormulas:CudaEraScorer.Era9000SegmentedSort:CudaEraScorer.StreamCountsAgreeBitForBit:FncFactorizer.KeepsTheCpusColumns'
   for tool in ${SANITIZER_TOOLS:-memcheck racecheck synccheck initcheck}; do
-    echo "== compute-sanitizer --tool $tool"
-    compute-sanitizer --tool "$tool" --error-exitcode 3 "$bin/backscore_gpu_tests" \
-      --gtest_filter="${SANITIZER_FILTER:-CudaEraScorer.*:FncFactorizer.*}" 2>&1 | tail -40 |
-      tee "$out/sanitizer_$tool.txt"
-    ((${PIPESTATUS[0]} == 0)) || status=1
+    filter=$few
+    limit=35
+    if [[ $tool == memcheck ]]; then
+      filter=${SANITIZER_FILTER:-CudaEraScorer.*:FncFactorizer.*}
+      limit=100
+    fi
+    echo "== compute-sanitizer --tool $tool ($filter)"
+    limited "$limit" compute-sanitizer --tool "$tool" --error-exitcode 3 \
+      "$bin/backscore_gpu_tests" --gtest_filter="$filter" >"$out/sanitizer_$tool.txt" 2>&1 ||
+      status=1
+    tail -15 "$out/sanitizer_$tool.txt"
   done
 fi
 if [[ $step == all || $step == bench ]]; then
   echo "== benchmark"
-  BIN_DIR=$bin bench/gpu_bench.sh 2>&1 | tee "$out/bench.txt"
-  ((${PIPESTATUS[0]} == 0)) || status=1
+  export BIN_DIR=$bin
+  limited 100 bench/gpu_bench.sh >"$out/bench.txt" 2>&1 || status=1
+  tail -30 "$out/bench.txt"
 fi
 exit $status

@@ -140,7 +140,8 @@ void check_paths(const RunArgs& a, const fs::path& journal) {
 
 }  // namespace
 
-// --backend auto takes CUDA when a device is there; --backend cuda without one is refused with
+// --backend auto takes CUDA when a device is there (once the CUDA backend is proven on a device,
+// kCudaBackendProven; until then the CPU, saying why); --backend cuda without one is refused with
 // the reason (exit 2), as is a device index that does not exist.
 BackendChoice choose_backend(const std::string& requested, int device) {
   if (requested == "cpu") return {Backend::cpu, "cpu (requested)"};
@@ -154,6 +155,11 @@ BackendChoice choose_backend(const std::string& requested, int device) {
       throw InputError("--backend cuda: no usable CUDA device (" + devices.why_none + ")");
     }
     return {Backend::cpu, "cpu (no CUDA device: " + devices.why_none + ")"};
+  }
+  if (requested == "auto" && !kCudaBackendProven) {
+    return {Backend::cpu,
+            "cpu (auto: the CUDA backend has not yet passed its GPU tests on a device; "
+            "--backend cuda runs it)"};
   }
   if (device < 0 || device >= devices.count) {
     throw InputError("--device " + std::to_string(device) + ": this machine has " +
@@ -194,8 +200,9 @@ void add_run_options(CLI::App* cmd, RunArgs& a) {
                   "CPU, 1024 on cuda; at most 1048576), e.g. --batch 512")
       ->check(whole_number(1, kMaxBatch));
   cmd->add_option("--backend", a.backend,
-                  "cpu, cuda or auto (CUDA when a device is present, else the CPU; the first "
-                  "line on stderr says which), e.g. --backend cpu")
+                  "cpu, cuda or auto (the CPU until the CUDA backend has passed its GPU tests on "
+                  "a device, then CUDA when a device is present; the first line on stderr says "
+                  "which and why), e.g. --backend cpu")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--device", a.device, "CUDA device index for the cuda backend, e.g. --device 1")

@@ -41,6 +41,11 @@ class EraBackend {
 std::unique_ptr<EraBackend> make_backend(const RunOptions& options, const FormulaRouting& routing,
                                          ColumnScorer& columns);
 
+// Whether `--backend auto` may choose the CUDA backend. False until the GPU suite (tests/gpu/)
+// and compute-sanitizer have passed on a device (issue 18, bench/RESULTS.md "GPU"): results people
+// rely on must not come from an unproven path by default. `--backend cuda` runs it regardless.
+inline constexpr bool kCudaBackendProven = false;
+
 // What the CLI asks before choosing a backend.
 struct CudaDevices {
   bool built = false;    // the build has the CUDA backend

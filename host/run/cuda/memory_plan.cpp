@@ -57,10 +57,16 @@ MemoryPlan plan_memory(const BatchPlan& plan, std::size_t era_bytes, const LaneB
     if (budget.max_batch_models > 0) share = std::min(share, budget.max_batch_models);
     share = std::min(share, kMaxInt / n);  // cuBLAS/CUB int sizes
     mb = share;
+    // When the cap binds, step down to a width estimated with the sort's scratch per column
+    // (CUB's temporary storage grows about linearly with the items), so the width is found in a
+    // few CUB size queries rather than one per column.
+    const std::size_t sort_per_model = mb > 0 ? (sort_temp(mb) + mb - 1) / mb : 0;
     while (mb > 0 && base + lanes * lane_bytes(mb) > budget.cap) {
       const std::size_t avail = budget.cap > base ? (budget.cap - base) / lanes : 0;
-      const std::size_t guess =
-          avail > kCublasWorkspaceBytes ? (avail - kCublasWorkspaceBytes) / mp.per_model_bytes : 0;
+      const std::size_t guess = avail > kCublasWorkspaceBytes + kBatchSlackBytes
+                                    ? (avail - kCublasWorkspaceBytes - kBatchSlackBytes) /
+                                          (mp.per_model_bytes + sort_per_model)
+                                    : 0;
       mb = std::min(mb - 1, guess);
     }
     const std::size_t floor = std::min(share, std::max<std::size_t>(budget.min_lane_models, 1));
