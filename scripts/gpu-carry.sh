@@ -23,7 +23,7 @@ for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
 done
 # Nothing the GPU machine lacks: every shared library the carried binaries need is the CUDA
 # toolkit's, glibc's, the C++ runtime's, or carried here.
-allowed='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|libgomp|libopenblas|libgfortran|libquadmath|libcudart|libcublas|libcublasLt|libcusolver|libcusparse|libnvJitLink|libcuda)\.'
+allowed='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|libgomp|libopenblas|libgfortran|libquadmath|libcudart|libcublas|libcublasLt|libcusolver|libcusparse|libnvJitLink|libcuda)([-.]|$)'
 bad=0
 for b in gpu-carry/bin/*; do
   while read -r lib _; do
