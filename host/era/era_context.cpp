@@ -2,6 +2,7 @@
 #include "host/era/era_context.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -131,11 +132,18 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     }
   }
   if (needs.feature_values) {
+    // Centered on the rows, with their norms: max_feature_corr's Pearsons are then one matrix-
+    // vector product per model.
     const std::size_t k = N > 0 ? era.features.size() / N : 0;
     feature_rows_.resize(k * n);
+    feature_norms_.resize(k);
     for (std::size_t f = 0; f < k; ++f) {
       const std::span<const double> col = era.feature(f);
-      for (std::size_t i = 0; i < n; ++i) feature_rows_[f * n + i] = col[row(i)];
+      double* out = feature_rows_.data() + f * n;
+      for (std::size_t i = 0; i < n; ++i) out[i] = col[row(i)];
+      const double mu = mean({out, n});
+      for (std::size_t i = 0; i < n; ++i) out[i] -= mu;
+      feature_norms_[f] = std::sqrt(dot({out, n}, {out, n}));
     }
   }
   if (needs.features) {

@@ -91,9 +91,11 @@ class EraContext {
   std::size_t neutralizer_count() const { return n_ > 0 ? neutralizer_rows_.size() / n_ : 0; }
   std::span<const double> sample_weights() const { return weight_rows_; }
   std::span<const double> era_centered_target() const { return era_centered_target_; }
-  // max_feature_corr's features on the rows (needs.feature_values), F x size().
+  // max_feature_corr's features on the rows (needs.feature_values), F x size(), each centered
+  // over the rows, and their Euclidean norms (0: constant on the rows).
   bool has_feature_values() const { return needs_.feature_values; }
   std::span<const double> feature_values() const { return feature_rows_; }
+  std::span<const double> feature_norms() const { return feature_norms_; }
   std::size_t feature_count() const { return n_ > 0 ? feature_rows_.size() / n_ : 0; }
 
   // Seconds the constructor spent in least-squares factorizations (fnc's and mmc2's projectors).
@@ -116,6 +118,7 @@ class EraContext {
   std::vector<double> meta_neutral_;
   double meta_neutral_norm2_ = 0;
   std::vector<double> neutralizer_rows_, weight_rows_, era_centered_target_, feature_rows_;
+  std::vector<double> feature_norms_;
   double factorization_seconds_ = 0;
 };
 

@@ -1,9 +1,11 @@
 // numerai-tools 0.7.2's Signals-era formulas (see formulas_signals.hpp).
 #include "host/era/formulas_signals.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "host/era/blas.hpp"
 #include "host/era/formula_parts.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
@@ -49,33 +51,46 @@ double max_feature_corr(const EraContext& ctx, std::span<const double> pred,
                         std::span<const char> kept, std::vector<double>& gather_a,
                         std::vector<double>& gather_b) {
   const std::size_t n = ctx.size(), features = ctx.feature_count();
-  const std::span<const double> f = ctx.feature_values();
-  std::size_t m = n;
-  if (!kept.empty()) {
-    m = 0;
-    gather_b.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (kept[i]) gather_b[m++] = pred[i];
-    }
-  }
-  gather_a.resize(n);
+  const std::span<const double> f = ctx.feature_values(), norms = ctx.feature_norms();
   double best = kNaN;
-  for (std::size_t k = 0; k < features; ++k) {
-    const double* col = f.data() + k * n;
-    double c;
-    if (kept.empty()) {
-      c = pearson({col, n}, pred);
-    } else {
-      std::size_t at = 0;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (kept[i]) gather_a[at++] = col[i];
-      }
-      c = pearson({gather_a.data(), m}, {gather_b.data(), m});
-    }
-    // pandas' idxmax skips NaN (a feature constant on these rows).
-    if (std::isnan(c)) continue;
+  // pandas' idxmax skips NaN: a feature constant on these rows has no correlation.
+  auto take = [&best](double c) {
+    if (std::isnan(c)) return;
     c = std::fabs(c);
     if (std::isnan(best) || c > best) best = c;
+  };
+  if (kept.empty()) {
+    // Every row: Pearson(f, p) = (f_c . p_c) / (|f_c| |p_c|) for all the features by one
+    // matrix-vector product (the features are centered in the context).
+    if (n < 2 || features == 0) return kNaN;
+    gather_b.resize(n);
+    const double mu = mean(pred);
+    for (std::size_t i = 0; i < n; ++i) gather_b[i] = pred[i] - mu;
+    const double p_norm = std::sqrt(dot({gather_b.data(), n}, {gather_b.data(), n}));
+    if (!(p_norm > 0)) return kNaN;
+    gather_a.resize(features);
+    blas::gemv('T', blas::dim(n), blas::dim(features), 1.0, f.data(), blas::dim(n),
+               gather_b.data(), 0.0, gather_a.data());
+    for (std::size_t k = 0; k < features; ++k) {
+      if (!(norms[k] > 0)) continue;
+      take(std::clamp(gather_a[k] / (norms[k] * p_norm), -1.0, 1.0));
+    }
+    return best;
+  }
+  // The top/bottom rows: Pearson of the gathered rows (it centers them again).
+  std::size_t m = 0;
+  gather_b.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (kept[i]) gather_b[m++] = pred[i];
+  }
+  gather_a.resize(n);
+  for (std::size_t k = 0; k < features; ++k) {
+    const double* col = f.data() + k * n;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (kept[i]) gather_a[at++] = col[i];
+    }
+    take(pearson({gather_a.data(), m}, {gather_b.data(), m}));
   }
   return best;
 }
