@@ -112,7 +112,7 @@ class EraStream:
             yield current, self._frame(pa, pieces)
 
     def _frame(self, pa, pieces):
-        frame = pa.Table.from_batches(pieces).to_pandas()
+        frame = pa.Table.from_batches(pieces).to_pandas(ignore_metadata=True)
         ids = frame["id"].astype(str)
         frame = frame.drop(columns=["id", "era"]).set_axis(ids.to_numpy(), axis=0)
         return frame
@@ -292,12 +292,16 @@ def import_numerai(data, out, features_json=None, feature_set=None, targets="tar
     """Writes the store `out` from Numerai's files; returns the summary (a dict). See the module
     docstring and docs/FORMAT.md for the rules."""
     start = time.monotonic()
+    data, out = os.fspath(data), os.fspath(out)
+    features_json, meta_model, benchmark_models = (
+        os.fspath(p) if p else None for p in (features_json, meta_model, benchmark_models))
+    predictions_dirs = [os.fspath(d) for d in predictions_dirs]
     if as_benchmarks and not benchmark_models:
         raise InputError("--as-benchmarks needs --benchmark-models")
     inputs = [("--data", data), ("--features-json", features_json or ""),
               ("--meta-model", meta_model or ""), ("--benchmark-models", benchmark_models or "")]
     inputs += [("--predictions-dir", d) for d in predictions_dirs]
-    _backscore.check_outputs(inputs, [("--out", os.fspath(out))])
+    _backscore.check_outputs(inputs, [("--out", out)])
 
     data_file = _open(data, "--data")
     columns = _columns(data_file)
