@@ -77,9 +77,11 @@ class EraStream:
     frame) for each run of rows of one era. Rows of one era must be consecutive; an era that
     comes back is an error naming the file, the era and the row."""
 
-    def __init__(self, path, what, columns):
+    def __init__(self, path, what, columns, pf=None):
         self.path, self.what = path, what
-        self.pf = _open(path, what)
+        # One ParquetFile per file, shared by its passes: its footer (a few hundred bytes per
+        # row group and column) is held once.
+        self.pf = pf if pf is not None else _open(path, what)
         _require(self.pf, path, what, ["id", "era"] + [c for c in columns if c not in ("id", "era")])
         self.columns = ["id", "era"] + [c for c in columns if c not in ("id", "era")]
 
@@ -123,8 +125,8 @@ class Companion:
     the frame of that era (None when the file has none), skipping (and counting) the file's eras
     the data file does not have. Both files must list their eras in the same order."""
 
-    def __init__(self, path, what, columns, position):
-        self.stream = EraStream(path, what, columns).eras()
+    def __init__(self, path, what, columns, position, pf=None):
+        self.stream = EraStream(path, what, columns, pf).eras()
         self.path, self.what, self.position = path, what, position
         self.head = next(self.stream, None)
         self.rows_skipped = 0  # rows of eras the data file does not have
@@ -278,10 +280,10 @@ def _prediction_files(dirs):
     return dict(sorted(files.items()))
 
 
-def _era_order(path):
+def _era_order(path, pf):
     """The data file's eras in order (one pass over its era column)."""
     order = {}
-    for era, _ in EraStream(path, "--data", []).eras():
+    for era, _ in EraStream(path, "--data", [], pf).eras():
         order[era] = len(order)
     return order
 
@@ -308,7 +310,7 @@ def import_numerai(data, out, features_json=None, feature_set=None, targets="tar
     _require(data_file, data, "--data", ["id", "era", "target"])
     features = _feature_names(features_json, feature_set, columns)
     target_names = _target_names(targets, columns)
-    position = _era_order(data)
+    position = _era_order(data, data_file)
 
     bench_names = []
     bench = None
@@ -318,7 +320,8 @@ def import_numerai(data, out, features_json=None, feature_set=None, targets="tar
                        and not c.startswith("__index_level_")]
         if not bench_names:
             raise InputError(f"--benchmark-models: {benchmark_models}: no model columns")
-        bench = Companion(benchmark_models, "--benchmark-models", bench_names, position)
+        bench = Companion(benchmark_models, "--benchmark-models", bench_names, position,
+                          bench_file)
     meta = Companion(meta_model, "--meta-model", [META_COLUMN], position) if meta_model else None
     pred_files = _prediction_files(predictions_dirs)
     predictions = {m: _read_predictions(p, m) for m, p in pred_files.items()}
@@ -341,7 +344,7 @@ def import_numerai(data, out, features_json=None, feature_set=None, targets="tar
     show = _interactive() if progress is None else bool(progress)
     bar = _Progress() if show else None
     try:
-        stream = EraStream(data, "--data", target_names + features)
+        stream = EraStream(data, "--data", target_names + features, data_file)
         for k, (era, frame) in enumerate(stream.eras()):
             if bar is not None:
                 bar(k + 1, len(position))
