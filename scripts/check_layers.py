@@ -11,12 +11,13 @@ Layers, bottom to top; a file may include its own folder's files and those of lo
     3 host/lang/  host/synth/    the formula language; the synthetic history generator
     4 host/run/   host/report/   era loop and backends; compare, audit, report
     5 host/cli/                  the command line
-    6 host/mpi/                  backscore-mpi: the era-sharded run over MPI ranks
+    6 host/mpi/  python/         backscore-mpi: the era-sharded run over MPI ranks; the Python
+                                 module (its C++ binding)
 kernels/ is a CUDA-only leaf: it includes only kernels/ and core/, and only host/run/cuda/ (the
 CUDA backend's host orchestration), tests/gpu/ and bench/ include it. host/run/cuda/ is seen only
 by itself, tests/gpu/ and bench/. CUDA library headers (cuda_runtime, cuBLAS, cuSOLVER, CUB,
 Thrust) appear only in kernels/ and host/run/cuda/; MPI's header (mpi.h) only in host/mpi/.
-tests/ and bench/ may include anything.
+tests/ and bench/ may include anything but python/: nothing outside python/ includes it.
 """
 import os
 import re
@@ -25,7 +26,7 @@ import tempfile
 
 LAYERS = [  # (folder prefix, layer); the longest matching prefix wins
     ("core/", 0), ("io/", 1), ("host/era/", 2), ("host/lang/", 3), ("host/synth/", 3),
-    ("host/run/", 4), ("host/report/", 4), ("host/cli/", 5), ("host/mpi/", 6),
+    ("host/run/", 4), ("host/report/", 4), ("host/cli/", 5), ("host/mpi/", 6), ("python/", 6),
 ]
 GENERATED = {"version.hpp": "core/"}  # configured into the build tree from core/version.hpp.in
 CUDA_ONLY = ("kernels/", "host/run/cuda/")
@@ -33,7 +34,7 @@ CUDA_SEERS = ("kernels/", "host/run/cuda/", "tests/gpu/", "bench/")
 CUDA_SYSTEM = re.compile(r"^(cuda|cuda_runtime|cuda_runtime_api|cublas|cublas_v2|cusolverDn|"
                          r"cusolver_common|cub/|thrust/|cuda/)")
 MPI_SYSTEM = re.compile(r"^mpi(\.h|cxx\.h|_portable_platform\.h)?$")
-SOURCE_DIRS = ("core", "io", "host", "kernels", "tests", "bench")
+SOURCE_DIRS = ("core", "io", "host", "kernels", "tests", "bench", "python")
 EXTENSIONS = (".hpp", ".cpp", ".cu", ".cuh", ".h")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
@@ -92,6 +93,8 @@ def check(root, rel, src, bracket, target):
     dst = GENERATED.get(target) or folder(target)
     if dst is None or (target not in GENERATED and not os.path.exists(os.path.join(root, target))):
         return "not a file of the project (include paths are relative to the repository root)"
+    if dst == "python/" and src != "python/":
+        return "python/ is the top: nothing outside it includes it"
     if src in ("tests/", "bench/"):
         if dst in CUDA_ONLY and src == "tests/" and not rel.startswith("tests/gpu/"):
             return "only tests/gpu/ sees the CUDA code"
@@ -134,6 +137,12 @@ def self_test():
         "host/mpi/w.cpp": ('#include <mpi.h>\n#include "host/cli/c.cpp"\n', None),
         "host/run/m.cpp": ("#include <mpi.h>\n", "MPI's header"),
         "host/cli/up.cpp": ('#include "host/mpi/w.cpp"\n', "points up"),
+        "python/b.cpp": ('#include "host/cli/c.cpp"\n#include "io/store.hpp"\n'
+                         '#include "python/b.hpp"\n', None),
+        "python/b.hpp": ("#pragma once\n", None),
+        "python/m.cpp": ('#include "host/mpi/w.cpp"\n', "siblings"),
+        "tests/p.cpp": ('#include "python/b.hpp"\n', "nothing outside it"),
+        "host/cli/p.cpp": ('#include "python/b.hpp"\n', "nothing outside it"),
     }
     with tempfile.TemporaryDirectory() as root:
         for rel, (text, _) in cases.items():

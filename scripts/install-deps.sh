@@ -5,9 +5,11 @@ set -euo pipefail
 # (clang's OpenMP): the fuzz targets' build (scripts/test.sh, scripts/fuzz.sh). 16, not Debian's
 # default clang 14, which cannot compile a lambda capturing a structured binding (C++20).
 # libopenmpi-dev and openmpi-bin: backscore-mpi (host/mpi/) and its tests (mpiexec).
+# pybind11-dev and python3-dev: the Python module (python/; its tests get pandas, pyarrow and
+# pytest from PyPI into a virtual environment).
 packages=(cmake ninja-build g++ ccache libhdf5-dev libcli11-dev libgtest-dev libopenblas-dev python3
           python3-venv time chromium clang-16 libclang-rt-16-dev libomp-16-dev libopenmpi-dev
-          openmpi-bin)
+          openmpi-bin pybind11-dev python3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

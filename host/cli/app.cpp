@@ -17,6 +17,7 @@ int run_cli(int argc, char** argv, const RunSeams& seams) {
   app.failure_message(CLI::FailureMessage::help);
   add_synth(app);
   add_import(app);
+  add_import_numerai(app);
   add_inspect(app);
   add_run(app, seams);
   add_formulas(app);

@@ -8,13 +8,13 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "host/cli/audit_job.hpp"
 #include "host/cli/audit_options.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/option_bounds.hpp"
 #include "host/cli/output_paths.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/compare.hpp"
-#include "io/name_list.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 
@@ -22,11 +22,6 @@ namespace backscore::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct AuditArgs {
-  std::string scores, store, formulas, out_dir;
-  AuditOptions o;
-};
 
 void run(AuditArgs& a) {
   if (!a.out_dir.empty()) {
@@ -37,17 +32,10 @@ void run(AuditArgs& a) {
     refuse_aliased_outputs({{"the scores file", a.scores}, {"--store", a.store}}, outputs);
     check_output_dir({"--out-dir", a.out_dir});
   }
-  const std::vector<std::string> names = split_names(a.formulas, "--formula");
-  if (names.empty()) throw InputError("--formula: no formula given");
-  const ScoresFileReader file(a.scores);
-  // Every name is checked before the (long) pass over the store.
-  std::vector<ScoreMatrix> scores;
-  for (const std::string& name : names) scores.push_back(load_scores(file, name, "formulas"));
-  StoreReader store(a.store);
-  // The corr held fixed: the file's column, or computed from the store in the same pass.
-  const AuditQuantities q = audit_quantities(file, store, a.o);
-  std::vector<AuditResult> results;
-  for (const ScoreMatrix& s : scores) results.push_back(audit_formula(s, q.corr, q, a.o));
+  const std::unique_ptr<AuditJob> job = run_audit(a);
+  const ScoresFileReader& file = job->file;
+  const AuditQuantities& q = job->q;
+  const std::vector<AuditResult>& results = job->results;
   // Every input is read and checked: only now may the output directory appear.
   if (!a.out_dir.empty()) {
     std::error_code ec;
@@ -97,26 +85,7 @@ void run(AuditArgs& a) {
     std::printf("%s\n", line.c_str());
   }
   if (!a.out_dir.empty()) {
-    audit_summary_table(results, true).write_csv(fs::path(a.out_dir) / "audit_summary.csv");
-    Table all{{"formula", "property"}, {}};
-    for (const AuditResult& r : results) {
-      for (int p = 0; p < 2; ++p) {
-        const Table t = violations_table(r, p == 0 ? r.originality : r.relative, file.models(),
-                                         file.eras(), true);
-        if (all.header.size() == 2) {
-          for (std::size_t c = 0; c < t.header.size(); ++c) {
-            // The score columns are named after the formula; in one file they are "score".
-            all.header.push_back(c == 4 ? "score" : c == 8 ? "vs_score" : t.header[c]);
-          }
-        }
-        for (const auto& row : t.rows) {
-          std::vector<std::string> line{r.formula, p == 0 ? "a" : "b"};
-          line.insert(line.end(), row.begin(), row.end());
-          all.rows.push_back(std::move(line));
-        }
-      }
-    }
-    all.write_csv(fs::path(a.out_dir) / "audit_violations.csv");
+    for (const NamedTable& t : audit_csv_tables(*job)) t.table.write_csv(fs::path(a.out_dir) / t.name);
     std::printf("\nCSV tables written to %s\n", a.out_dir.c_str());
   }
 }

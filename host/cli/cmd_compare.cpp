@@ -8,9 +8,9 @@
 
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/compare_job.hpp"
 #include "host/cli/option_bounds.hpp"
 #include "host/cli/output_paths.hpp"
-#include "host/report/churn.hpp"
 #include "host/report/compare.hpp"
 #include "host/report/compare_tables.hpp"
 #include "host/report/diagnostics.hpp"
@@ -24,16 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CompareArgs {
-  std::string scores, baseline, candidate, store, payout = "classic-2024", out_dir;
-  std::vector<std::string> payout_params;
-  double payout_threshold = std::nan("");  // NaN: the rule's default
-  double eras_per_year = kDefaultErasPerYear;
-  std::size_t top = 10;
-  bool payout_given = false;
-};
-
-// The CSV tables compare writes into --out-dir.
+// The CSV tables compare writes into --out-dir (compare_csv_tables; payouts.csv with payouts).
 constexpr const char* kTables[] = {"models.csv", "eras.csv", "leaderboard.csv", "payouts.csv"};
 
 void run(const CompareArgs& a) {
@@ -43,53 +34,24 @@ void run(const CompareArgs& a) {
     refuse_aliased_outputs({{"the scores file", a.scores}, {"--store", a.store}}, outputs);
     check_output_dir({"--out-dir", a.out_dir});
   }
-  // Parse the rule first: a typo should not wait for the scores to load.
-  std::optional<PayoutRule> rule;
-  if (!a.store.empty() || a.payout_given || !a.payout_params.empty() ||
-      !std::isnan(a.payout_threshold)) {
-    std::vector<PayoutParam> params;
-    for (const std::string& p : a.payout_params) params.push_back(parse_payout_param(p));
-    rule = PayoutRule::parse(a.payout, params);
-    if (!std::isnan(a.payout_threshold) && !rule->uses_payout_factor()) {
-      throw InputError("--payout-threshold: the payout rule '" + rule->text() +
-                       "' does not use pf, the payout factor");
-    }
-    if (a.store.empty()) {
-      throw InputError(rule->uses_payout_factor()
-                           ? "--payout: the rule '" + rule->text() +
-                                 "' uses pf, the payout factor, which needs --store (each era's "
-                                 "total stake at risk)"
-                           : std::string("--payout needs --store (the stakes live in the store)"));
-    }
-  }
-  const ScoresFileReader file(a.scores);
-  const ScoreMatrix base = load_scores(file, a.baseline, "baseline");
-  const ScoreMatrix cand = load_scores(file, a.candidate, "candidate");
-  ModelExtras extras;
-  extras.eras_per_year = a.eras_per_year;
-  if (file.has_formula(kMaxFeatureCorrColumn)) {
-    extras.max_feature_exposure =
-        mean_by_model(load_scores(file, kMaxFeatureCorrColumn, "formulas"));
-  }
-  PayoutData payout;
-  if (rule) {
-    check_rule_formulas(*rule, file, true);
-    StoreReader store(a.store);
-    payout = load_payout(*rule, store, file, &base, a.payout_threshold);
-    extras.churn = model_churn(file, store);
-  }
-  const CompareResult r = compare(base, cand, rule ? &payout.input : nullptr);
+  const std::unique_ptr<CompareJob> job = run_compare(a);
+  const ScoresFileReader& file = job->file;
+  const ScoreMatrix& base = job->base;
+  const ScoreMatrix& cand = job->cand;
+  const ModelExtras& extras = job->extras;
+  const PayoutData& payout = job->payout;
+  const CompareResult& r = job->result;
   // Every input is read and checked: only now may the output directory appear.
   if (!a.out_dir.empty()) {
     std::error_code ec;
     fs::create_directories(a.out_dir, ec);
     if (ec) throw InputError("--out-dir: cannot create " + a.out_dir + ": " + ec.message());
+    for (const NamedTable& t : compare_csv_tables(*job)) {
+      t.table.write_csv(fs::path(a.out_dir) / t.name);
+    }
   }
   const std::vector<std::string>& models = file.models();
-  const std::vector<std::size_t> listed = listed_models(r);
-  const auto write_csv = [&](const Table& t, const char* name) {
-    if (!a.out_dir.empty()) t.write_csv(fs::path(a.out_dir) / name);
-  };
+  const std::vector<std::size_t>& listed = job->listed;
 
   std::printf("compare %s (baseline) with %s (candidate): %zu models, %zu eras, %s\n\n",
               base.formula.c_str(), cand.formula.c_str(), models.size(), file.eras().size(),
@@ -98,7 +60,6 @@ void run(const CompareArgs& a) {
   std::printf("models (b_ = %s, c_ = %s; best baseline mean first):\n", base.formula.c_str(),
               cand.formula.c_str());
   model_stats_table(r, models, listed, false).print(stdout, a.top);
-  write_csv(model_stats_table(r, models, listed, true, extras), "models.csv");
   std::printf(
       "\nmodel diagnostics (ac1: lag-1 autocorrelation of the era scores; smart: Sharpe penalized "
       "by it; calmar: %g x mean / max drawdown; apy: the payout rule compounded over the staked "
@@ -112,7 +73,6 @@ void run(const CompareArgs& a) {
   era_agreement_summary(r).print(stdout);
   std::printf("overall Spearman over %zu model-eras: %s\n", r.overall_pairs,
               fixed(r.overall_spearman, 4).c_str());
-  write_csv(era_agreement_table(r, file.eras()), "eras.csv");
 
   for (bool up : {true, false}) {
     std::printf("\nbiggest movers %s (rank by mean score; top %zu):\n", up ? "up" : "down", a.top);
@@ -123,7 +83,6 @@ void run(const CompareArgs& a) {
       t.print(stdout);
     }
   }
-  write_csv(leaderboard_table(r, models, listed), "leaderboard.csv");
 
   if (!r.payouts) {
     std::printf("\npayouts: not computed (give --store STORE for stakes)\n");
@@ -143,7 +102,6 @@ void run(const CompareArgs& a) {
     std::printf("largest changes (NaN columns: model-eras paid 0 for a missing score):\n");
     payout_changes_table(r, models).print(stdout, a.top);
     payout_total_table(r).print(stdout);
-    write_csv(payout_table(r, models, listed), "payouts.csv");
   }
   if (!a.out_dir.empty()) std::printf("\nCSV tables written to %s\n", a.out_dir.c_str());
 }

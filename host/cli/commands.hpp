@@ -10,6 +10,7 @@ namespace backscore::cli {
 
 void add_synth(CLI::App& app);
 void add_import(CLI::App& app);
+void add_import_numerai(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_run(CLI::App& app, const RunSeams& seams);
 void add_formulas(CLI::App& app);

@@ -357,7 +357,7 @@ JournaledRun score_journaled(PreparedRun& run, const RunArgs& a, const std::stri
     // Opening the journal refuses another job's, or a damaged header, and leaves it as it is.
     JournalWriter writer(run.journal, run.fingerprint, run.options.formulas.size(), a.resume);
     RunJournal journal(writer, run.options.seams);
-    std::fprintf(stderr, "%s\n", first_line.c_str());
+    if (!first_line.empty()) std::fprintf(stderr, "%s\n", first_line.c_str());
     if (a.resume) {
       std::fprintf(stderr, "backscore run: resuming, %zu eras already scored\n",
                    writer.finished_eras().size());

@@ -90,7 +90,8 @@ struct JournaledRun {
   int ranks = 1;              // MPI ranks whose stats were merged into `stats`
 };
 
-// Opens the journal (refusing another job's), prints `first_line` and the resume notes, runs
+// Opens the journal (refusing another job's), prints `first_line` (none when empty: the Python
+// module's runs) and the resume notes, runs
 // `score` (which scores every era not yet finished and appends each to the journal), then writes
 // the outputs from the journal and removes it. On failure the journal is kept for --resume when
 // that can help (the journal's or the outputs' I/O, memory) and removed otherwise (bad input in

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The Python module's tests (tests/python/test_*.py, pytest) against the build tree's module.
+#
+#   run_python_tests.sh PYTHON BUILD_DIR WORKDIR [PYTEST ARGS...]
+#
+# PYTHON: the interpreter the module was built for (CMake's BACKSCORE_PYTHON_INTERPRETER); a
+# virtual environment made from it (WORKDIR/venv, kept between runs) gets pandas, pyarrow and
+# pytest from PyPI. The module is imported from BUILD_DIR/python, the CLI is BUILD_DIR/backscore.
+# Exit 0 = pass, 77 = skipped (PyPI unreachable), anything else = failure.
+set -euo pipefail
+
+if [[ $# -lt 3 ]]; then
+  echo "usage: $0 PYTHON BUILD_DIR WORKDIR [PYTEST ARGS...]" >&2
+  exit 2
+fi
+BASE=$1
+BUILD=$(realpath "$2")
+WORK=$(realpath -m "$3")
+shift 3
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Pinned so the cached environment and CI agree; bump together.
+REQUIREMENTS=("pandas==2.2.3" "pyarrow==18.1.0" "pytest==8.3.4")
+mkdir -p "$WORK"
+
+skip() {
+  echo "python tests: SKIPPED: $*"
+  exit 77
+}
+
+VENV="$WORK/venv"
+PY="$VENV/bin/python"
+STAMP="$VENV/.requirements"
+if [[ ! -x "$PY" || "$(cat "$STAMP" 2>/dev/null)" != "${REQUIREMENTS[*]} $BASE" ]]; then
+  rm -rf "$VENV"
+  "$BASE" -m venv "$VENV" || skip "could not create a venv with $BASE"
+  LOG="$WORK/pip.log"
+  echo "python tests: installing ${REQUIREMENTS[*]} into $VENV (log: $LOG)"
+  if ! "$PY" -m pip install --disable-pip-version-check --quiet --timeout 30 \
+      "${REQUIREMENTS[@]}" >"$LOG" 2>&1; then
+    tail -5 "$LOG" >&2
+    rm -rf "$VENV"
+    if grep -qiE "connection|resolve|network|timed out|temporary failure|proxy|ssl|no matching distribution|could not find a version" "$LOG"; then
+      skip "cannot install ${REQUIREMENTS[*]}: PyPI unreachable (see $LOG)"
+    fi
+    echo "python tests: pip install failed (see $LOG)" >&2
+    exit 1
+  fi
+  echo "${REQUIREMENTS[*]} $BASE" >"$STAMP"
+fi
+
+cd "$WORK"
+PYTHONPATH="$BUILD/python" exec "$PY" -m pytest -q -p no:cacheprovider "$HERE" \
+  --backscore-build "$BUILD" --basetemp "$WORK/tmp" "$@"
