@@ -21,7 +21,8 @@ std::mutex run_mutex;
 py::dict run(const std::string& store, const std::optional<std::string>& formulas, int top_bottom,
              const std::vector<std::string>& definitions, const std::vector<std::string>& files,
              const std::string& out, const std::string& csv, const std::string& eras,
-             const std::string& models_file, const std::string& target,
+             const std::string& models_file, const std::vector<std::string>& models,
+             const std::string& target,
              const std::string& benchmark, int threads, const std::string& backend,
              std::size_t batch, int device, const py::object& progress) {
   cli::RunArgs a;
@@ -35,6 +36,7 @@ py::dict run(const std::string& store, const std::optional<std::string>& formula
   a.out_csv = csv;
   a.eras = eras;
   a.models_file = models_file;
+  a.model_names = models;
   a.target = target;
   a.benchmark = benchmark;
   a.threads = threads;
@@ -130,7 +132,7 @@ py::dict read_scores(const std::string& path) {
 void bind_run(py::module_& m) {
   m.def("run", &run, "backscore run (see backscore.run)", py::arg("store"), py::arg("formulas"),
         py::arg("top_bottom"), py::arg("definitions"), py::arg("formula_files"), py::arg("out"),
-        py::arg("csv"), py::arg("eras"), py::arg("models_file"), py::arg("target"),
+        py::arg("csv"), py::arg("eras"), py::arg("models_file"), py::arg("models"), py::arg("target"),
         py::arg("benchmark"), py::arg("threads"), py::arg("backend"), py::arg("batch"),
         py::arg("device"), py::arg("progress"));
   m.def("read_scores", &read_scores, py::arg("path"));

@@ -321,6 +321,16 @@ PreparedRun prepare_run(const RunArgs& a, const RunSeams& seams, bool writes_out
       o.model_selected[static_cast<std::size_t>(it - schema.models.begin())] = 1;
     }
   }
+  if (!a.model_names.empty()) {
+    if (o.model_selected.empty()) o.model_selected.assign(schema.models.size(), 0);
+    for (const std::string& name : a.model_names) {
+      auto it = std::find(schema.models.begin(), schema.models.end(), name);
+      if (it == schema.models.end()) {
+        throw InputError("models: the store has no model '" + name + "'");
+      }
+      o.model_selected[static_cast<std::size_t>(it - schema.models.begin())] = 1;
+    }
+  }
 
   ScoreOutputSpec& out = p.out;
   if (!a.out_h5.empty()) out.h5 = fs::path(a.out_h5);

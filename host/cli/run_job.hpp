@@ -24,6 +24,8 @@ struct RunArgs {
   std::string store;
   FormulaArgs formulas;  // --formulas, --top-bottom, --formula, --formula-file
   std::string out_h5, out_csv, eras, models_file, target = "target", benchmark, backend = "auto";
+  // Models selected by name (the Python API's models=[...]); with models_file, the union.
+  std::vector<std::string> model_names;
   int threads = 0;
   std::size_t batch = 0;  // 0: 256 on the CPU, 1024 on cuda
   int device = 0;

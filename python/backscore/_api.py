@@ -9,6 +9,15 @@ import pandas as pd
 from . import _backscore
 
 
+def _model_list(models):
+    """models=: None (every model), one name, or a list of names (names may hold commas)."""
+    if models is None:
+        return []
+    if isinstance(models, str):
+        return [models]
+    return [str(m) for m in models]
+
+
 def _names(value, what):
     """A comma-separated string or a list of names, as one comma-separated string."""
     if isinstance(value, str):
@@ -64,8 +73,8 @@ def _frame(era_names, model_names, era_index, model_index, values, formulas):
 
 
 def run(store, formulas=None, define=None, formula_file=None, top_bottom=0, threads=0,
-        backend="auto", out=None, csv=None, eras=None, models_file=None, target="target",
-        benchmark=None, batch=0, device=0, progress=None):
+        backend="auto", out=None, csv=None, eras=None, models_file=None, models=None,
+        target="target", benchmark=None, batch=0, device=0, progress=None):
     """Scores every model in every era of `store`, as `backscore run` does (the same C++ steps,
     so the same numbers to the bit), and returns a DataFrame indexed by (era, model), one row per
     submitted model-era (eras in store order, models in model-table order), one float64 column
@@ -76,7 +85,8 @@ def run(store, formulas=None, define=None, formula_file=None, top_bottom=0, thre
     the CLI without --formulas); define: {"name": "expression"} (the CLI's --formula 'name =
     expression'); formula_file: a path or a list of paths (--formula-file); top_bottom, threads,
     backend ("auto", "cpu", "cuda"), eras ("FIRST:LAST"), models_file, target, benchmark, batch,
-    device: the CLI's options of the same names (0: its default). out, csv: also write the scores
+    device: the CLI's options of the same names (0: its default). models: a list of model names
+    to score (with models_file, the union of both); an unknown name raises InputError. out, csv: also write the scores
     file and the CSV, as --out and --csv. progress: None shows it when someone watches (a
     terminal, a notebook), True always, False never. The interpreter is free while the engine
     scores (the GIL is released); Ctrl-C stops the run after the current era.
@@ -95,7 +105,7 @@ def run(store, formulas=None, define=None, formula_file=None, top_bottom=0, thre
             os.fspath(store), None if formulas is None else _names(formulas, "formulas"),
             int(top_bottom), definitions, files, os.fspath(out) if out else "",
             os.fspath(csv) if csv else "", eras or "", os.fspath(models_file) if models_file else "",
-            target, benchmark or "", int(threads), backend, int(batch), int(device), bar)
+            _model_list(models), target, benchmark or "", int(threads), backend, int(batch), int(device), bar)
     finally:
         if bar is not None:
             bar.close()

@@ -51,6 +51,22 @@ def test_read_scores_round_trip(history, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["scores.csv", "scores.h5"]  # no journal left
 
 
+def test_models_by_name_equal_the_clis_models_file(cli, history, tmp_path):
+    every = backscore.run(history, formulas="corr,mmc", backend="cpu")
+    chosen = sorted(set(every.index.get_level_values("model")))[:3]
+    (tmp_path / "models.txt").write_text("\n".join(chosen) + "\n")
+    cli("run", history, "--formulas", "corr,mmc", "--backend", "cpu", "--models",
+        tmp_path / "models.txt", "--csv", tmp_path / "cli.csv", "--quiet")
+    scores = backscore.run(history, formulas="corr,mmc", backend="cpu", models=chosen)
+    assert sorted(set(scores.index.get_level_values("model"))) == chosen
+    same_bits(scores, read_cli_csv(tmp_path / "cli.csv"))
+    same_bits(scores, backscore.run(history, formulas="corr,mmc", backend="cpu",
+                                    models_file=tmp_path / "models.txt"))
+    with pytest.raises(backscore.InputError) as e:
+        backscore.run(history, formulas="corr", models=["no such model"])
+    assert str(e.value) == "models: the store has no model 'no such model'"
+
+
 def test_errors_carry_the_clis_line(cli, history, tmp_path):
     bad = tmp_path / "not_a_store.h5"
     bad.write_text("era,id\n")
