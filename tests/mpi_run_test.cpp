@@ -42,16 +42,19 @@ CommandResult backscore_mpi(int ranks, const std::vector<std::string>& args) {
   return mpirun(ranks, BACKSCORE_MPI_BINARY, args);
 }
 
-// A store with missing ids, features and a benchmark, and the one-process run's outputs of
-// every built-in and a defined formula, made once for the suite.
+// A store with missing ids, features, a benchmark, neutralizers and sample weights, and the
+// one-process run's outputs of every built-in (the Signals ones included) and a defined formula,
+// made once for the suite.
 class MpiRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!have_mpi()) return;
     dir_ = new TempDir;
+    // With Signals data, so `all` holds mpc too: the one formula computed over an era's models.
     const auto synth = run_backscore({"synth", "--models", "40", "--eras", "9", "--stocks", "300",
-                                      "--features", "6", "--missing-ids", "0.15", "--seed", "11",
-                                      "--out", store(), "--quiet"});
+                                      "--features", "6", "--missing-ids", "0.15", "--neutralizers",
+                                      "4", "--sample-weights", "--seed", "11", "--out", store(),
+                                      "--quiet"});
     ASSERT_EQ(synth.status, 0) << synth.err;
     std::vector<std::string> args = {"run", store()};
     args.insert(args.end(), job().begin(), job().end());
