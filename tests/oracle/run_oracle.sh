@@ -52,34 +52,24 @@ if [[ -n "${ORACLE_PYTHON:-}" ]]; then
 else
   VENV="$WORK/venv"
   PY="$VENV/bin/python"
-  if ! has_nt "$PY"; then
-    BASE=""
-    for cand in python3 python3.13 python3.12 python3.11; do
-      if command -v "$cand" >/dev/null &&
-         "$cand" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-        BASE=$(command -v "$cand")
-        break
-      fi
-    done
-    [[ -n "$BASE" ]] || skip "numerai-tools $NT_VERSION needs Python >= 3.11 with the venv module; none found"
-    rm -rf "$VENV"
-    "$BASE" -m venv "$VENV" || skip "could not create a venv with $BASE"
-    LOG="$WORK/pip.log"
-    echo "oracle: installing numerai-tools==$NT_VERSION into $VENV (log: $LOG)"
-    if ! "$PY" -m pip install --disable-pip-version-check --quiet --timeout 30 \
-        "numerai-tools==$NT_VERSION" >"$LOG" 2>&1; then
-      tail -5 "$LOG" >&2
-      rm -rf "$VENV"
-      if grep -qiE "connection|resolve|network|timed out|temporary failure|proxy|ssl|no matching distribution|could not find a version" "$LOG"; then
-        skip "cannot install numerai-tools==$NT_VERSION: PyPI unreachable (see $LOG)"
-      fi
-      echo "oracle: pip install numerai-tools==$NT_VERSION failed (see $LOG)" >&2
-      exit 1
+  BASE=""
+  for cand in python3 python3.13 python3.12 python3.11; do
+    if command -v "$cand" >/dev/null &&
+       "$cand" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      BASE=$(command -v "$cand")
+      break
     fi
-    # h5py only for the nt_rescore.py cross-check; optional
-    "$PY" -m pip install --disable-pip-version-check --quiet --timeout 30 h5py >>"$LOG" 2>&1 ||
-      echo "oracle: h5py did not install; the nt_rescore.py store check will be skipped"
-  fi
+  done
+  [[ -n "$BASE" ]] || skip "numerai-tools $NT_VERSION needs Python >= 3.11 with the venv module; none found"
+  # shellcheck source=../pypi_venv.sh
+  source "$HERE/../pypi_venv.sh"
+  pypi_venv "$VENV" "$BASE" "$WORK/pip.log" oracle "numerai-tools==$NT_VERSION"
+  has_nt "$PY" || { echo "oracle: $PY lacks numerai-tools==$NT_VERSION" >&2; exit 1; }
+  # h5py only for the nt_rescore.py cross-check; optional
+  "$PY" -c "import h5py" 2>/dev/null ||
+    "$PY" -m pip install --disable-pip-version-check --quiet --timeout 30 h5py \
+      >>"$WORK/pip.log" 2>&1 ||
+    echo "oracle: h5py did not install; the nt_rescore.py store check will be skipped"
 fi
 echo "oracle: $("$PY" -c 'import sys, numpy, pandas, scipy; print("python", sys.version.split()[0], "numpy", numpy.__version__, "pandas", pandas.__version__, "scipy", scipy.__version__)'), numerai-tools $NT_VERSION"
 

@@ -22,31 +22,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REQUIREMENTS=("pandas==2.2.3" "pyarrow==18.1.0" "pytest==8.3.4")
 mkdir -p "$WORK"
 
-skip() {
-  echo "python tests: SKIPPED: $*"
-  exit 77
-}
-
+# shellcheck source=../pypi_venv.sh
+source "$HERE/../pypi_venv.sh"
 VENV="$WORK/venv"
 PY="$VENV/bin/python"
-STAMP="$VENV/.requirements"
-if [[ ! -x "$PY" || "$(cat "$STAMP" 2>/dev/null)" != "${REQUIREMENTS[*]} $BASE" ]]; then
-  rm -rf "$VENV"
-  "$BASE" -m venv "$VENV" || skip "could not create a venv with $BASE"
-  LOG="$WORK/pip.log"
-  echo "python tests: installing ${REQUIREMENTS[*]} into $VENV (log: $LOG)"
-  if ! "$PY" -m pip install --disable-pip-version-check --quiet --timeout 30 \
-      "${REQUIREMENTS[@]}" >"$LOG" 2>&1; then
-    tail -5 "$LOG" >&2
-    rm -rf "$VENV"
-    if grep -qiE "connection|resolve|network|timed out|temporary failure|proxy|ssl|no matching distribution|could not find a version" "$LOG"; then
-      skip "cannot install ${REQUIREMENTS[*]}: PyPI unreachable (see $LOG)"
-    fi
-    echo "python tests: pip install failed (see $LOG)" >&2
-    exit 1
-  fi
-  echo "${REQUIREMENTS[*]} $BASE" >"$STAMP"
-fi
+pypi_venv "$VENV" "$BASE" "$WORK/pip.log" "python tests" "${REQUIREMENTS[@]}"
 
 cd "$WORK"
 PYTHONPATH="$BUILD/python" exec "$PY" -m pytest -q -p no:cacheprovider "$HERE" \
