@@ -191,19 +191,21 @@ void write_sized_universe(const fs::path& dir, int eras, int stocks, int feature
 }
 
 TEST(ImportStream, PeakMemoryDoesNotGrowWithTheEras) {
-  // 2000 stocks x 100 features: 1.6 MB of doubles an era. Holding every era would add ~29 MB
-  // from 2 to 20 eras; streaming adds the ids (about 40 bytes a row).
+  // 2000 stocks x 300 features: 4.8 MB of doubles an era. Holding every era would add ~86 MB
+  // from 2 to 20 eras; streaming adds the ids (about 40 bytes a row). The allowance is a quarter
+  // of that: the CUDA build's process maps ~250 MB of CUDA libraries whose resident part moves by
+  // up to ~15 MB from run to run (CI, 2026-11-30).
   long peak[2] = {0, 0};
   const int eras[2] = {2, 20};
   for (int k = 0; k < 2; ++k) {
     TempDir dir;
-    write_sized_universe(dir.path(), eras[k], 2000, 100);
+    write_sized_universe(dir.path(), eras[k], 2000, 300);
     const auto r = run_backscore({"import", "--universe", (dir / "u.csv").string(), "--predictions",
                                   (dir / "p.csv").string(), "--out", (dir / "s.h5").string()});
     ASSERT_EQ(r.status, 0) << r.err;
     peak[k] = r.max_rss_kib;
   }
-  EXPECT_LT(peak[1] - peak[0], 8 * 1024)
+  EXPECT_LT(peak[1] - peak[0], 22 * 1024)
       << "2 eras: " << peak[0] << " KiB, 20 eras: " << peak[1] << " KiB";
 }
 

@@ -592,8 +592,10 @@ TEST(Store, StreamingMemoryDoesNotGrowWithEras) {
   const auto large = run_backscore({"inspect", (dir / "100.h5").string()});
   ASSERT_EQ(small.status, 0) << small.err;
   ASSERT_EQ(large.status, 0) << large.err;
-  // 90 more eras would add 144 MB if the history were held; allow 8 MB of noise.
-  EXPECT_LT(large.max_rss_kib, small.max_rss_kib + 8 * 1024)
+  // 90 more eras would add 144 MB if the history were held; allow a quarter of that. The CUDA
+  // build's process maps ~250 MB of CUDA libraries, and its peak moved by 15 MB between these two
+  // runs on CI's machine (2026-11-30; 4 MB in the CPU build here): an 8 MB allowance failed there.
+  EXPECT_LT(large.max_rss_kib, small.max_rss_kib + 36 * 1024)
       << "10 eras: " << small.max_rss_kib << " KiB, 100 eras: " << large.max_rss_kib << " KiB";
   RecordProperty("peak_rss_kib_10_eras", std::to_string(small.max_rss_kib));
   RecordProperty("peak_rss_kib_100_eras", std::to_string(large.max_rss_kib));

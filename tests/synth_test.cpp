@@ -364,16 +364,18 @@ TEST(Synth, MissingIdsShare) {
 TEST(Synth, MemoryDoesNotGrowWithEras) {
   TempDir dir;
   auto synth = [&](const char* eras, const char* name) {
-    return run_backscore({"synth", "--models", "200", "--stocks", "2000", "--eras", eras, "--seed",
+    return run_backscore({"synth", "--models", "200", "--stocks", "6000", "--eras", eras, "--seed",
                           "3", "--out", (dir / name).string()});
   };
   const auto few = synth("4", "few.h5");
   const auto many = synth("40", "many.h5");
   ASSERT_EQ(few.status, 0) << few.err;
   ASSERT_EQ(many.status, 0) << many.err;
-  // An era is ~1 MB of predictions (about half the models submit); holding 36 more eras would
-  // add ~40 MB. HDF5's metadata cache grows by ~40 KB per era group, hence the margin.
-  EXPECT_LT(many.max_rss_kib, few.max_rss_kib + 12 * 1024)
+  // An era is ~3 MB of predictions (about half the models submit); holding 36 more eras would
+  // add ~110 MB. HDF5's metadata cache grows by ~40 KB per era group, and the CUDA build's
+  // process maps ~250 MB of CUDA libraries whose resident part moves by up to ~15 MB from run to
+  // run (CI, 2026-11-30): the allowance is about a quarter of the history.
+  EXPECT_LT(many.max_rss_kib, few.max_rss_kib + 28 * 1024)
       << "4 eras: " << few.max_rss_kib << " KiB, 40 eras: " << many.max_rss_kib << " KiB";
   RecordProperty("peak_rss_kib_4_eras", std::to_string(few.max_rss_kib));
   RecordProperty("peak_rss_kib_40_eras", std::to_string(many.max_rss_kib));
