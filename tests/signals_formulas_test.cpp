@@ -132,6 +132,42 @@ TEST(SignalsFormulas, MaxFeatureCorrIsTheLargestAbsolutePearson) {
   EXPECT_TRUE(std::isnan(out[0])) << "a constant model correlates with nothing";
 }
 
+// A model with ids missing: its context reads the whole era's features at its rows (nothing
+// copied) and scores what a context of its own rows would.
+TEST(SignalsFormulas, MaxFeatureCorrOfASubsetReadsTheErasFeatures) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> z;
+  Era era;
+  era.name = "e";
+  const std::size_t n = 300, k = 12;
+  for (std::size_t i = 0; i < n; ++i) era.ids.push_back("id" + std::to_string(1000 + i));
+  era.targets.assign(n, 0.5);
+  for (std::size_t i = 0; i < n * k; ++i) era.features.push_back(std::round(z(rng) * 2));
+  const std::vector<FormulaSpec> specs{{Builtin::max_feature_corr, 0},
+                                       {Builtin::max_feature_corr, 20}};
+  const ContextNeeds needs = ContextNeeds::of(specs);
+  const EraContext full(era, {}, needs, 0, 0);
+  std::vector<std::uint32_t> rows;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (i % 9 != 4) rows.push_back(i);
+  }
+  const EraContext own(era, rows, needs, 0, 0, &full), alone(era, rows, needs, 0, 0);
+  EXPECT_EQ(own.feature_source(), &full);
+  EXPECT_TRUE(own.feature_values().empty());
+  EXPECT_EQ(alone.feature_source(), nullptr);
+  EXPECT_EQ(own.feature_count(), k);
+  Vec pred(rows.size());
+  for (double& v : pred) v = z(rng);
+  ModelScratch scratch;
+  Vec a(2), b(2);
+  score_model(own, pred, specs, a, scratch);
+  score_model(alone, pred, specs, b, scratch);
+  for (std::size_t f = 0; f < 2; ++f) {
+    ASSERT_TRUE(std::isfinite(a[f]));
+    EXPECT_NEAR(a[f], b[f], 1e-14) << specs[f].name();
+  }
+}
+
 // synth's neutralizers are orthonormal under its sample weights (N^T diag(w) N = I), the form
 // numerai-tools' alpha and mpc assume; the weights average 1 in each era.
 TEST(SignalsFormulas, SynthNeutralizersAreOrthonormalUnderTheWeights) {

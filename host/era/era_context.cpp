@@ -131,7 +131,12 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
       }
     }
   }
-  if (needs.feature_values) {
+  if (needs.feature_values && full != nullptr && !rows.empty() && full->has_feature_values() &&
+      full->size() == N) {
+    // A subset reads the whole era's (centered) features at its rows: nothing copied.
+    feature_source_ = full;
+    feature_row_index_.assign(rows.begin(), rows.end());
+  } else if (needs.feature_values) {
     // Centered on the rows, with their norms: max_feature_corr's Pearsons are then one matrix-
     // vector product per model.
     const std::size_t k = N > 0 ? era.features.size() / N : 0;

@@ -91,12 +91,20 @@ class EraContext {
   std::size_t neutralizer_count() const { return n_ > 0 ? neutralizer_rows_.size() / n_ : 0; }
   std::span<const double> sample_weights() const { return weight_rows_; }
   std::span<const double> era_centered_target() const { return era_centered_target_; }
-  // max_feature_corr's features on the rows (needs.feature_values), F x size(), each centered
-  // over the rows, and their Euclidean norms (0: constant on the rows).
+  // max_feature_corr's features (needs.feature_values). A context on all the era's rows holds
+  // them, F x size(), each centered over the rows, with their Euclidean norms (0: constant). A
+  // subset's context given `full` holds none (F x n doubles per model with missing ids would be
+  // 95 MB at Numerai's size): it reads full's at its rows (feature_rows()).
   bool has_feature_values() const { return needs_.feature_values; }
   std::span<const double> feature_values() const { return feature_rows_; }
   std::span<const double> feature_norms() const { return feature_norms_; }
-  std::size_t feature_count() const { return n_ > 0 ? feature_rows_.size() / n_ : 0; }
+  std::size_t feature_count() const {
+    return feature_source_ != nullptr ? feature_source_->feature_count() : feature_norms_.size();
+  }
+  // Where the subset reads them: full's context (null when this context holds its own), and
+  // the row of full's that each of this context's rows is.
+  const EraContext* feature_source() const { return feature_source_; }
+  std::span<const std::uint32_t> feature_rows() const { return feature_row_index_; }
 
   // Seconds the constructor spent in least-squares factorizations (fnc's and mmc2's projectors).
   double factorization_seconds() const { return factorization_seconds_; }
@@ -119,6 +127,8 @@ class EraContext {
   double meta_neutral_norm2_ = 0;
   std::vector<double> neutralizer_rows_, weight_rows_, era_centered_target_, feature_rows_;
   std::vector<double> feature_norms_;
+  const EraContext* feature_source_ = nullptr;
+  std::vector<std::uint32_t> feature_row_index_;
   double factorization_seconds_ = 0;
 };
 

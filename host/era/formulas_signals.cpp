@@ -51,7 +51,6 @@ double max_feature_corr(const EraContext& ctx, std::span<const double> pred,
                         std::span<const char> kept, std::vector<double>& gather_a,
                         std::vector<double>& gather_b) {
   const std::size_t n = ctx.size(), features = ctx.feature_count();
-  const std::span<const double> f = ctx.feature_values(), norms = ctx.feature_norms();
   double best = kNaN;
   // pandas' idxmax skips NaN: a feature constant on these rows has no correlation.
   auto take = [&best](double c) {
@@ -59,6 +58,29 @@ double max_feature_corr(const EraContext& ctx, std::span<const double> pred,
     c = std::fabs(c);
     if (std::isnan(best) || c > best) best = c;
   };
+  if (const EraContext* source = ctx.feature_source()) {
+    // A subset: the whole era's features at this context's rows (the top/bottom ones when kept
+    // is given), feature by feature; Pearson centers them on these rows.
+    const std::span<const std::uint32_t> rows = ctx.feature_rows();
+    const std::size_t N = source->size();
+    const std::span<const double> all = source->feature_values();
+    std::size_t m = 0;
+    gather_b.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (kept.empty() || kept[i]) gather_b[m++] = pred[i];
+    }
+    gather_a.resize(n);
+    for (std::size_t k = 0; k < features; ++k) {
+      const double* col = all.data() + k * N;
+      std::size_t at = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (kept.empty() || kept[i]) gather_a[at++] = col[rows[i]];
+      }
+      take(pearson({gather_a.data(), m}, {gather_b.data(), m}));
+    }
+    return best;
+  }
+  const std::span<const double> f = ctx.feature_values(), norms = ctx.feature_norms();
   if (kept.empty()) {
     // Every row: Pearson(f, p) = (f_c . p_c) / (|f_c| |p_c|) for all the features by one
     // matrix-vector product (the features are centered in the context).
