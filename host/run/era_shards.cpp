@@ -45,8 +45,8 @@ std::vector<std::size_t> split_eras(std::span<const double> costs, std::size_t p
   if (costs.empty()) return bounds;
   // The bottleneck lies in [max(largest era, total / parts), total]; bisect on it.
   const double total = std::accumulate(costs.begin(), costs.end(), 0.0);
-  double lo = std::max(*std::max_element(costs.begin(), costs.end()),
-                       total / static_cast<double>(parts));
+  double lo =
+      std::max(*std::max_element(costs.begin(), costs.end()), total / static_cast<double>(parts));
   double hi = total;
   if (ranges_needed(costs, lo) <= parts) hi = lo;
   for (int step = 0; step < 100 && hi - lo > 1e-9 * hi; ++step) {
@@ -66,65 +66,50 @@ std::vector<std::size_t> split_eras(std::span<const double> costs, std::size_t p
   return bounds;
 }
 
-void merge_run_stats(RunStats& into, const RunStats& from) {
-  into.eras += from.eras;
-  into.model_eras += from.model_eras;
-  into.skipped += from.skipped;
-  into.subset_models += from.subset_models;
-  into.fnc_fallbacks += from.fnc_fallbacks;
-  into.predictions += from.predictions;
-  if (into.undefined.size() < from.undefined.size()) into.undefined.resize(from.undefined.size());
-  for (std::size_t f = 0; f < from.undefined.size(); ++f) into.undefined[f] += from.undefined[f];
-  into.seconds = std::max(into.seconds, from.seconds);
-  StageSeconds& t = into.times;
-  const StageSeconds& u = from.times;
-  t.read += u.read;
-  t.era_stages += u.era_stages;
-  t.factorization += u.factorization;
-  t.wait_batches += u.wait_batches;
-  t.wait_stages += u.wait_stages;
-  t.fnc_inputs += u.fnc_inputs;
-  t.fnc_products += u.fnc_products;
-  t.subset_stages += u.subset_stages;
-  t.subset_products += u.subset_products;
-  t.columns += u.columns;
-  t.ranks += u.ranks;
-  into.gpu_model_eras += from.gpu_model_eras;
-  into.gpu_peak_bytes = std::max(into.gpu_peak_bytes, from.gpu_peak_bytes);
-  into.gpu_batch_models = std::max(into.gpu_batch_models, from.gpu_batch_models);
-  into.gpu_streams = std::max(into.gpu_streams, from.gpu_streams);
-}
-
 namespace {
 
-// The fields of RunStats in one order, for both directions: counts as u64, seconds as f64.
-template <typename Stats, typename Count, typename Seconds>
-void fields(Stats& s, Count&& count, Seconds&& seconds) {
-  count(s.eras);
-  count(s.model_eras);
-  count(s.skipped);
-  count(s.subset_models);
-  count(s.fnc_fallbacks);
-  count(s.predictions);
-  count(s.gpu_model_eras);
-  count(s.gpu_peak_bytes);
-  count(s.gpu_batch_models);
-  count(s.gpu_streams);
-  seconds(s.seconds);
-  auto& t = s.times;
-  for (auto* v : {&t.read, &t.era_stages, &t.factorization, &t.wait_batches, &t.wait_stages,
-                  &t.fnc_inputs, &t.fnc_products, &t.subset_stages, &t.subset_products,
-                  &t.columns, &t.ranks}) {
-    seconds(*v);
-  }
-}
-
-constexpr std::size_t kCounts = 10, kSeconds = 12;
+// RunStats' fields, listed once for merging and for the bytes: each count with how ranks' values
+// combine (added, or the largest: the device figures), then the seconds (the wall: the largest;
+// the phases: added, thread-seconds).
+struct CountField {
+  std::size_t RunStats::*field;
+  bool largest;
+};
+constexpr CountField kCountFields[] = {
+    {&RunStats::eras, false},
+    {&RunStats::model_eras, false},
+    {&RunStats::skipped, false},
+    {&RunStats::subset_models, false},
+    {&RunStats::fnc_fallbacks, false},
+    {&RunStats::predictions, false},
+    {&RunStats::gpu_model_eras, false},
+    {&RunStats::gpu_peak_bytes, true},
+    {&RunStats::gpu_batch_models, true},
+    {&RunStats::gpu_streams, true},
+};
+constexpr double StageSeconds::*kStageFields[] = {
+    &StageSeconds::read,         &StageSeconds::era_stages,    &StageSeconds::factorization,
+    &StageSeconds::wait_batches, &StageSeconds::wait_stages,   &StageSeconds::fnc_inputs,
+    &StageSeconds::fnc_products, &StageSeconds::subset_stages, &StageSeconds::subset_products,
+    &StageSeconds::columns,      &StageSeconds::ranks,
+};
+constexpr std::size_t kWords = std::size(kCountFields) + 1 + std::size(kStageFields);
 
 }  // namespace
 
+void merge_run_stats(RunStats& into, const RunStats& from) {
+  for (const CountField& c : kCountFields) {
+    into.*c.field =
+        c.largest ? std::max(into.*c.field, from.*c.field) : into.*c.field + from.*c.field;
+  }
+  if (into.undefined.size() < from.undefined.size()) into.undefined.resize(from.undefined.size());
+  for (std::size_t f = 0; f < from.undefined.size(); ++f) into.undefined[f] += from.undefined[f];
+  into.seconds = std::max(into.seconds, from.seconds);
+  for (const auto field : kStageFields) into.times.*field += from.times.*field;
+}
+
 std::vector<unsigned char> encode_run_stats(const RunStats& stats) {
-  std::vector<unsigned char> out((1 + stats.undefined.size() + kCounts + kSeconds) * 8);
+  std::vector<unsigned char> out((1 + stats.undefined.size() + kWords) * 8);
   std::size_t at = 0;
   auto put = [&out, &at](const auto& value) {
     static_assert(sizeof value == 8);
@@ -133,41 +118,36 @@ std::vector<unsigned char> encode_run_stats(const RunStats& stats) {
   };
   put(static_cast<std::uint64_t>(stats.undefined.size()));
   for (const std::size_t u : stats.undefined) put(static_cast<std::uint64_t>(u));
-  RunStats copy = stats;
-  fields(
-      copy, [&](std::size_t& v) { put(static_cast<std::uint64_t>(v)); },
-      [&](double& v) { put(v); });
+  for (const CountField& c : kCountFields) put(static_cast<std::uint64_t>(stats.*c.field));
+  put(stats.seconds);
+  for (const auto field : kStageFields) put(stats.times.*field);
   return out;
 }
 
 RunStats decode_run_stats(std::span<const unsigned char> bytes) {
   std::size_t at = 0;
-  auto take = [&](void* value, std::size_t size) {
-    if (bytes.size() - at < size) throw std::invalid_argument("decode_run_stats: too short");
-    std::memcpy(value, bytes.data() + at, size);
-    at += size;
+  auto take = [&](auto& value) {
+    static_assert(sizeof value == 8);
+    std::memcpy(&value, bytes.data() + at, sizeof value);
+    at += sizeof value;
   };
+  auto take_count = [&](std::size_t& value) {
+    std::uint64_t w = 0;
+    take(w);
+    value = static_cast<std::size_t>(w);
+  };
+  if (bytes.size() < 8) throw std::invalid_argument("decode_run_stats: too short");
   RunStats s;
-  std::uint64_t n = 0;
-  take(&n, sizeof n);
-  if (n > bytes.size() / 8 || bytes.size() != (1 + n + kCounts + kSeconds) * 8) {
+  std::size_t n = 0;
+  take_count(n);
+  if (n > bytes.size() / 8 || bytes.size() != (1 + n + kWords) * 8) {
     throw std::invalid_argument("decode_run_stats: wrong length");
   }
-  s.undefined.resize(static_cast<std::size_t>(n));
-  for (std::size_t& u : s.undefined) {
-    std::uint64_t v = 0;
-    take(&v, sizeof v);
-    u = static_cast<std::size_t>(v);
-  }
-  fields(
-      s,
-      [&](std::size_t& v) {
-        std::uint64_t w = 0;
-        take(&w, sizeof w);
-        v = static_cast<std::size_t>(w);
-      },
-      [&](double& v) { take(&v, sizeof v); });
-  if (at != bytes.size()) throw std::invalid_argument("decode_run_stats: wrong length");
+  s.undefined.resize(n);
+  for (std::size_t& u : s.undefined) take_count(u);
+  for (const CountField& c : kCountFields) take_count(s.*c.field);
+  take(s.seconds);
+  for (const auto field : kStageFields) take(s.times.*field);
   return s;
 }
 
