@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
-#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string_view>
@@ -22,6 +22,19 @@ namespace {
 
 constexpr char kMagic[4] = {'B', 'S', 'J', '2'};
 constexpr std::size_t kChecksumBytes = sizeof(std::uint64_t);
+constexpr std::size_t kRecordHead = 2 * sizeof(std::uint64_t);  // a record's era and m
+
+// A record's models and scores (what follows its head) into out.
+void unpack_body(const unsigned char* p, std::size_t models, std::size_t n_formulas,
+                 EraScores& out) {
+  out.models.resize(models);
+  out.scores.resize(models * n_formulas);
+  if (models > 0) {
+    std::memcpy(out.models.data(), p, models * sizeof(std::int32_t));
+    std::memcpy(out.scores.data(), p + models * sizeof(std::int32_t),
+                out.scores.size() * sizeof(double));
+  }
+}
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -99,7 +112,7 @@ class JournalReader {
     if (consumed_ == size_) return Record::end;
     buf_.clear();
     std::uint64_t m = 0;
-    if (!take(2 * sizeof(std::uint64_t))) return Record::incomplete;
+    if (!take(kRecordHead)) return Record::incomplete;
     std::memcpy(&out.era, buf_.data(), sizeof out.era);
     std::memcpy(&m, buf_.data() + sizeof out.era, sizeof m);
     const std::uint64_t per_model = sizeof(std::int32_t) + n_formulas * sizeof(double);
@@ -109,14 +122,7 @@ class JournalReader {
     const std::size_t models = static_cast<std::size_t>(m);
     if (!take(models * per_model)) return Record::incomplete;
     if (!checksum_matches()) return Record::damaged;
-    const unsigned char* p = buf_.data() + 2 * sizeof(std::uint64_t);
-    out.models.resize(models);
-    out.scores.resize(models * n_formulas);
-    if (models > 0) {
-      std::memcpy(out.models.data(), p, models * sizeof(std::int32_t));
-      std::memcpy(out.scores.data(), p + models * sizeof(std::int32_t),
-                  out.scores.size() * sizeof(double));
-    }
+    unpack_body(buf_.data() + kRecordHead, models, n_formulas, out);
     pos_ = consumed_;
     return Record::ok;
   }
@@ -172,30 +178,23 @@ std::vector<unsigned char> encode_era_scores(const EraScores& era, std::size_t n
 }
 
 EraScores decode_era_scores(std::span<const unsigned char> bytes, std::size_t n_formulas) {
-  constexpr std::size_t kHead = 2 * sizeof(std::uint64_t);
   auto bad = [](const char* why) {
     throw std::invalid_argument(std::string("decode_era_scores: ") + why);
   };
-  if (bytes.size() < kHead + kChecksumBytes) bad("too short");
+  if (bytes.size() < kRecordHead + kChecksumBytes) bad("too short");
   EraScores out;
   std::uint64_t m = 0, stored = 0;
   std::memcpy(&out.era, bytes.data(), sizeof out.era);
   std::memcpy(&m, bytes.data() + sizeof out.era, sizeof m);
   const std::uint64_t per_model = sizeof(std::int32_t) + n_formulas * sizeof(double);
-  if (m > bytes.size() / per_model || kHead + m * per_model + kChecksumBytes != bytes.size()) {
+  if (m > bytes.size() / per_model ||
+      kRecordHead + m * per_model + kChecksumBytes != bytes.size()) {
     bad("wrong length");
   }
   const std::size_t body = bytes.size() - kChecksumBytes;
   std::memcpy(&stored, bytes.data() + body, kChecksumBytes);
   if (stored != journal_checksum(bytes.first(body))) bad("checksum mismatch");
-  const std::size_t models = static_cast<std::size_t>(m);
-  out.models.resize(models);
-  out.scores.resize(models * n_formulas);
-  if (models > 0) {
-    std::memcpy(out.models.data(), bytes.data() + kHead, models * sizeof(std::int32_t));
-    std::memcpy(out.scores.data(), bytes.data() + kHead + models * sizeof(std::int32_t),
-                out.scores.size() * sizeof(double));
-  }
+  unpack_body(bytes.data() + kRecordHead, static_cast<std::size_t>(m), n_formulas, out);
   return out;
 }
 
