@@ -14,15 +14,6 @@
 #include "host/era/stats.hpp"
 
 namespace backscore {
-namespace {
-
-// numerai-tools' power() assertion: the column is constant or corr(x^p, x) >= 0.9.
-bool power_ok(std::span<const double> powered, std::span<const double> x) {
-  return zero_std(powered) || pearson(powered, x) >= 0.9;
-}
-
-}  // namespace
-
 EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
                        std::size_t target_index, std::size_t benchmark_index,
                        const EraContext* full, const Factorizer& fnc_factorizer)
@@ -56,7 +47,7 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     centered[i] = full_target[row(i)] - era_mean;
     corr_target_[i] = signed_pow(centered[i], 1.5);
   }
-  corr_target_ok_ = power_ok(corr_target_, centered);
+  corr_target_ok_ = formula_parts::power_ok(corr_target_, centered);
   if (needs.neutral_weights) era_centered_target_ = centered;
   const bool unit =
       std::all_of(target_.begin(), target_.end(), [](double t) { return t >= 0 && t <= 1; });
@@ -118,7 +109,8 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
       if (era.sample_weights.size() != N) {
         throw std::invalid_argument("EraContext: era " + era.name + " has no sample weights");
       }
-      neutralizer_rows_.assign(exposures.begin(), exposures.begin() + static_cast<std::ptrdiff_t>(k * n));
+      neutralizer_rows_.assign(exposures.begin(),
+                               exposures.begin() + static_cast<std::ptrdiff_t>(k * n));
       take(era.sample_weights, weight_rows_);
     }
     if (needs.neutralizers) {

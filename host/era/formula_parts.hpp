@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <span>
 
 #include "host/era/stats.hpp"
 
@@ -23,6 +24,11 @@ inline constexpr double kMmc2Scale = 0.29 * 0.29;
 // numerai-tools' numerai_corr raises unless the powered predictions keep a Pearson of at least
 // this with the gaussianized ones (or have zero std).
 inline constexpr double kPowerCheckMin = 0.9;
+// numerai-tools' power() assertion on a powered column: constant, or corr(x^p, x) >= 0.9 (it
+// raises otherwise, and the formula is NaN).
+inline bool power_ok(std::span<const double> powered, std::span<const double> x) {
+  return zero_std(powered) || pearson(powered, x) >= kPowerCheckMin;
+}
 
 // Rank cutoffs of the two least-squares neutralizations (LeastSquaresProjector's rcond): fnc is
 // numerai-tools' lstsq([features, 1], x, rcond=1e-6), mmc2 the example-scripts' lstsq with

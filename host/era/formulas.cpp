@@ -64,9 +64,7 @@ constexpr std::array<BuiltinInfo, 12> kBuiltins{{
      false, false, true, true, false, false, false, false, false},
 }};
 
-bool power_ok(std::span<const double> powered, std::span<const double> x) {
-  return zero_std(powered) || pearson(powered, x) >= formula_parts::kPowerCheckMin;
-}
+using formula_parts::power_ok;
 
 // Everything score_model computes for one model, each stage at most once and only if asked.
 class ModelEval {
@@ -76,7 +74,8 @@ class ModelEval {
       : ctx_(ctx), pred_(pred), s_(s), n_(ctx.size()), given_fnc_(fnc) {
     // corr's P' = gauss^1.5 comes with the gaussianization (one lookup per rank).
     for (const FormulaSpec& f : specs) {
-      want_powered_ |= !f.is_defined() && (f.builtin == Builtin::corr || f.builtin == Builtin::alpha);
+      want_powered_ |=
+          !f.is_defined() && (f.builtin == Builtin::corr || f.builtin == Builtin::alpha);
     }
   }
 
@@ -122,9 +121,9 @@ class ModelEval {
       case Builtin::max_feature_corr:
         if (!ctx_.has_feature_values()) return kNaN;
         if (k > 0) keep_ends(sorted_order(), k);
-        return signals::max_feature_corr(ctx_, pred_, k > 0 ? std::span<const char>(s_.kept)
-                                                            : std::span<const char>{},
-                                         s_.gather_a, s_.gather_b);
+        return signals::max_feature_corr(
+            ctx_, pred_, k > 0 ? std::span<const char>(s_.kept) : std::span<const char>{},
+            s_.gather_a, s_.gather_b);
     }
     return kNaN;
   }

@@ -91,8 +91,8 @@ double max_feature_corr(const EraContext& ctx, std::span<const double> pred,
     const double p_norm = std::sqrt(dot({gather_b.data(), n}, {gather_b.data(), n}));
     if (!(p_norm > 0)) return kNaN;
     gather_a.resize(features);
-    blas::gemv('T', blas::dim(n), blas::dim(features), 1.0, f.data(), blas::dim(n),
-               gather_b.data(), 0.0, gather_a.data());
+    blas::gemv('T', blas::dim(n), blas::dim(features), 1.0, f.data(), blas::dim(n), gather_b.data(),
+               0.0, gather_a.data());
     for (std::size_t k = 0; k < features; ++k) {
       if (!(norms[k] > 0)) continue;
       take(std::clamp(gather_a[k] / (norms[k] * p_norm), -1.0, 1.0));
@@ -123,9 +123,7 @@ bool portfolio_weights(const EraContext& ctx, std::span<const double> pred, std:
   scratch.resize(n);
   scratch.sorter.sort(pred, scratch.order);
   tie_kept_gaussian(pred, scratch.order, &ctx.gaussian_table(), scratch.gauss, scratch.powered);
-  if (!(zero_std(scratch.powered) || pearson(scratch.powered, scratch.gauss) >= formula_parts::kPowerCheckMin)) {
-    return false;
-  }
+  if (!formula_parts::power_ok(scratch.powered, scratch.gauss)) return false;
   neutral_weights(ctx, scratch.powered, out, scratch.work);
   return true;
 }
