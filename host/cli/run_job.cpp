@@ -39,10 +39,9 @@ void print_timings(const RunStats& stats, double output_seconds, int ranks) {
                  note);
   };
   // Several ranks: each phase is summed over them (rank-seconds), the wall is the job's.
-  std::fprintf(stderr, "backscore run: timings (%zu eras, %.2f s wall%s)\n", stats.eras,
-               stats.seconds,
-               ranks > 1 ? (", phases summed over " + std::to_string(ranks) + " ranks").c_str()
-                         : "");
+  std::fprintf(
+      stderr, "backscore run: timings (%zu eras, %.2f s wall%s)\n", stats.eras, stats.seconds,
+      ranks > 1 ? (", phases summed over " + std::to_string(ranks) + " ranks").c_str() : "");
   line("read (I/O thread)", t.read, "HDF5: era headers, prediction batches");
   line("era stages (prefetch threads)", t.era_stages, "targets, meta-model ranks, factorizations");
   line("  of which factorizations", t.factorization, "LAPACK QR of [features, 1] (fnc), mmc2's");
@@ -72,11 +71,9 @@ std::size_t find_era(const StoreReader& store, const std::string& text, const ch
 }
 
 std::string fingerprint_of(const RunArgs& a, const StoreReader& store, const RunOptions& o) {
-  std::error_code ec;
   std::ostringstream f;
   f << "backscore " << kVersion << "\nstore " << fs::absolute(store.path()).string() << " "
-    << fs::file_size(store.path(), ec) << " "
-    << fs::last_write_time(store.path(), ec).time_since_epoch().count() << "\nformulas";
+    << store_file_stamp(store.path()) << "\nformulas";
   for (const auto& s : o.formulas) f << " " << s.name();
   if (o.plan) f << "\n" << o.plan->fingerprint();
   // The backends agree to ~1e-12, not bit for bit: a journal continues only on the same one. On
@@ -139,6 +136,13 @@ void check_paths(const RunArgs& a, const fs::path& journal) {
 }
 
 }  // namespace
+
+std::string store_file_stamp(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::ostringstream s;
+  s << fs::file_size(path, ec) << " " << fs::last_write_time(path, ec).time_since_epoch().count();
+  return s.str();
+}
 
 // --backend auto takes CUDA when a device is there (once the CUDA backend is proven on a device,
 // kCudaBackendProven; until then the CPU, saying why); --backend cuda without one is refused with
@@ -304,8 +308,16 @@ PreparedRun prepare_run(const RunArgs& a, const RunSeams& seams, bool writes_out
   } else {
     o.end_era = store.eras().size();
   }
-  if (!a.models_file.empty()) {
+  // --models (a file) and models= (names, the Python API): the union of both.
+  if (!a.models_file.empty() || !a.model_names.empty()) {
     o.model_selected.assign(schema.models.size(), 0);
+  }
+  auto select_model = [&](const std::string& name, const auto& unknown) {
+    auto it = std::find(schema.models.begin(), schema.models.end(), name);
+    if (it == schema.models.end()) throw InputError(unknown());
+    o.model_selected[static_cast<std::size_t>(it - schema.models.begin())] = 1;
+  };
+  if (!a.models_file.empty()) {
     std::vector<NameLine> names;
     try {
       names = read_name_file(a.models_file);
@@ -313,23 +325,13 @@ PreparedRun prepare_run(const RunArgs& a, const RunSeams& seams, bool writes_out
       throw InputError(std::string("--models: ") + e.what());
     }
     for (const NameLine& m : names) {
-      auto it = std::find(schema.models.begin(), schema.models.end(), m.name);
-      if (it == schema.models.end()) {
-        throw InputError(a.models_file + ":" + std::to_string(m.line) + ": unknown model '" +
-                         m.name + "'");
-      }
-      o.model_selected[static_cast<std::size_t>(it - schema.models.begin())] = 1;
+      select_model(m.name, [&] {
+        return a.models_file + ":" + std::to_string(m.line) + ": unknown model '" + m.name + "'";
+      });
     }
   }
-  if (!a.model_names.empty()) {
-    if (o.model_selected.empty()) o.model_selected.assign(schema.models.size(), 0);
-    for (const std::string& name : a.model_names) {
-      auto it = std::find(schema.models.begin(), schema.models.end(), name);
-      if (it == schema.models.end()) {
-        throw InputError("models: the store has no model '" + name + "'");
-      }
-      o.model_selected[static_cast<std::size_t>(it - schema.models.begin())] = 1;
-    }
+  for (const std::string& name : a.model_names) {
+    select_model(name, [&] { return "models: the store has no model '" + name + "'"; });
   }
 
   ScoreOutputSpec& out = p.out;
@@ -353,10 +355,10 @@ void RunJournal::append(const EraScores& era) {
 
 std::string run_first_line(const PreparedRun& run, int threads, const std::string& extra) {
   char line[512];
-  std::snprintf(line, sizeof line, "backscore run: %sbackend %s, %d threads%s, %zu formulas, %zu eras",
-                extra.c_str(), run.backend.note.c_str(),
-                threads > 0 ? threads : omp_get_max_threads(), extra.empty() ? "" : " per rank",
-                run.options.formulas.size(), run.out.eras.size());
+  std::snprintf(line, sizeof line,
+                "backscore run: %sbackend %s, %d threads%s, %zu formulas, %zu eras", extra.c_str(),
+                run.backend.note.c_str(), threads > 0 ? threads : omp_get_max_threads(),
+                extra.empty() ? "" : " per rank", run.options.formulas.size(), run.out.eras.size());
   return line;
 }
 

@@ -42,6 +42,10 @@ struct RunArgs {
 // CLI11 leaves to it (formulas_given, device_given); the caller adds its own callback after.
 void add_run_options(CLI::App* cmd, RunArgs& a);
 
+// The store file's size and modification time, as text: what the journal's fingerprint and the
+// MPI ranks' agreement take to be "the same store".
+std::string store_file_stamp(const std::filesystem::path& path);
+
 struct BackendChoice {
   Backend backend = Backend::cpu;
   std::string note;  // why, for the run's first line

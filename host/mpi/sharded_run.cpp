@@ -155,8 +155,7 @@ JobSplit split_job(cli::PreparedRun& run, const std::vector<std::uint64_t>& fini
     if (!done[e]) s.todo.push_back(e);
   }
   const ContextNeeds needs = ContextNeeds::of(run.options.formulas);
-  const bool features =
-      needs.features || (run.options.plan && run.options.plan->needs_features);
+  const bool features = needs.features || (run.options.plan && run.options.plan->needs_features);
   EraCostModel model;
   model.features = features ? run.store.schema().features.size() : 0;
   std::vector<double> costs;
@@ -213,12 +212,9 @@ class JobProgress {
 // What every rank must see alike of the store (a stale copy on a node's own disk would give
 // another job): its size and modification time, and its tables' sizes, as one number.
 std::int64_t store_identity(const cli::PreparedRun& run) {
-  std::error_code ec;
-  const auto& path = run.store.path();
   std::ostringstream id;
-  id << std::filesystem::file_size(path, ec) << ' '
-     << std::filesystem::last_write_time(path, ec).time_since_epoch().count() << ' '
-     << run.store.eras().size() << ' ' << run.store.schema().models.size();
+  id << cli::store_file_stamp(run.store.path()) << ' ' << run.store.eras().size() << ' '
+     << run.store.schema().models.size();
   const std::string text = id.str();
   return static_cast<std::int64_t>(journal_checksum(
       std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size())));
@@ -227,8 +223,8 @@ std::int64_t store_identity(const cli::PreparedRun& run) {
 struct Stopped {};  // thrown from the scoring thread's era callback after kStop
 
 // The scoring thread of every rank: its range of the eras, each finished era into the outbox.
-std::thread start_scoring(cli::PreparedRun& run, const JobSplit& split, int rank,
-                          Outbox& outbox, std::atomic<bool>& stop, std::atomic<bool>& ended) {
+std::thread start_scoring(cli::PreparedRun& run, const JobSplit& split, int rank, Outbox& outbox,
+                          std::atomic<bool>& stop, std::atomic<bool>& ended) {
   RunOptions o = run.options;
   o.progress = false;
   std::vector<std::uint64_t> skip;
@@ -250,21 +246,21 @@ std::thread start_scoring(cli::PreparedRun& run, const JobSplit& split, int rank
     }
   }
   const std::size_t n_formulas = o.formulas.size();
-  return std::thread([&run, &outbox, &stop, &ended, o = std::move(o), skip = std::move(skip),
-                      n_formulas] {
-    try {
-      const RunStats stats = run_eras(run.store, o, skip, [&](const EraScores& era) {
-        if (stop.load()) throw Stopped{};
-        outbox.push({kRecord, encode_era_scores(era, n_formulas)});
+  return std::thread(
+      [&run, &outbox, &stop, &ended, o = std::move(o), skip = std::move(skip), n_formulas] {
+        try {
+          const RunStats stats = run_eras(run.store, o, skip, [&](const EraScores& era) {
+            if (stop.load()) throw Stopped{};
+            outbox.push({kRecord, encode_era_scores(era, n_formulas)});
+          });
+          outbox.push({kDone, encode_run_stats(stats)});
+        } catch (const Stopped&) {
+          outbox.push({kDone, encode_run_stats(RunStats{})});
+        } catch (...) {
+          outbox.push({kFailed, encode_error(cli::capture_error(std::current_exception()))});
+        }
+        ended = true;
       });
-      outbox.push({kDone, encode_run_stats(stats)});
-    } catch (const Stopped&) {
-      outbox.push({kDone, encode_run_stats(RunStats{})});
-    } catch (...) {
-      outbox.push({kFailed, encode_error(cli::capture_error(std::current_exception()))});
-    }
-    ended = true;
-  });
 }
 
 // Rank 0 while the ranks score: journal what arrives, stop everyone at the first failure, and
@@ -388,14 +384,14 @@ int run_sharded(const World& world, cli::RunArgs args, const RunSeams& seams) {
   for (int r = 1; r < world.size(); ++r) {
     if (backends[static_cast<std::size_t>(r)] != backends[0]) {
       if (root) {
-        std::fprintf(stderr,
-                     "backscore: error: the ranks chose different backends (rank 0 %s, rank %d "
-                     "%s): give --backend cpu, or run one rank per GPU on GPU nodes only\n",
-                     backends[0] == static_cast<std::int64_t>(Backend::cuda) ? "cuda" : "cpu", r,
-                     backends[static_cast<std::size_t>(r)] ==
-                             static_cast<std::int64_t>(Backend::cuda)
-                         ? "cuda"
-                         : "cpu");
+        std::fprintf(
+            stderr,
+            "backscore: error: the ranks chose different backends (rank 0 %s, rank %d "
+            "%s): give --backend cpu, or run one rank per GPU on GPU nodes only\n",
+            backends[0] == static_cast<std::int64_t>(Backend::cuda) ? "cuda" : "cpu", r,
+            backends[static_cast<std::size_t>(r)] == static_cast<std::int64_t>(Backend::cuda)
+                ? "cuda"
+                : "cpu");
       }
       return 2;
     }
@@ -430,10 +426,9 @@ int run_sharded(const World& world, cli::RunArgs args, const RunSeams& seams) {
   bool split_sent = false, coordinated = false;
   int exit = 0;
   try {
-    const std::string first_line =
-        cli::run_first_line(*run, args.threads,
-                            std::to_string(world.size()) + (world.size() == 1 ? " rank" : " ranks") +
-                                " (MPI), ");
+    const std::string first_line = cli::run_first_line(
+        *run, args.threads,
+        std::to_string(world.size()) + (world.size() == 1 ? " rank" : " ranks") + " (MPI), ");
     cli::JournaledRun result =
         cli::score_journaled(*run, args, first_line, [&](cli::RunJournal& journal) {
           const std::vector<std::uint64_t> finished = journal.finished();
