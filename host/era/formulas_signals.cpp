@@ -58,33 +58,12 @@ double max_feature_corr(const EraContext& ctx, std::span<const double> pred,
     c = std::fabs(c);
     if (std::isnan(best) || c > best) best = c;
   };
-  if (const EraContext* source = ctx.feature_source()) {
-    // A subset: the whole era's features at this context's rows (the top/bottom ones when kept
-    // is given), feature by feature; Pearson centers them on these rows.
-    const std::span<const std::uint32_t> rows = ctx.feature_rows();
-    const std::size_t N = source->size();
-    const std::span<const double> all = source->feature_values();
-    std::size_t m = 0;
-    gather_b.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (kept.empty() || kept[i]) gather_b[m++] = pred[i];
-    }
-    gather_a.resize(n);
-    for (std::size_t k = 0; k < features; ++k) {
-      const double* col = all.data() + k * N;
-      std::size_t at = 0;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (kept.empty() || kept[i]) gather_a[at++] = col[rows[i]];
-      }
-      take(pearson({gather_a.data(), m}, {gather_b.data(), m}));
-    }
-    return best;
-  }
-  const std::span<const double> f = ctx.feature_values(), norms = ctx.feature_norms();
-  if (kept.empty()) {
-    // Every row: Pearson(f, p) = (f_c . p_c) / (|f_c| |p_c|) for all the features by one
-    // matrix-vector product (the features are centered in the context).
+  const EraContext* source = ctx.feature_source();
+  if (source == nullptr && kept.empty()) {
+    // Every row of a context holding its features: Pearson(f, p) = (f_c . p_c) / (|f_c| |p_c|)
+    // for all the features by one matrix-vector product (the features are centered here).
     if (n < 2 || features == 0) return kNaN;
+    const std::span<const double> f = ctx.feature_values(), norms = ctx.feature_norms();
     gather_b.resize(n);
     const double mu = mean(pred);
     for (std::size_t i = 0; i < n; ++i) gather_b[i] = pred[i] - mu;
@@ -99,18 +78,22 @@ double max_feature_corr(const EraContext& ctx, std::span<const double> pred,
     }
     return best;
   }
-  // The top/bottom rows: Pearson of the gathered rows (it centers them again).
+  // The top/bottom rows (kept), or a subset reading the whole era's features at its rows:
+  // Pearson of the gathered rows, feature by feature (it centers them on these rows).
+  const std::span<const double> all = source ? source->feature_values() : ctx.feature_values();
+  const std::size_t stride = source ? source->size() : n;
+  const std::span<const std::uint32_t> rows = ctx.feature_rows();  // empty: rows are themselves
   std::size_t m = 0;
   gather_b.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
-    if (kept[i]) gather_b[m++] = pred[i];
+    if (kept.empty() || kept[i]) gather_b[m++] = pred[i];
   }
   gather_a.resize(n);
   for (std::size_t k = 0; k < features; ++k) {
-    const double* col = f.data() + k * n;
+    const double* col = all.data() + k * stride;
     std::size_t at = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (kept[i]) gather_a[at++] = col[i];
+      if (kept.empty() || kept[i]) gather_a[at++] = col[source ? rows[i] : i];
     }
     take(pearson({gather_a.data(), m}, {gather_b.data(), m}));
   }
