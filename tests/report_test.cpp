@@ -119,6 +119,23 @@ TEST_F(ReportHistory, RendersInHeadlessChromiumWithEveryPlot) {
   EXPECT_EQ(shot.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
 }
 
+// The cells of compare's TOTAL row (model,staked_eras,baseline,candidate,...), split at blanks;
+// out must hold the row.
+std::vector<std::string> total_row_cells(const std::string& out) {
+  std::vector<std::string> cells;
+  const std::size_t total = out.find("\nTOTAL");
+  std::string cell;
+  for (char ch : out.substr(total + 1, out.find('\n', total + 1) - total - 1) + " ") {
+    if (ch == ' ') {
+      if (!cell.empty()) cells.push_back(cell);
+      cell.clear();
+    } else {
+      cell += ch;
+    }
+  }
+  return cells;
+}
+
 TEST_F(ReportHistory, SameInputSameBytesAndAgreesWithCompare) {
   const std::string a = (*dir_ / "a.html").string(), b = (*dir_ / "b.html").string();
   ASSERT_EQ(report(a, {"--formulas", "mmc,mmc2,mmc2_burnflip"}).status, 0);
@@ -144,26 +161,16 @@ TEST_F(ReportHistory, SameInputSameBytesAndAgreesWithCompare) {
   EXPECT_NE(page.find("<td>" + rho + "</td><td>" + pairs + "</td></tr>"), std::string::npos)
       << rho << " " << pairs;
   // TOTAL row of compare: model,staked_eras,baseline,candidate,...
-  const std::size_t total = c.out.find("\nTOTAL");
-  ASSERT_NE(total, std::string::npos);
-  std::vector<std::string> cells;
-  std::string line = c.out.substr(total + 1, c.out.find('\n', total + 1) - total - 1), cell;
-  for (char ch : line + " ") {
-    if (ch == ' ') {
-      if (!cell.empty()) cells.push_back(cell);
-      cell.clear();
-    } else {
-      cell += ch;
-    }
-  }
-  ASSERT_GE(cells.size(), 4u) << line;
+  ASSERT_NE(c.out.find("\nTOTAL"), std::string::npos);
+  const std::vector<std::string> cells = total_row_cells(c.out);
+  ASSERT_GE(cells.size(), 4u) << c.out;
   EXPECT_NE(
       page.find("<tr><td>mmc (as paid)</td><td>" + cells[1] + "</td><td>" + cells[2] + "</td>"),
       std::string::npos)
-      << line;
+      << c.out;
   EXPECT_NE(page.find("<tr><td>mmc2</td><td>" + cells[1] + "</td><td>" + cells[3] + "</td>"),
             std::string::npos)
-      << line;
+      << c.out;
 }
 
 // The page opens with the one-screen summary: each formula's burn-era verdict with its slope and
@@ -220,19 +227,9 @@ TEST_F(ReportHistory, OpensWithTheSummary) {
                                          "mmc", "--candidate", "mmc2_burnflip", "--store",
                                          (*dir_ / "hist.h5").string(), "--top", "5"});
   ASSERT_EQ(c.status, 0) << c.err;
-  const std::size_t total = c.out.find("\nTOTAL");
-  ASSERT_NE(total, std::string::npos);
-  std::vector<std::string> cells;
-  std::string line = c.out.substr(total + 1, c.out.find('\n', total + 1) - total - 1), cell;
-  for (char ch : line + " ") {
-    if (ch == ' ') {
-      if (!cell.empty()) cells.push_back(cell);
-      cell.clear();
-    } else {
-      cell += ch;
-    }
-  }
-  ASSERT_GE(cells.size(), 4u);
+  ASSERT_NE(c.out.find("\nTOTAL"), std::string::npos);
+  const std::vector<std::string> cells = total_row_cells(c.out);
+  ASSERT_GE(cells.size(), 4u) << c.out;
   EXPECT_NE(
       head.find("paying <b>mmc2_burnflip</b> in place of <b>mmc</b> moves the total payout "
                 "over " +
