@@ -12,7 +12,7 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/report/compare.hpp"
-#include "host/report/payout_rule.hpp"
+#include "host/lang/payout_rule.hpp"
 #include "io/hdf5.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"

@@ -13,7 +13,7 @@
 #include "core/error.hpp"
 #include "host/report/compare.hpp"
 #include "host/report/payout_input.hpp"
-#include "host/report/payout_rule.hpp"
+#include "host/lang/payout_rule.hpp"
 #include "test_support.hpp"
 
 namespace backscore {

@@ -14,7 +14,7 @@
 #include "host/report/compare_tables.hpp"
 #include "host/report/diagnostics.hpp"
 #include "host/report/payout_input.hpp"
-#include "host/report/payout_rule.hpp"
+#include "host/lang/payout_rule.hpp"
 #include "io/scores_file.hpp"
 
 namespace backscore::cli {

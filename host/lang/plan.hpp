@@ -153,7 +153,7 @@ struct Binding {
   const StoreSchema* schema = nullptr;
   std::size_t target = 0;     // what `target` means: index into schema->targets (--target)
   std::size_t benchmark = 0;  // what `benchmark` means: index into schema->benchmarks
-  // Scalar expressions over scores already computed (payout rules, host/report/payout_rule.hpp):
+  // Scalar expressions over scores already computed (payout rules, host/lang/payout_rule.hpp):
   // every name that is not a definition or a per-stock variable of the language is a score
   // column (Op::input), built-in names included; per-stock variables are refused.
   bool scores_as_inputs = false;

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "host/era/rank.hpp"
-#include "host/report/payout_rule.hpp"
+#include "host/lang/payout_rule.hpp"
 #include "io/pending_file.hpp"  // write_file_atomically
 #include "io/scores_file.hpp"
 #include "io/store.hpp"

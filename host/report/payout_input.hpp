@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "host/report/compare.hpp"
-#include "host/report/payout_rule.hpp"
+#include "host/lang/payout_rule.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 

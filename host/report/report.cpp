@@ -15,7 +15,7 @@
 #include "host/report/churn.hpp"
 #include "host/report/compare.hpp"
 #include "host/report/payout_input.hpp"
-#include "host/report/payout_rule.hpp"
+#include "host/lang/payout_rule.hpp"
 #include "host/report/report_plots.hpp"
 #include "host/report/report_sections.hpp"
 #include "host/report/svg.hpp"

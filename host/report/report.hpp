@@ -16,7 +16,7 @@
 
 #include "host/report/audit.hpp"
 #include "host/report/diagnostics.hpp"
-#include "host/report/payout_rule.hpp"
+#include "host/lang/payout_rule.hpp"
 #include "io/scores_file.hpp"
 #include "io/store.hpp"
 

@@ -1,5 +1,5 @@
 // Payout rules through the formula language (see payout_rule.hpp).
-#include "host/report/payout_rule.hpp"
+#include "host/lang/payout_rule.hpp"
 
 #include <cmath>
 #include <cstdio>
