@@ -37,7 +37,12 @@ inline constexpr std::array<std::string_view, 11> kSimEraQuantities = {
 };
 inline constexpr std::size_t kSimQuantityCount = kSimEraQuantities.size();
 // Index of a quantity by name; kSimQuantityCount when there is none.
-std::size_t sim_quantity_index(std::string_view name);
+constexpr std::size_t sim_quantity_index(std::string_view name) {
+  for (std::size_t i = 0; i < kSimQuantityCount; ++i) {
+    if (kSimEraQuantities[i] == name) return i;
+  }
+  return kSimQuantityCount;
+}
 
 struct SimulationHeader {
   std::string store;                      // absolute path of the store simulated

@@ -20,6 +20,7 @@ int run_cli(int argc, char** argv, const RunSeams& seams) {
   add_import_numerai(app);
   add_inspect(app);
   add_run(app, seams);
+  add_simulate(app, seams);
   add_formulas(app);
   add_explain(app);
   add_compare(app);

@@ -13,6 +13,7 @@ void add_import(CLI::App& app);
 void add_import_numerai(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_run(CLI::App& app, const RunSeams& seams);
+void add_simulate(CLI::App& app, const RunSeams& seams);
 void add_formulas(CLI::App& app);
 void add_explain(CLI::App& app);
 void add_compare(CLI::App& app);

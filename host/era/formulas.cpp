@@ -70,13 +70,14 @@ using formula_parts::power_ok;
 class ModelEval {
  public:
   ModelEval(const EraContext& ctx, std::span<const double> pred, std::span<const FormulaSpec> specs,
-            ModelScratch& s, const FncResidual* fnc)
+            ModelScratch& s, const FncResidual* fnc, const GivenRanks* ranks)
       : ctx_(ctx), pred_(pred), s_(s), n_(ctx.size()), given_fnc_(fnc) {
     // corr's P' = gauss^1.5 comes with the gaussianization (one lookup per rank).
     for (const FormulaSpec& f : specs) {
       want_powered_ |=
           !f.is_defined() && (f.builtin == Builtin::corr || f.builtin == Builtin::alpha);
     }
+    if (ranks != nullptr) take(*ranks);
   }
 
   double score(const FormulaSpec& f) {
@@ -129,6 +130,22 @@ class ModelEval {
   }
 
  private:
+  // The ranks the caller computed (GivenRanks), copied into the scratch the stages below use.
+  void take(const GivenRanks& r) {
+    auto copy = [&](auto given, auto& into, bool& flag) {
+      if (given.size() != n_) return false;
+      std::copy(given.begin(), given.end(), into.begin());
+      flag = true;
+      return true;
+    };
+    copy(r.order, s_.order, sorted_);
+    copy(r.first, s_.first, first_);
+    if (r.gauss.size() == n_ && (r.powered.size() == n_ || !want_powered_)) {
+      copy(r.gauss, s_.gauss, gauss_);
+      bool unused = false;
+      copy(r.powered, s_.powered, unused);
+    }
+  }
   void sorted() {
     if (sorted_) return;
     if (given_fnc_ != nullptr && given_fnc_->order.size() == n_) {  // fnc_input sorted pred
@@ -441,7 +458,7 @@ bool fnc_input(const EraContext& ctx, std::span<const double> pred, std::span<do
 
 void score_model(const EraContext& ctx, std::span<const double> pred,
                  std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch,
-                 const FncResidual* fnc) {
+                 const FncResidual* fnc, const GivenRanks* ranks) {
   if (pred.size() != ctx.size() || out.size() < specs.size() ||
       (fnc != nullptr && fnc->defined && fnc->residual.size() != ctx.size())) {
     throw std::invalid_argument(
@@ -451,7 +468,7 @@ void score_model(const EraContext& ctx, std::span<const double> pred,
   std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(specs.size()), kNaN);
   if (ctx.size() == 0) return;
   scratch.resize(ctx.size());
-  ModelEval eval(ctx, pred, specs, scratch, fnc);
+  ModelEval eval(ctx, pred, specs, scratch, fnc, ranks);
   for (std::size_t i = 0; i < specs.size(); ++i) out[i] = eval.score(specs[i]);
 }
 

@@ -128,14 +128,26 @@ struct FncResidual {
 bool fnc_input(const EraContext& ctx, std::span<const double> pred, std::span<double> g,
                ModelScratch& scratch);
 
+// Ranks of a model's column the caller already computed, on the same rows from the same values
+// (`backscore simulate` ranks each column once for its meta-models and scores it against each):
+// score_model takes them instead of ranking again. Each is ctx.size() values or empty (then
+// computed when a formula needs it); gauss is taken only with powered, or when no formula asked
+// needs the power.
+struct GivenRanks {
+  std::span<const std::uint32_t> order;  // the stable ascending order of pred
+  std::span<const double> first;         // tie-broken percentile ranks
+  std::span<const double> gauss;         // gaussianized tie-kept ranks
+  std::span<const double> powered;       // signed gauss^1.5
+};
+
 // Scores one model on ctx's rows: pred holds ctx.size() finite values in row order (ids
 // ascending). out[i] receives specs[i]'s score, NaN where numerai-tools returns NaN or raises
 // (see docs/FORMULAS.md) and where ctx was built without what the formula needs, and for defined
 // formulas (the plan evaluator scores those). fnc: the model's residual when given (see above),
-// else projected here.
+// else projected here. ranks: the column's ranks when given (see GivenRanks).
 // Reads ctx only, so one context serves any number of threads.
 void score_model(const EraContext& ctx, std::span<const double> pred,
                  std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch,
-                 const FncResidual* fnc = nullptr);
+                 const FncResidual* fnc = nullptr, const GivenRanks* ranks = nullptr);
 
 }  // namespace backscore

@@ -8,9 +8,7 @@
 #include "core/error.hpp"
 
 namespace backscore::lang {
-namespace {
 
-// Why a store cannot support a built-in ("" when it can, or without a store).
 std::string unsupported_reason(const BuiltinInfo& info, const StoreSchema* s) {
   if (s == nullptr) return "";
   if (info.needs_meta_model && !s->has_meta_model) return "the store has no meta_model";
@@ -23,8 +21,6 @@ std::string unsupported_reason(const BuiltinInfo& info, const StoreSchema* s) {
   if (info.needs_stakes && !s->has_stakes) return "the store has no stakes";
   return "";
 }
-
-}  // namespace
 
 std::vector<Definition> read_definitions(const std::vector<std::string>& texts,
                                          const std::vector<std::string>& files) {

@@ -26,6 +26,9 @@ struct FormulaSelection {
   std::shared_ptr<const Plan> plan;  // the defined formulas' plan (null when none)
 };
 
+// Why a store cannot support a built-in ("" when it can, or without a store): the data it lacks.
+std::string unsupported_reason(const BuiltinInfo& info, const StoreSchema* schema);
+
 // Parses the definitions given as text, then those of each file, in order. Throws FormulaError,
 // OptionError ("files").
 std::vector<Definition> read_definitions(const std::vector<std::string>& texts,

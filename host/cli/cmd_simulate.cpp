@@ -1,0 +1,320 @@
+// `backscore simulate`: stakes and meta-model under each payout rule (host/run/simulation.hpp),
+// journaled era by era for --resume, then written as a simulation file and CSV tables.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "host/cli/commands.hpp"
+#include "host/cli/errors.hpp"
+#include "host/cli/option_bounds.hpp"
+#include "host/cli/output_paths.hpp"
+#include "host/cli/run_job.hpp"
+#include "host/run/sim_journal.hpp"
+#include "host/run/simulation.hpp"
+#include "io/csv.hpp"
+#include "io/pending_file.hpp"
+#include "io/sim_file.hpp"
+#include "version.hpp"
+
+namespace backscore::cli {
+namespace fs = std::filesystem;
+namespace {
+
+struct SimulateArgs {
+  std::string store, out_h5, csv_dir, target = "target", benchmark, start, flows = "none";
+  std::vector<std::string> rules, payout_params;
+  double payout_threshold = 0;  // 0: each rule's own
+  std::size_t resolve_lag = 4;
+  int threads = 0;
+  bool resume = false, quiet = false;
+};
+
+bool valid_rule_name(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// NAME=EXPR, or a preset's name alone (then also its name in the outputs).
+std::vector<SimRule> parse_rules(const SimulateArgs& a) {
+  std::vector<PayoutParam> params;
+  for (const std::string& p : a.payout_params) params.push_back(parse_payout_param(p));
+  std::vector<SimRule> rules;
+  for (const std::string& text : a.rules) {
+    const std::size_t eq = text.find('=');
+    std::string name = eq == std::string::npos ? text : text.substr(0, eq);
+    std::string expr = eq == std::string::npos ? text : text.substr(eq + 1);
+    if (eq == std::string::npos && PayoutRule::preset(text).empty()) {
+      throw InputError("--rule '" + text + "': write NAME=EXPR, or a preset's name (" +
+                       payout_preset_list() + ")");
+    }
+    if (!valid_rule_name(name)) {
+      throw InputError("--rule '" + text +
+                       "': the name must be 1-64 letters, digits, '_', '-' or '.'");
+    }
+    for (const SimRule& r : rules) {
+      if (r.name == name) throw InputError("--rule: the name '" + name + "' is given twice");
+    }
+    PayoutRule rule = with_flags({{"payout_params", "--payout-param"}}, [&] {
+      return PayoutRule::parse(expr, PayoutRule::preset(expr).empty() ? std::vector<PayoutParam>{}
+                                                                       : params);
+    });
+    SimRule r{name, std::move(rule)};
+    r.threshold = a.payout_threshold > 0 ? a.payout_threshold : r.rule.default_threshold();
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+std::size_t index_of(const std::vector<std::string>& names, const std::string& name,
+                     const std::string& what, const StoreReader& store) {
+  const auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end()) {
+    throw InputError(what + " '" + name + "' is not in " + store.path().string());
+  }
+  return static_cast<std::size_t>(it - names.begin());
+}
+
+std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
+                           const SimulationOptions& o) {
+  std::ostringstream f;
+  f << "backscore " << kVersion << " simulate\nstore " << fs::absolute(store.path()).string()
+    << " " << store_file_stamp(store.path()) << "\ntarget " << o.target << " benchmark "
+    << o.benchmark << "\neras " << o.first_era << " " << o.end_era << "\nlag " << o.resolve_lag
+    << " flows " << a.flows;
+  for (const SimRule& r : o.rules) {
+    f << "\nrule " << r.name << " = " << r.rule.text() << " threshold " << r.threshold;
+  }
+  return f.str();
+}
+
+void append_number(std::string& line, double v) {
+  if (std::isnan(v)) return;  // an empty cell
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  line += buf;
+}
+
+// Writes the simulation file and the CSV tables from the journal, each under a temporary name
+// until all are complete.
+void write_outputs(const SimulateArgs& a, const SimJournal& journal, const SimulationHeader& h,
+                   const std::vector<std::size_t>& eras) {
+  const std::size_t R = h.rules.size();
+  std::unique_ptr<PendingFile> h5_file, eras_file, stakes_file;
+  std::unique_ptr<SimulationFileWriter> writer;
+  std::ofstream eras_csv, stakes_csv;
+  if (!a.out_h5.empty()) {
+    h5_file = std::make_unique<PendingFile>(a.out_h5);
+    writer = std::make_unique<SimulationFileWriter>(h5_file->path(), h);
+  }
+  if (!a.csv_dir.empty()) {
+    fs::create_directories(a.csv_dir);
+    eras_file = std::make_unique<PendingFile>(fs::path(a.csv_dir) / "eras.csv");
+    stakes_file = std::make_unique<PendingFile>(fs::path(a.csv_dir) / "stakes.csv");
+    eras_csv.open(eras_file->path(), std::ios::binary);
+    stakes_csv.open(stakes_file->path(), std::ios::binary);
+    std::string head = "rule,era";
+    for (std::string_view q : kSimEraQuantities) (head += ',') += q;
+    eras_csv << head << ",store_mm_corr\n";
+    stakes_csv << "rule,model,era,stake,payout\n";
+  }
+  std::size_t column = 0;
+  std::string line;
+  journal.read([&](const SimEra& e) {
+    if (writer) {
+      writer->write_era(column, e.models, e.stakes, e.payouts, e.quantities, e.store_mm_corr);
+    }
+    if (eras_file) {
+      const std::string& era = h.eras[column];
+      for (std::size_t r = 0; r < R; ++r) {
+        line.clear();
+        append_csv_field(line, h.rules[r]);
+        line += ',';
+        append_csv_field(line, era);
+        for (std::size_t q = 0; q < kSimQuantityCount; ++q) {
+          line += ',';
+          append_number(line, e.quantities[r * kSimQuantityCount + q]);
+        }
+        line += ',';
+        append_number(line, e.store_mm_corr);
+        eras_csv << line << '\n';
+        const std::size_t m = e.models.size();
+        for (std::size_t j = 0; j < m; ++j) {
+          line.clear();
+          append_csv_field(line, h.rules[r]);
+          line += ',';
+          append_csv_field(line, h.models[static_cast<std::size_t>(e.models[j])]);
+          line += ',';
+          append_csv_field(line, era);
+          line += ',';
+          append_number(line, e.stakes[r * m + j]);
+          line += ',';
+          append_number(line, e.payouts[r * m + j]);
+          stakes_csv << line << '\n';
+        }
+      }
+    }
+    ++column;
+  });
+  if (column != eras.size()) throw std::logic_error("simulate: the journal misses eras");
+  if (writer) writer->close();
+  for (std::ofstream* f : {&eras_csv, &stakes_csv}) {
+    if (f->is_open()) {
+      f->close();
+      if (!*f) throw InputError("cannot write the CSV tables in " + a.csv_dir);
+    }
+  }
+  for (PendingFile* p : {h5_file.get(), eras_file.get(), stakes_file.get()}) {
+    if (p != nullptr) p->commit();
+  }
+}
+
+void run(const SimulateArgs& a, const RunSeams& seams) {
+  if (a.out_h5.empty() && a.csv_dir.empty()) {
+    throw InputError("simulate needs --out SIM.h5 or --csv DIR (or both)");
+  }
+  const fs::path journal_path = fs::path(a.out_h5.empty() ? a.csv_dir : a.out_h5).concat(".partial");
+  refuse_aliased_outputs({{"the store", a.store}},
+                         {{"--out", a.out_h5},
+                          {"--csv", a.csv_dir},
+                          {"the journal", journal_path},
+                          {"the journal's checkpoint", SimJournal::checkpoint_path(journal_path)}});
+  if (!a.out_h5.empty()) check_output_file({"--out", a.out_h5});
+  if (!a.csv_dir.empty()) check_output_dir({"--csv", a.csv_dir});
+
+  StoreReader store(a.store);
+  const StoreSchema& schema = store.schema();
+  SimulationOptions o;
+  o.rules = parse_rules(a);
+  o.target = index_of(schema.targets, a.target, "--target", store);
+  if (!a.benchmark.empty()) o.benchmark = index_of(schema.benchmarks, a.benchmark, "--benchmark", store);
+  if (!a.start.empty()) o.first_era = index_of(store.eras(), a.start, "--start: era", store);
+  o.end_era = store.eras().size();
+  o.resolve_lag = a.resolve_lag;
+  o.flows = a.flows == "observed" ? SimFlows::observed : SimFlows::none;
+  o.threads = a.threads;
+  o.progress = !a.quiet;
+  const Simulator check(schema, o);  // the rules against the store, before any era is read
+
+  SimulationHeader h;
+  h.store = fs::absolute(store.path()).string();
+  h.target = a.target;
+  h.flows = a.flows;
+  h.resolve_lag = static_cast<std::int64_t>(o.resolve_lag);
+  for (const SimRule& r : o.rules) {
+    h.rules.push_back(r.name);
+    h.rule_texts.push_back(r.rule.text());
+  }
+  h.models = schema.models;
+  std::vector<std::size_t> eras;
+  for (std::size_t e = o.first_era; e < o.end_era; ++e) {
+    eras.push_back(e);
+    h.eras.push_back(store.eras()[e]);
+  }
+
+  SimState state = SimState::start(o.rules.size(), schema.models.size(), o.resolve_lag,
+                                   o.first_era);
+  SimJournal journal(journal_path, fingerprint_of(a, store, o), o.rules.size(), a.resume, state);
+  if (!a.quiet) {
+    std::fprintf(stderr, "backscore simulate: %zu rule(s), %zu eras, %zu models, lag %zu, flows %s%s\n",
+                 o.rules.size(), eras.size(), schema.models.size(), o.resolve_lag,
+                 a.flows.c_str(),
+                 a.resume ? (", resuming after " + std::to_string(journal.eras()) + " eras").c_str()
+                          : "");
+  }
+  std::size_t appended = 0;
+  bool journal_failed = false;
+  SimStats stats;
+  try {
+    stats = simulate_eras(store, o, state, [&](const SimEra& e, const SimState& s) {
+      journal_failed = true;
+      journal.append(e, s);
+      journal_failed = false;
+      if (seams.after_journaled_era) seams.after_journaled_era(++appended);
+    });
+    write_outputs(a, journal, h, eras);
+  } catch (...) {
+    // Bad input in an era or a bug: a --resume would meet it again, so nothing is kept. The
+    // journal's or the outputs' own I/O (a full disk): kept for --resume.
+    const CapturedError e = capture_error(std::current_exception());
+    if (!journal_failed && e.kind != ErrorKind::hdf5 && e.kind != ErrorKind::out_of_memory &&
+        !(e.kind == ErrorKind::input && e.what.rfind("cannot write", 0) == 0)) {
+      journal.remove();
+    }
+    throw;
+  }
+  journal.remove();
+
+  // The summary: each rule's meta-model and stakes at the end, from the outputs' own numbers.
+  std::printf("backscore simulate: %zu eras (%zu this run, %.2f s), %zu model-eras, %zu skipped\n",
+              eras.size(), stats.eras, stats.seconds, stats.model_eras, stats.skipped);
+}
+
+}  // namespace
+
+void add_simulate(CLI::App& app, const RunSeams& seams) {
+  auto a = std::make_shared<SimulateArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "simulate",
+      "What stakes and the meta-model would have become had the tournament paid by each rule.");
+  cmd->footer(
+      "Example:\n  backscore simulate history.h5 --rule mmc=numerai2024 "
+      "--rule mmc2='clip(pf*(0.5*corr + 2*mmc2), -0.05, 0.05)' "
+      "--rule burnflip='clip(pf*(0.5*corr + 2*mmc2_burnflip), -0.05, 0.05)' --out sim.h5 "
+      "--csv sim\n"
+      "Each rule keeps its own stakes: every era its meta-model is rebuilt from them, every model "
+      "is scored against that meta-model and paid by the rule, and the payout joins the stake "
+      "--resolve-lag eras later (docs/FORMULAS.md, \"Simulation\"). A killed simulation continues "
+      "with the same command plus --resume. backscore report --simulation sim.h5 draws it.");
+  cmd->add_option("store", a->store, "The store (HDF5), e.g. history.h5")->required();
+  cmd->add_option("--rule", a->rules,
+                  "NAME=RULE: a payout rule of the formula language or a preset (" +
+                      payout_preset_list() +
+                      "); a preset's name alone names the rule after it. Repeatable, e.g. "
+                      "--rule numerai2024 --rule half='clip(0.5*corr + mmc, -0.05, 0.05)'")
+      ->required();
+  cmd->add_option("--out", a->out_h5, "Simulation file (HDF5) to write, e.g. --out sim.h5");
+  cmd->add_option("--csv", a->csv_dir,
+                  "Directory for eras.csv (per rule and era) and stakes.csv (per rule, model and "
+                  "era), created when missing, e.g. --csv sim");
+  cmd->add_option("--target", a->target, "Target scored against, e.g. --target target_b")
+      ->capture_default_str();
+  cmd->add_option("--benchmark", a->benchmark,
+                  "Benchmark model of bmc (default: the store's first), e.g. --benchmark lgbm");
+  cmd->add_option("--start", a->start,
+                  "First era simulated (default: the store's first); every model starts from "
+                  "its stake in its first era from then on, e.g. --start era0100");
+  cmd->add_option("--resolve-lag", a->resolve_lag,
+                  "Eras from an era to its payout joining the stake (1: the next era; 4: weekly "
+                  "eras with 20-day targets), e.g. --resolve-lag 1")
+      ->check(whole_number(1, 520))
+      ->capture_default_str();
+  cmd->add_option("--flows", a->flows,
+                  "none: stakes move by the simulated payouts only; observed: also by the "
+                  "store's stake changes between a model's eras (deposits, withdrawals), scaled "
+                  "to its simulated stake")
+      ->check(CLI::IsMember({"none", "observed"}))
+      ->capture_default_str();
+  cmd->add_option("--payout-param", a->payout_params,
+                  "A preset's parameter NAME=VALUE for the presets among the rules, e.g. "
+                  "--payout-param cm=1,mm=2")
+      ->delimiter(',');
+  cmd->add_option("--payout-threshold", a->payout_threshold,
+                  "NMR: pf = min(1, this / the rule's simulated total stake); default: each "
+                  "rule's (72000 for classic and rules written out), e.g. --payout-threshold "
+                  "300000")
+      ->check(real_number(1e-9, 1e15));
+  cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores), e.g. --threads 8")
+      ->check(whole_number(1, static_cast<std::uint64_t>(max_threads()), max_threads_why()));
+  cmd->add_flag("--resume", a->resume, "Continue a killed simulation of the same command");
+  cmd->add_flag("--quiet", a->quiet, "No progress line");
+  cmd->callback([a, seams] { run(*a, seams); });
+}
+
+}  // namespace backscore::cli

@@ -1,0 +1,546 @@
+// The stake and meta-model simulation (see simulation.hpp; the model: docs/FORMULAS.md,
+// "Simulation").
+#include "host/run/simulation.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "core/error.hpp"
+#include "core/parallel_errors.hpp"
+#include "host/era/era_context.hpp"
+#include "host/era/rank.hpp"
+#include "host/era/stats.hpp"
+#include "host/lang/select.hpp"
+#include "io/progress.hpp"
+
+namespace backscore {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// "mmc" or "mmc_tb200" as a built-in spec.
+std::optional<FormulaSpec> builtin_spec(const std::string& name) {
+  if (std::optional<Builtin> b = find_builtin(name)) return FormulaSpec{*b, 0};
+  const std::size_t at = name.rfind("_tb");
+  if (at == std::string::npos || at + 3 >= name.size() || name.size() - at > 12) return {};
+  const std::string digits = name.substr(at + 3);
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      digits[0] == '0') {
+    return {};
+  }
+  const std::optional<Builtin> b = find_builtin(name.substr(0, at));
+  if (!b || !builtin_info(*b).has_top_bottom) return {};
+  return FormulaSpec{*b, std::stoi(digits)};
+}
+
+// Little-endian packing of the state and the journal's era records.
+class Packer {
+ public:
+  template <typename T>
+  void put(T v) {
+    const auto* p = reinterpret_cast<const unsigned char*>(&v);
+    bytes.insert(bytes.end(), p, p + sizeof(T));
+  }
+  template <typename T>
+  void put_all(std::span<const T> v) {
+    put<std::uint64_t>(v.size());
+    const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+    bytes.insert(bytes.end(), p, p + v.size_bytes());
+  }
+  std::vector<unsigned char> bytes;
+};
+
+class Unpacker {
+ public:
+  explicit Unpacker(std::span<const unsigned char> b) : b_(b) {}
+  template <typename T>
+  T get() {
+    T v;
+    take(&v, sizeof(T));
+    return v;
+  }
+  // A table of `expected` values (any length when SIZE_MAX).
+  template <typename T>
+  std::vector<T> get_all(std::size_t expected) {
+    const auto count = get<std::uint64_t>();
+    if ((expected != SIZE_MAX && count != expected) || count > (b_.size() - pos_) / sizeof(T)) {
+      throw std::invalid_argument("simulation record: a table's length");
+    }
+    std::vector<T> v(count);
+    take(v.data(), count * sizeof(T));
+    return v;
+  }
+  void finish() const {
+    if (pos_ != b_.size()) throw std::invalid_argument("simulation record: trailing bytes");
+  }
+
+ private:
+  void take(void* out, std::size_t n) {
+    if (n > b_.size() - pos_) throw std::invalid_argument("simulation record: too short");
+    std::memcpy(out, b_.data() + pos_, n);
+    pos_ += n;
+  }
+  std::span<const unsigned char> b_;
+  std::size_t pos_ = 0;
+};
+
+constexpr std::uint64_t kStateMagic = 0x31534d4953534221ull;  // "!BSSIMS1"
+
+// Gini coefficient of non-negative weights (0 when they sum to 0): sum_i (2i - m - 1) w_(i) /
+// (m sum w), w sorted ascending, i = 1..m.
+double gini(std::vector<double> w, double total) {
+  if (!(total > 0) || w.size() < 2) return 0;
+  std::sort(w.begin(), w.end());
+  const double m = static_cast<double>(w.size());
+  double s = 0;
+  for (std::size_t i = 0; i < w.size(); ++i) s += (2.0 * static_cast<double>(i + 1) - m - 1) * w[i];
+  return s / (m * total);
+}
+
+// The buffers one thread reuses from column to column.
+struct SimScratch {
+  ModelScratch model;
+  std::vector<double> values, gauss, powered, first, meta_rows, out, rule_inputs;
+  std::vector<std::uint32_t> rows, order;
+};
+
+}  // namespace
+
+SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& schema) {
+  SimFormulas f;
+  StoreSchema rebuilt = schema;
+  rebuilt.has_meta_model = true;  // simulate builds its own
+  std::unordered_map<std::string, Source> seen;
+  for (const SimRule& rule : rules) {
+    std::vector<Source>& sources = f.sources.emplace_back();
+    for (const std::string& name : rule.rule.names()) {
+      if (auto it = seen.find(name); it != seen.end()) {
+        sources.push_back(it->second);
+        continue;
+      }
+      const std::optional<FormulaSpec> spec = builtin_spec(name);
+      const std::string where = "--rule " + rule.name + ": '" + name + "'";
+      if (!spec) {
+        throw InputError(where + " is not a built-in formula (simulate pays by built-ins: " +
+                         "`backscore formulas` lists them)");
+      }
+      const BuiltinInfo& info = builtin_info(spec->builtin);
+      if (spec->builtin == Builtin::mpc) {
+        throw InputError(where +
+                         ": mpc's portfolio is weighted by the stakes, which simulate does not "
+                         "rebuild for it; use a rule without mpc");
+      }
+      if (std::string why = lang::unsupported_reason(info, &rebuilt); !why.empty()) {
+        throw InputError(where + " needs data the store lacks: " + why);
+      }
+      Source s;
+      s.meta_column = info.needs_meta_model;
+      std::vector<FormulaSpec>& list = s.meta_column ? f.meta : f.shared;
+      s.index = list.size();
+      list.push_back(*spec);
+      f.needs_first |= spec->builtin == Builtin::mmc2 || spec->builtin == Builtin::mmc2_burnflip;
+      seen.emplace(name, s);
+      sources.push_back(s);
+    }
+  }
+  return f;
+}
+
+SimState SimState::start(std::size_t rules, std::size_t models, std::size_t lag,
+                         std::uint64_t first_era) {
+  if (lag == 0) throw std::invalid_argument("SimState: the resolve lag must be at least 1");
+  SimState s;
+  s.next_era = first_era;
+  s.rules = rules;
+  s.models = models;
+  s.lag = lag;
+  s.stake.assign(rules * models, kNaN);
+  s.pending.assign(rules * lag * models, 0.0);
+  s.last_observed.assign(models, kNaN);
+  return s;
+}
+
+std::vector<unsigned char> SimState::serialize() const {
+  Packer p;
+  p.put(kStateMagic);
+  for (std::uint64_t v : {next_era, simulated, std::uint64_t{rules}, std::uint64_t{models},
+                          std::uint64_t{lag}}) {
+    p.put(v);
+  }
+  p.put_all<double>(stake);
+  p.put_all<double>(pending);
+  p.put_all<double>(last_observed);
+  return std::move(p.bytes);
+}
+
+SimState SimState::deserialize(std::span<const unsigned char> bytes) {
+  Unpacker u(bytes);
+  if (u.get<std::uint64_t>() != kStateMagic) throw std::invalid_argument("not a simulation state");
+  SimState s;
+  s.next_era = u.get<std::uint64_t>();
+  s.simulated = u.get<std::uint64_t>();
+  s.rules = u.get<std::uint64_t>();
+  s.models = u.get<std::uint64_t>();
+  s.lag = u.get<std::uint64_t>();
+  if (s.lag == 0 || s.rules > (1u << 20) || s.models > (1u << 30) || s.lag > (1u << 20)) {
+    throw std::invalid_argument("simulation state: bad shape");
+  }
+  s.stake = u.get_all<double>(s.rules * s.models);
+  s.pending = u.get_all<double>(s.rules * s.lag * s.models);
+  s.last_observed = u.get_all<double>(s.models);
+  u.finish();
+  return s;
+}
+
+std::vector<unsigned char> encode_sim_era(const SimEra& era, std::size_t rules) {
+  Packer p;
+  p.put(era.era);
+  p.put(era.store_mm_corr);
+  p.put_all<std::int32_t>(era.models);
+  if (era.stakes.size() != rules * era.models.size() || era.payouts.size() != era.stakes.size() ||
+      era.quantities.size() != rules * kSimQuantityCount) {
+    throw std::invalid_argument("encode_sim_era: tables of the wrong size");
+  }
+  p.put_all<double>(era.stakes);
+  p.put_all<double>(era.payouts);
+  p.put_all<double>(era.quantities);
+  return std::move(p.bytes);
+}
+
+SimEra decode_sim_era(std::span<const unsigned char> bytes, std::size_t rules) {
+  Unpacker u(bytes);
+  SimEra e;
+  e.era = u.get<std::uint64_t>();
+  e.store_mm_corr = u.get<double>();
+  e.models = u.get_all<std::int32_t>(SIZE_MAX);
+  const std::size_t m = e.models.size();
+  e.stakes = u.get_all<double>(rules * m);
+  e.payouts = u.get_all<double>(rules * m);
+  e.quantities = u.get_all<double>(rules * kSimQuantityCount);
+  u.finish();
+  return e;
+}
+
+Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options)
+    : schema_(schema), options_(options), formulas_(SimFormulas::of(options.rules, schema)) {
+  if (!schema.has_stakes) {
+    throw InputError("the store has no stakes: simulate starts each model from its stake");
+  }
+  if (options.rules.empty()) throw InputError("simulate needs at least one --rule");
+  if (options.resolve_lag == 0) {
+    throw InputError("--resolve-lag must be at least 1 (an era's payout cannot weigh its own "
+                     "meta-model)");
+  }
+}
+
+SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimState& state,
+                       SimStats& stats) const {
+  const std::size_t n = era.n_stocks(), m = era.n_submitted(), R = options_.rules.size();
+  const std::size_t M = state.models, L = state.lag;
+  if (state.rules != R || M != schema_.models.size()) {
+    throw std::invalid_argument("Simulator::step: the state is of another simulation");
+  }
+  if (predictions.size() != m * n) throw std::invalid_argument("Simulator::step: predictions");
+  const std::size_t slot = state.simulated % L;
+  SimEra out;
+  out.era = state.next_era;
+  out.models = era.models;
+
+  // 1. Payouts resolving now join the stakes; 2. newcomers start from their observed stake,
+  // returning models move by the observed flows (--flows observed).
+  for (std::size_t r = 0; r < R; ++r) {
+    double* pending = state.pending.data() + (r * L + slot) * M;
+    double* stake = state.stake.data() + r * M;
+    for (std::size_t g = 0; g < M; ++g) {
+      if (pending[g] != 0) stake[g] = std::max(0.0, stake[g] + pending[g]);
+      pending[g] = 0;
+    }
+  }
+  for (std::size_t j = 0; j < m; ++j) {
+    const auto g = static_cast<std::size_t>(era.models[j]);
+    const double observed = era.stakes[j];
+    const double previous = state.last_observed[g];
+    for (std::size_t r = 0; r < R; ++r) {
+      double& s = state.stake[r * M + g];
+      if (std::isnan(previous)) {
+        s = observed;
+      } else if (options_.flows == SimFlows::observed) {
+        const double flow = observed - previous;
+        s = std::max(0.0, previous > 0 ? s + flow * (s / previous) : s + flow);
+      }
+    }
+    state.last_observed[g] = observed;
+  }
+  std::vector<double> w(R * m), total(R, 0.0);
+  for (std::size_t r = 0; r < R; ++r) {
+    for (std::size_t j = 0; j < m; ++j) {
+      w[r * m + j] = state.stake[r * M + static_cast<std::size_t>(era.models[j])];
+      total[r] += w[r * m + j];
+    }
+  }
+  out.stakes = w;
+  out.payouts.assign(R * m, 0.0);
+  out.quantities.assign(R * kSimQuantityCount, kNaN);
+
+  const SimFormulas& f = formulas_;
+  const std::size_t S = f.shared.size(), K = f.meta.size();
+  std::vector<FormulaSpec> base_specs = f.shared;
+  base_specs.push_back(FormulaSpec{Builtin::corr_v1, 0});
+  base_specs.push_back(FormulaSpec{Builtin::corr, 0});
+  ContextNeeds base_needs = ContextNeeds::of(base_specs);
+  ContextNeeds meta_needs = ContextNeeds::of(f.meta);
+  meta_needs.meta_model = true;
+  std::unique_ptr<EraContext> base;
+  if (n > 0) {
+    base = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, base_needs,
+                                        options_.target, options_.benchmark);
+  }
+
+  const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
+  std::vector<SimScratch> scratch(static_cast<std::size_t>(threads));
+  // Gathers column j's present rows and values into t; returns their count.
+  auto gather = [&](std::size_t j, SimScratch& t) {
+    t.rows.clear();
+    t.values.clear();
+    const float* col = predictions.data() + j * n;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isnan(col[i])) {
+        t.rows.push_back(static_cast<std::uint32_t>(i));
+        t.values.push_back(static_cast<double>(col[i]));
+      }
+    }
+    return t.rows.size();
+  };
+
+  // 3. Pass A: each column ranked once, its gaussianized ranks kept for the meta-models (0 on
+  // its missing ids) and its shared formulas scored.
+  std::vector<double> G(m * n, 0.0), F(f.needs_first ? m * n : 0, 0.0);
+  std::vector<double> shared_scores(m * S, kNaN);
+  std::vector<char> scorable(m, 0);
+  std::size_t skipped = 0, subset = 0;
+  FirstError error;
+  const auto mm = static_cast<std::ptrdiff_t>(m);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4) reduction(+ : skipped, subset)
+  for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
+    const auto j = static_cast<std::size_t>(jj);
+    try {
+      SimScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
+      const std::size_t np = gather(j, t);
+      if (np == 0) {
+        ++skipped;
+        continue;
+      }
+      t.order.resize(np);
+      t.gauss.resize(np);
+      t.powered.resize(np);
+      t.model.sorter.sort(t.values, t.order);
+      tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : nullptr, t.gauss,
+                        t.powered);
+      for (std::size_t k = 0; k < np; ++k) G[j * n + t.rows[k]] = t.gauss[k];
+      if (f.needs_first) {
+        t.first.resize(np);
+        tie_broken_percentiles(t.order, t.first);
+        for (std::size_t k = 0; k < np; ++k) F[j * n + t.rows[k]] = t.first[k];
+      }
+      if (!enough_ids(np, n)) {
+        ++skipped;
+        continue;
+      }
+      scorable[j] = 1;
+      subset += np < n;
+      if (S == 0) continue;
+      const GivenRanks ranks{t.order, f.needs_first ? std::span<const double>(t.first)
+                                                    : std::span<const double>{},
+                             t.gauss, t.powered};
+      std::unique_ptr<EraContext> own;
+      if (np < n) {
+        own = std::make_unique<EraContext>(era, t.rows, base_needs, options_.target,
+                                           options_.benchmark, base.get());
+      }
+      score_model(own ? *own : *base, t.values, f.shared, {shared_scores.data() + j * S, S},
+                  t.model, nullptr, &ranks);
+    } catch (...) {
+      error.capture(j);
+    }
+  }
+  error.rethrow();
+  stats.skipped += skipped;
+  stats.subset_models += subset;
+  stats.model_eras += m;
+  stats.predictions += m * n;
+
+  // 4. Each rule's meta-model: the stake-weighted mean of the gaussianized ranks (every model
+  // the same weight when nobody is staked), summed in column order for every row.
+  std::vector<double> meta(R * n, 0.0);
+  if (m > 0) {
+    constexpr std::size_t kRowBlock = 512;
+    const auto blocks = static_cast<std::ptrdiff_t>((n + kRowBlock - 1) / kRowBlock);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+      const std::size_t i0 = static_cast<std::size_t>(b) * kRowBlock;
+      const std::size_t i1 = std::min(n, i0 + kRowBlock);
+      for (std::size_t j = 0; j < m; ++j) {
+        const double* g = G.data() + j * n;
+        for (std::size_t r = 0; r < R; ++r) {
+          const double weight = total[r] > 0 ? w[r * m + j] : 1.0;
+          if (!(weight > 0)) continue;
+          double* acc = meta.data() + r * n;
+          for (std::size_t i = i0; i < i1; ++i) acc[i] += weight * g[i];
+        }
+      }
+      for (std::size_t r = 0; r < R; ++r) {
+        const double denominator = total[r] > 0 ? total[r] : static_cast<double>(m);
+        for (std::size_t i = i0; i < i1; ++i) meta[r * n + i] /= denominator;
+      }
+    }
+  }
+
+  // 5. Each rule's era: the store's with its meta-model in place of the stored one.
+  std::vector<Era> rule_eras(R);
+  std::vector<std::unique_ptr<EraContext>> rule_ctx(R);
+  std::vector<double> pf(R, 1.0);
+  ModelScratch mm_scratch;
+  for (std::size_t r = 0; r < R; ++r) {
+    const SimRule& rule = options_.rules[r];
+    if (total[r] > 0) pf[r] = std::min(1.0, rule.threshold / total[r]);
+    double* q = out.quantities.data() + r * kSimQuantityCount;
+    q[sim_quantity_index("models")] = static_cast<double>(m);
+    q[sim_quantity_index("total_stake")] = total[r];
+    q[sim_quantity_index("payout_factor")] = pf[r];
+    if (m == 0 || n == 0) continue;
+    Era& re = rule_eras[r];
+    re.name = era.name;
+    re.ids = era.ids;
+    re.targets = era.targets;
+    re.benchmarks = era.benchmarks;
+    re.neutralizers = era.neutralizers;
+    re.sample_weights = era.sample_weights;
+    re.meta_model.assign(meta.begin() + static_cast<std::ptrdiff_t>(r * n),
+                         meta.begin() + static_cast<std::ptrdiff_t>((r + 1) * n));
+    if (K > 0) {
+      rule_ctx[r] = std::make_unique<EraContext>(re, std::span<const std::uint32_t>{}, meta_needs,
+                                                 options_.target, options_.benchmark);
+    }
+    const FormulaSpec mm_specs[2] = {{Builtin::corr_v1, 0}, {Builtin::corr, 0}};
+    double mm_scores[2];
+    score_model(*base, re.meta_model, mm_specs, mm_scores, mm_scratch);
+    q[sim_quantity_index("mm_corr_v1")] = mm_scores[0];
+    q[sim_quantity_index("mm_corr")] = mm_scores[1];
+    q[sim_quantity_index("mm_pearson")] = pearson(era.target(options_.target), re.meta_model);
+  }
+  if (schema_.has_meta_model && n > 0) {
+    const FormulaSpec spec{Builtin::corr, 0};
+    score_model(*base, era.meta_model, {&spec, 1}, {&out.store_mm_corr, 1}, mm_scratch);
+  }
+
+  // 6. Pass B: each column against each rule's meta-model from pass A's ranks; its payout.
+  std::vector<double> xcorr(R * m, kNaN);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
+  for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
+    const auto j = static_cast<std::size_t>(jj);
+    try {
+      SimScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
+      const std::size_t np = gather(j, t);
+      if (np == 0) continue;
+      t.gauss.resize(np);
+      t.first.resize(f.needs_first ? np : 0);
+      t.meta_rows.resize(np);
+      for (std::size_t k = 0; k < np; ++k) t.gauss[k] = G[j * n + t.rows[k]];
+      for (std::size_t k = 0; k < t.first.size(); ++k) t.first[k] = F[j * n + t.rows[k]];
+      t.out.resize(K);
+      std::vector<double>& values = t.rule_inputs;
+      for (std::size_t r = 0; r < R; ++r) {
+        const double* mr = meta.data() + r * n;
+        for (std::size_t k = 0; k < np; ++k) t.meta_rows[k] = mr[t.rows[k]];
+        xcorr[r * m + j] = pearson(t.gauss, t.meta_rows);
+        if (!scorable[j]) continue;
+        std::fill(t.out.begin(), t.out.end(), kNaN);
+        if (K > 0) {
+          const GivenRanks ranks{{}, t.first, t.gauss, {}};
+          std::unique_ptr<EraContext> own;
+          if (np < n) {
+            own = std::make_unique<EraContext>(rule_eras[r], t.rows, meta_needs, options_.target,
+                                               options_.benchmark);
+          }
+          score_model(own ? *own : *rule_ctx[r], t.values, f.meta, t.out, t.model, nullptr,
+                      &ranks);
+        }
+        const std::vector<SimFormulas::Source>& sources = f.sources[r];
+        values.resize(sources.size());
+        for (std::size_t k = 0; k < sources.size(); ++k) {
+          values[k] = sources[k].meta_column ? t.out[sources[k].index]
+                                             : shared_scores[j * S + sources[k].index];
+        }
+        const double p = options_.rules[r].rule.eval(values, pf[r]);
+        out.payouts[r * m + j] = std::isfinite(p) ? p : 0.0;
+      }
+    } catch (...) {
+      error.capture(j);
+    }
+  }
+  error.rethrow();
+
+  // 7. The era's quantities, and its payouts in flight (they resolve `lag` eras from now).
+  for (std::size_t r = 0; r < R; ++r) {
+    double* q = out.quantities.data() + r * kSimQuantityCount;
+    const std::span<const double> wr(w.data() + r * m, m);
+    double sum_w2 = 0, paid = 0, xc_num = 0, xc_den = 0;
+    for (std::size_t j = 0; j < m; ++j) {
+      sum_w2 += wr[j] * wr[j];
+      const double amount = wr[j] * out.payouts[r * m + j];
+      paid += amount;
+      const double x = xcorr[r * m + j];
+      if (std::isfinite(x)) {
+        xc_num += wr[j] * x;
+        xc_den += wr[j];
+      }
+      state.pending[(r * L + slot) * M + static_cast<std::size_t>(era.models[j])] += amount;
+    }
+    q[sim_quantity_index("effective_models")] = total[r] > 0 ? total[r] * total[r] / sum_w2 : 0;
+    q[sim_quantity_index("gini")] = gini({wr.begin(), wr.end()}, total[r]);
+    q[sim_quantity_index("mean_xcorr")] = xc_den > 0 ? xc_num / xc_den : kNaN;
+    q[sim_quantity_index("paid")] = paid;
+    q[sim_quantity_index("mean_payout")] = total[r] > 0 ? paid / total[r] : kNaN;
+  }
+  if (options_.keep_meta_models) out.meta_models = std::move(meta);
+  state.next_era = out.era + 1;
+  ++state.simulated;
+  ++stats.eras;
+  return out;
+}
+
+SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, SimState& state,
+                       const std::function<void(const SimEra&, const SimState&)>& on_era) {
+  const auto start = std::chrono::steady_clock::now();
+  const Simulator sim(store.schema(), options);
+  const std::size_t end = std::min(options.end_era, store.eras().size());
+  SimStats stats;
+  EraProgress progress(options.progress, end > state.next_era ? end - state.next_era : 0);
+  std::vector<float> predictions;
+  std::size_t done = 0;
+  while (state.next_era < end) {
+    const auto e = static_cast<std::size_t>(state.next_era);
+    const Era era = store.read_era(e);
+    predictions.resize(era.n_submitted() * era.n_stocks());
+    store.read_predictions(e, 0, era.n_submitted(), predictions,
+                           options.threads > 0 ? std::min(options.threads, 8) : 4);
+    const SimEra result = sim.step(era, predictions, state, stats);
+    on_era(result, state);
+    ++done;
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    progress.update(done, stats.predictions, elapsed.count());
+  }
+  progress.end();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+}  // namespace backscore

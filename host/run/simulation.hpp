@@ -1,0 +1,128 @@
+// `backscore simulate`: what the stakes and the meta-model would have become had the tournament
+// paid by another rule. Each rule keeps its own simulated stakes; every era its meta-model is
+// rebuilt from them (the stake-weighted mean of the submitted models' gaussianized tie-kept
+// ranks, as synth builds the store's), every model is scored against that meta-model, paid by
+// the rule, and the payouts join the stakes `resolve_lag` eras later. The model, every
+// assumption and a toy history worked by hand: docs/FORMULAS.md, "Simulation".
+//
+// One era: its predictions are read once and each column ranked once; the formulas that do not
+// read the meta-model (corr, fnc, ...) are scored once for every rule, those that do (mmc, mmc2,
+// ...) against each rule's meta-model from the same ranks. Memory: one era (its predictions as
+// float32 and their gaussianized ranks as double, plus the tie-broken ranks when a rule reads
+// mmc2), and per rule a stake and (1 + lag) payouts in flight per model of the store.
+// Deterministic: each column's scores depend on the column and the era only, and every sum over
+// the models runs in column order, so the bytes out do not depend on the thread count.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "host/era/formulas.hpp"
+#include "host/lang/payout_rule.hpp"
+#include "io/sim_file.hpp"
+#include "io/store.hpp"
+
+namespace backscore {
+
+enum class SimFlows {
+  none,      // no deposits or withdrawals: stakes move by payouts only
+  observed,  // the store's stake changes between a model's eras, scaled to its simulated stake
+};
+
+struct SimRule {
+  std::string name;  // its name in the outputs
+  PayoutRule rule;
+  double threshold = kDefaultPayoutThreshold;  // pf's (NMR)
+};
+
+struct SimulationOptions {
+  std::vector<SimRule> rules;
+  std::size_t target = 0;     // index into schema.targets
+  std::size_t benchmark = 0;  // index into schema.benchmarks (bmc)
+  std::size_t first_era = 0;  // eras [first_era, end_era) of the store
+  std::size_t end_era = std::numeric_limits<std::size_t>::max();
+  std::size_t resolve_lag = 4;  // >= 1: era t's payout joins the stake the model has in era t+lag
+  SimFlows flows = SimFlows::none;
+  int threads = 0;  // 0: OpenMP's default
+  bool progress = false;
+  bool keep_meta_models = false;  // SimEra::meta_models (the tests compare them)
+};
+
+// The formulas a simulation scores, split by whether they read the meta-model, and where each
+// rule finds the scores it names. Throws InputError for a name that is no built-in (or one the
+// store cannot support, or mpc, whose portfolio is stake-weighted: not simulated).
+struct SimFormulas {
+  std::vector<FormulaSpec> shared;  // scored once per model: no meta-model
+  std::vector<FormulaSpec> meta;    // scored against each rule's meta-model
+  // For rule r, names()[k] reads shared[index] (meta_column false) or meta[index].
+  struct Source {
+    bool meta_column = false;
+    std::size_t index = 0;
+  };
+  std::vector<std::vector<Source>> sources;  // per rule, per name
+  bool needs_first = false;                  // a meta formula reads the tie-broken ranks
+  static SimFormulas of(std::span<const SimRule> rules, const StoreSchema& schema);
+};
+
+// What one era carries to the next: per rule every model's stake and its payouts in flight, and
+// each model's last observed stake. Saved whole for --resume (serialize, deserialize).
+struct SimState {
+  std::uint64_t next_era = 0;    // store index of the next era to simulate
+  std::uint64_t simulated = 0;   // eras simulated so far (the position in the lag's ring)
+  std::size_t rules = 0, models = 0, lag = 1;
+  std::vector<double> stake;          // rules x models; NaN: not seen yet
+  std::vector<double> pending;        // rules x lag x models: NMR resolving at a future era
+  std::vector<double> last_observed;  // models: observed stake in its last era; NaN: never seen
+  static SimState start(std::size_t rules, std::size_t models, std::size_t lag,
+                        std::uint64_t first_era);
+  std::vector<unsigned char> serialize() const;
+  // std::invalid_argument when the bytes are not a state of this shape.
+  static SimState deserialize(std::span<const unsigned char> bytes);
+};
+
+// One simulated era: what the outputs hold (io/sim_file.hpp's write_era).
+struct SimEra {
+  std::uint64_t era = 0;
+  std::vector<std::int32_t> models;  // the era's submitted models (m)
+  std::vector<double> stakes;        // rules x m: each model's stake at risk
+  std::vector<double> payouts;       // rules x m: the fraction paid (0 where the rule is NaN)
+  std::vector<double> quantities;    // rules x kSimQuantityCount
+  double store_mm_corr = std::numeric_limits<double>::quiet_NaN();
+  // rules x n_stocks: each rule's meta-model (only with SimulationOptions::keep_meta_models).
+  std::vector<double> meta_models;
+};
+std::vector<unsigned char> encode_sim_era(const SimEra& era, std::size_t rules);
+SimEra decode_sim_era(std::span<const unsigned char> bytes, std::size_t rules);
+
+struct SimStats {
+  std::size_t eras = 0, model_eras = 0, skipped = 0, subset_models = 0, predictions = 0;
+  double seconds = 0;
+};
+
+class Simulator {
+ public:
+  // Throws InputError when the store lacks stakes or what a rule's formulas need.
+  Simulator(const StoreSchema& schema, const SimulationOptions& options);
+  const SimFormulas& formulas() const { return formulas_; }
+  // Simulates one era: `predictions` its columns (era.n_submitted() x n_stocks, NaN = missing),
+  // state the state after the previous era (advanced to after this one).
+  SimEra step(const Era& era, std::span<const float> predictions, SimState& state,
+              SimStats& stats) const;
+
+ private:
+  const StoreSchema& schema_;
+  const SimulationOptions& options_;
+  SimFormulas formulas_;
+};
+
+// Simulates the eras [state.next_era, options.end_era) of the store in order, calling on_era
+// after each with the era and the state after it (the CLI journals both).
+SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, SimState& state,
+                       const std::function<void(const SimEra&, const SimState&)>& on_era);
+
+}  // namespace backscore
