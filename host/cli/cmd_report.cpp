@@ -1,7 +1,9 @@
 // `backscore report`: one self-contained HTML page (inline SVG plots, no scripts, no network) with
-// the compare and audit results of a scored history.
+// the compare and audit results of a scored history, and/or the results of `backscore simulate`
+// (--simulation).
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -10,22 +12,48 @@
 #include "host/cli/option_bounds.hpp"
 #include "host/cli/output_paths.hpp"
 #include "host/report/report.hpp"
+#include "host/report/simulation_report.hpp"
 #include "io/name_list.hpp"
 #include "io/scores_file.hpp"
+#include "io/sim_file.hpp"
 #include "io/store.hpp"
 
 namespace backscore::cli {
 namespace {
 
 struct ReportArgs {
-  std::string scores, store, out, formulas, models;
+  std::string scores, store, simulation, out, formulas, models;
   std::vector<std::string> payout_params;
   ReportOptions o;
 };
 
 void run(ReportArgs& a) {
-  refuse_aliased_outputs({{"the scores file", a.scores}, {"--store", a.store}}, {{"--out", a.out}});
+  // What the page is made of: a scores file with its store, a simulation file, or both.
+  if (a.scores.empty() && a.simulation.empty()) {
+    throw InputError(
+        "report needs a scores file with --store, or --simulation SIM.h5 (or both), e.g. "
+        "`backscore report scores.h5 --store history.h5 --out report.html`");
+  }
+  if (!a.scores.empty() && a.store.empty()) {
+    throw InputError("--store is required with a scores file (the store that was scored)");
+  }
+  if (a.scores.empty() && !a.store.empty()) {
+    throw InputError(
+        "--store is used only with a scores file (give the scores file too, or drop "
+        "--store)");
+  }
+  refuse_aliased_outputs(
+      {{"the scores file", a.scores}, {"--store", a.store}, {"--simulation", a.simulation}},
+      {{"--out", a.out}});
   check_output_file({"--out", a.out});
+  std::optional<SimulationFileReader> sim;
+  if (!a.simulation.empty()) sim.emplace(a.simulation);
+  if (a.scores.empty()) {
+    const SimulationReportSummary s = write_simulation_report(*sim, a.out);
+    std::printf("backscore report: wrote %s: simulation of %zu rules over %zu eras, %zu plots\n",
+                a.out.c_str(), s.rules, s.eras, s.plot_ids.size());
+    return;
+  }
   a.o.formulas = split_names(a.formulas, "--formulas");
   a.o.models = split_names(a.models, "--models");
   const OptionError::Flags flags = {{"formulas", "--formulas"},
@@ -41,10 +69,11 @@ void run(ReportArgs& a) {
   });
   const ScoresFileReader file(a.scores);
   StoreReader store(a.store);
-  const ReportSummary s = with_flags(flags, [&] { return write_report(file, store, a.o, a.out); });
-  std::printf("backscore report: wrote %s: %zu formulas, %zu plots%s%s\n", a.out.c_str(),
-              s.formulas.size(), s.plot_ids.size(), s.payouts ? "" : "; ",
-              s.payouts ? "" : s.payout_note.c_str());
+  const ReportSummary s = with_flags(
+      flags, [&] { return write_report(file, store, a.o, a.out, sim ? &*sim : nullptr); });
+  std::printf("backscore report: wrote %s: %zu formulas%s, %zu plots%s%s\n", a.out.c_str(),
+              s.formulas.size(), sim ? " and the simulation" : "", s.plot_ids.size(),
+              s.payouts ? "" : "; ", s.payouts ? "" : s.payout_note.c_str());
 }
 
 }  // namespace
@@ -64,14 +93,22 @@ void add_report(CLI::App& app) {
       "(as `backscore compare`, each formula in place of --baseline), the model diagnostics "
       "(docs/FORMULAS.md, \"Model diagnostics\"), cumulative scores of selected models, score "
       "vs correlation with the meta-model in burn and other eras, per-era distributions and the "
-      "formula-to-formula Spearman matrix. Open it in any browser; it needs no network.");
+      "formula-to-formula Spearman matrix. Open it in any browser; it needs no network.\n"
+      "  backscore report --simulation sim.h5 --out simulation.html\n"
+      "A simulation file (`backscore simulate --out`) adds a section: which rule grows the better "
+      "meta-model (mean per-era mm_corr difference with a Newey-West interval, whole history and "
+      "second half), and per rule the cumulative mm_corr, effective models, Gini and total stake "
+      "over time. Give it alone for a page of that section only, or with a scores file and "
+      "--store for both.");
   cmd->add_option("scores", a->scores,
-                  "Scores file written by `backscore run --out`, e.g. scores.h5")
-      ->required();
+                  "Scores file written by `backscore run --out`, e.g. scores.h5 (needs --store; "
+                  "optional with --simulation)");
   cmd->add_option("--store", a->store,
                   "The store that was scored (meta-model, predictions, stakes), e.g. --store "
-                  "history.h5")
-      ->required();
+                  "history.h5; required with a scores file");
+  cmd->add_option("--simulation", a->simulation,
+                  "Simulation file written by `backscore simulate --out`, e.g. --simulation "
+                  "sim.h5");
   cmd->add_option("--out", a->out, "The HTML file to write, e.g. --out report.html")->required();
   cmd->add_option("--formulas", a->formulas,
                   "Formulas shown, comma-separated (default: all in the scores file), e.g. "

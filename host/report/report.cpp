@@ -12,12 +12,13 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "host/lang/payout_rule.hpp"
 #include "host/report/churn.hpp"
 #include "host/report/compare.hpp"
 #include "host/report/payout_input.hpp"
-#include "host/lang/payout_rule.hpp"
 #include "host/report/report_plots.hpp"
 #include "host/report/report_sections.hpp"
+#include "host/report/simulation_report.hpp"
 #include "host/report/svg.hpp"
 #include "version.hpp"
 
@@ -27,22 +28,6 @@ namespace {
 
 using namespace svg;
 using report_detail::section_heading;
-
-constexpr const char* kStyle = R"(<style>
-body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
-h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc}
-h3{font-size:14px;margin-bottom:2px}
-table{border-collapse:collapse;font-size:12px;margin:8px 0}
-td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
-td:first-child,th:first-child{text-align:left}
-svg{display:block;margin:8px 0;font-size:11px}
-svg .t{font-size:13px;font-weight:bold}svg .n{font-size:10px;fill:#555}
-svg .g{stroke:#e5e5e5}svg .fr{fill:none;stroke:#999}svg .ax line{stroke:#999}
-svg .burn{fill:#fbe3e3}svg .b1{fill:#c6dbef}svg .b2{fill:#6baed6}
-p.note{font-size:13px;color:#444}code{background:#f3f3f3;padding:0 3px}
-summary{cursor:pointer;font-size:13px;color:#444}
-</style>
-)";
 
 std::size_t index_of(const std::vector<std::string>& names, const std::string& name) {
   return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
@@ -90,7 +75,8 @@ std::vector<std::string> report_plot_ids(const std::vector<std::string>& formula
 }
 
 ReportSummary write_report(const ScoresFileReader& file, StoreReader& store, const ReportOptions& o,
-                           const std::filesystem::path& out) {
+                           const std::filesystem::path& out,
+                           const SimulationFileReader* simulation) {
   // Every name is checked before the pass over the store.
   ReportSummary sum;
   sum.formulas = o.formulas.empty() ? file.formulas() : o.formulas;
@@ -138,6 +124,9 @@ ReportSummary write_report(const ScoresFileReader& file, StoreReader& store, con
   }
   sum.payouts = rule.has_value();
   sum.plot_ids = report_plot_ids(sum.formulas, sum.payouts);
+  if (simulation) {
+    for (std::string& id : simulation_plot_ids()) sum.plot_ids.push_back(std::move(id));
+  }
   // The baseline's scores: the rule's copy, else the file's when it has them (movers).
   std::optional<ScoreMatrix> base_own;
   const ScoreMatrix* base = nullptr;
@@ -226,6 +215,7 @@ ReportSummary write_report(const ScoresFileReader& file, StoreReader& store, con
   si.audits = &audits;
   si.models = &models;
   si.payout_note = sum.payout_note;
+  si.simulation = simulation != nullptr;
   std::optional<CompareResult> head;
   if (base && cand && cand->formula != o.baseline) {
     head = compare(*base, *cand, rule ? &payout.input : nullptr);
@@ -253,15 +243,11 @@ ReportSummary write_report(const ScoresFileReader& file, StoreReader& store, con
   }
 
   // ---- the page
-  std::string h =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>"
-      "backscore report</title>\n";
-  h += kStyle;
-  h += "</head><body>\n<h1>backscore report</h1>\n<p class=\"note\">Scores <code>" +
-       esc(file.path().string()) + "</code> (" + esc(file.attribute("program")) +
-       ", target <code>" + esc(file.attribute("target")) + "</code>), store <code>" +
-       esc(store.path().string()) + "</code>. Written by " +
-       esc(std::string("backscore ") + kVersion) + ".</p>\n";
+  std::string h = report_detail::page_head("backscore report");
+  h += "<h1>backscore report</h1>\n<p class=\"note\">Scores <code>" + esc(file.path().string()) +
+       "</code> (" + esc(file.attribute("program")) + ", target <code>" +
+       esc(file.attribute("target")) + "</code>), store <code>" + esc(store.path().string()) +
+       "</code>. Written by " + esc(std::string("backscore ") + kVersion) + ".</p>\n";
   h += report_detail::summary_section(si);
 
   char tol[160];
@@ -325,6 +311,7 @@ ReportSummary write_report(const ScoresFileReader& file, StoreReader& store, con
   h += plot_corr_matrix(sum.formulas, era_rho);
   h += "<details><summary>Every pair of formulas (" + std::to_string(agreement.rows.size()) +
        " rows)</summary>\n" + html_table(agreement) + "</details>\n";
+  if (simulation) h += simulation_section(*simulation);
   h += "</body></html>\n";
   write_file_atomically(out, h);
   return sum;

@@ -14,10 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "host/lang/payout_rule.hpp"
 #include "host/report/audit.hpp"
 #include "host/report/diagnostics.hpp"
-#include "host/lang/payout_rule.hpp"
 #include "io/scores_file.hpp"
+#include "io/sim_file.hpp"
 #include "io/store.hpp"
 
 namespace backscore {
@@ -55,7 +56,10 @@ struct ReportSummary {
 // OptionError (core/error.hpp) naming the ReportOptions field ("formulas", "models",
 // "payout", "payout_params", "payout_threshold", "baseline", "candidate", "corr_formula") when
 // that option's value is the problem.
+// `simulation`, when given, adds its section (simulation_report.hpp) at the end of the page, its
+// plots to plot_ids and a link to it to the summary.
 ReportSummary write_report(const ScoresFileReader& scores, StoreReader& store,
-                           const ReportOptions& o, const std::filesystem::path& out);
+                           const ReportOptions& o, const std::filesystem::path& out,
+                           const SimulationFileReader* simulation = nullptr);
 
 }  // namespace backscore

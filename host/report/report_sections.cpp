@@ -34,12 +34,32 @@ std::string section_heading(const char* id) {
   return "<h2>" + esc(id) + "</h2>\n";
 }
 
-namespace {
-
 std::string signed_number(double v, int decimals) {
   if (std::isnan(v)) return "nan";
   return (v > 0 ? "+" : "") + fixed(v, decimals);
 }
+
+std::string page_head(const std::string& title) {
+  static constexpr const char* kStyle = R"(<style>
+body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc}
+h3{font-size:14px;margin-bottom:2px}
+table{border-collapse:collapse;font-size:12px;margin:8px 0}
+td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
+td:first-child,th:first-child{text-align:left}
+svg{display:block;margin:8px 0;font-size:11px}
+svg .t{font-size:13px;font-weight:bold}svg .n{font-size:10px;fill:#555}
+svg .g{stroke:#e5e5e5}svg .fr{fill:none;stroke:#999}svg .ax line{stroke:#999}
+svg .burn{fill:#fbe3e3}svg .b1{fill:#c6dbef}svg .b2{fill:#6baed6}
+p.note{font-size:13px;color:#444}code{background:#f3f3f3;padding:0 3px}
+summary{cursor:pointer;font-size:13px;color:#444}
+</style>
+)";
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" + esc(title) +
+         "</title>\n" + kStyle + "</head><body>\n";
+}
+
+namespace {
 
 std::string percent(double rate) { return std::isnan(rate) ? "-" : fixed(100 * rate, 2) + "%"; }
 
@@ -78,12 +98,14 @@ std::string summary_section(const SummaryInput& in) {
                                  " computed from the store (the scores file has no such column)"
                            : std::string()) +
        ". Details:";
+  std::string links;
   for (const Section& s : sections()) {
     if (std::string(s.id) == "summary") continue;
-    h += std::string(" <a href=\"#") + s.id + "\">" + esc(s.title) + "</a>" +
-         (&s == &sections().back() ? "." : " &middot;");
+    links += std::string(links.empty() ? "" : " &middot;") + " <a href=\"#" + s.id + "\">" +
+             esc(s.title) + "</a>";
   }
-  h += "</p>\n";
+  if (in.simulation) links += " &middot; <a href=\"#simulation\">Simulation of payout rules</a>";
+  h += links + ".</p>\n";
 
   Table verdicts{{"formula", "burn-era slope on xcorr", "95% interval", "burn-era verdict",
                   "other-era slope", "other-era interval", "(a) violated", "(b) violated"},

@@ -22,6 +22,11 @@ const std::vector<Section>& sections();
 // <h2 id="ID">TITLE</h2> of the section `id`.
 std::string section_heading(const char* id);
 
+// The page's opening up to <body>: doctype, title and the one inline style sheet.
+std::string page_head(const std::string& title);
+// A number with its sign ("+0.0123", "-0.0123", "0.0000"; "nan").
+std::string signed_number(double v, int decimals);
+
 // The payout headline of the summary: the candidate's total against the baseline's.
 struct PayoutHeadline {
   std::string rule, baseline, candidate;
@@ -43,6 +48,7 @@ struct SummaryInput {
   std::string movers_note;  // why there are no movers, when there are none
   const std::vector<std::string>* models = nullptr;
   std::size_t top = 5;  // movers shown each way
+  bool simulation = false;  // the page has a simulation section (linked after the others)
 };
 std::string summary_section(const SummaryInput& in);
 
