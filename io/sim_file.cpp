@@ -13,11 +13,6 @@
 
 namespace backscore {
 
-std::size_t sim_quantity_index(std::string_view name) {
-  return static_cast<std::size_t>(
-      std::find(kSimEraQuantities.begin(), kSimEraQuantities.end(), name) -
-      kSimEraQuantities.begin());
-}
 
 namespace {
 
