@@ -105,7 +105,7 @@ TEST(Simulation, ToyHistoryWorkedByHand) {
   o.rules.push_back({"toy", PayoutRule::parse("clip(mmc, -0.25, 0.25)")});
   o.resolve_lag = 2;
   o.keep_meta_models = true;
-  const Simulator sim(schema, o);
+  Simulator sim(schema, o);
   SimState state = SimState::start(1, 3, 2, 0);
   SimStats stats;
   std::size_t row = 0;

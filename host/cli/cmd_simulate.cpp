@@ -32,7 +32,7 @@ struct SimulateArgs {
   double payout_threshold = 0;  // 0: each rule's own
   std::size_t resolve_lag = 4;
   int threads = 0;
-  bool resume = false, quiet = false;
+  bool resume = false, quiet = false, timings = false;
 };
 
 bool valid_rule_name(const std::string& s) {
@@ -254,6 +254,13 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
   // The summary: each rule's meta-model and stakes at the end, from the outputs' own numbers.
   std::printf("backscore simulate: %zu eras (%zu this run, %.2f s), %zu model-eras, %zu skipped\n",
               eras.size(), stats.eras, stats.seconds, stats.model_eras, stats.skipped);
+  if (a.timings) {
+    std::fprintf(stderr,
+                 "backscore simulate: timings (wall s): read %.3f, ranks and shared formulas %.3f, "
+                 "meta-models %.3f, rules' era stages %.3f, rules' scores %.3f, journal %.3f\n",
+                 stats.read, stats.shared, stats.meta_models, stats.rule_stages, stats.rule_scores,
+                 stats.after_era);
+  }
 }
 
 }  // namespace
@@ -314,6 +321,7 @@ void add_simulate(CLI::App& app, const RunSeams& seams) {
       ->check(whole_number(1, static_cast<std::uint64_t>(max_threads()), max_threads_why()));
   cmd->add_flag("--resume", a->resume, "Continue a killed simulation of the same command");
   cmd->add_flag("--quiet", a->quiet, "No progress line");
+  cmd->add_flag("--timings", a->timings, "Where the time went, on stderr");
   cmd->callback([a, seams] { run(*a, seams); });
 }
 

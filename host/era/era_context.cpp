@@ -16,7 +16,8 @@
 namespace backscore {
 EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
                        std::size_t target_index, std::size_t benchmark_index,
-                       const EraContext* full, const Factorizer& fnc_factorizer)
+                       const EraContext* full, const Factorizer& fnc_factorizer,
+                       std::shared_ptr<const GaussianTable> table)
     : needs_(needs), universe_(era.n_stocks()) {
   const std::size_t N = universe_;
   n_ = rows.empty() ? N : rows.size();
@@ -33,7 +34,12 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     for (std::size_t i = 0; i < n_; ++i) out[i] = all[row(i)];
   };
   const std::size_t n = n_;
-  if (needs.gaussian || needs.benchmark) gauss_table_ = GaussianTable::of(n);
+  if (table != nullptr && table->size() == n) {
+    gauss_table_ = std::move(table);
+  } else {
+    gauss_table_ = std::make_shared<const GaussianTable>(
+        needs.gaussian || needs.benchmark ? GaussianTable::of(n) : GaussianTable{});
+  }
 
   // Targets. numerai_corr centers over everything it is given (the whole era) before filtering
   // to the model's ids; correlation_contribution filters first and centers on the ids.
@@ -68,7 +74,7 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     sorter.sort(meta_raw_, order);
     if (needs.gaussian) {  // mmc
       meta_gauss_.resize(n);
-      tie_kept_gaussian(meta_raw_, order, &gauss_table_, meta_gauss_);
+      tie_kept_gaussian(meta_raw_, order, gauss_table_.get(), meta_gauss_);
       meta_norm2_ = dot(meta_gauss_, meta_gauss_);
     }
     meta_first_.resize(n);
@@ -90,7 +96,7 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
     take(N > 0 ? era.benchmark(benchmark_index) : std::span<const double>{}, raw);
     sorter.sort(raw, order);
     bench_gauss_.resize(n);
-    tie_kept_gaussian(raw, order, &gauss_table_, bench_gauss_);
+    tie_kept_gaussian(raw, order, gauss_table_.get(), bench_gauss_);
     bench_norm2_ = dot(bench_gauss_, bench_gauss_);
   }
   if (needs.neutralizers || needs.neutral_weights) {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -30,9 +31,12 @@ class EraContext {
   // this context.
   // fnc_factorizer: computes the fnc projector of a context on all the era's rows (a subset's
   // fresh factorization stays LAPACK's); empty = LAPACK's.
+  // table: GaussianTable::of(size()) computed once for several contexts of the same size
+  // (simulate's per-rule contexts of one model), or null: the context computes its own.
   EraContext(const Era& era, std::span<const std::uint32_t> rows, ContextNeeds needs,
              std::size_t target_index, std::size_t benchmark_index,
-             const EraContext* full = nullptr, const Factorizer& fnc_factorizer = {});
+             const EraContext* full = nullptr, const Factorizer& fnc_factorizer = {},
+             std::shared_ptr<const GaussianTable> table = nullptr);
 
   std::size_t size() const { return n_; }                  // rows scored
   std::size_t universe_size() const { return universe_; }  // rows of the era
@@ -40,7 +44,7 @@ class EraContext {
 
   // ndtri(percentile(r, size())) and its ^1.5 for r = 1..size(); empty unless needs.gaussian,
   // meta_model or benchmark (the rankers then compute ndtri themselves, with the same result).
-  const GaussianTable& gaussian_table() const { return gauss_table_; }
+  const GaussianTable& gaussian_table() const { return *gauss_table_; }
 
   // The raw target on the rows (corr_v1, mmc2).
   std::span<const double> target() const { return target_; }
@@ -112,7 +116,7 @@ class EraContext {
  private:
   ContextNeeds needs_;
   std::size_t n_ = 0, universe_ = 0;
-  GaussianTable gauss_table_;
+  std::shared_ptr<const GaussianTable> gauss_table_;  // never null (empty when not needed)
   std::vector<double> target_, corr_target_, mmc_target_;
   bool corr_target_ok_ = true;
   std::vector<double> meta_raw_, meta_gauss_, meta_first_;

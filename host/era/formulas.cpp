@@ -121,6 +121,9 @@ class ModelEval {
         return kNaN;
       case Builtin::max_feature_corr:
         if (!ctx_.has_feature_values()) return kNaN;
+        if (pred_.size() != n_) {
+          throw std::logic_error("score_model: max_feature_corr needs the predictions, not given");
+        }
         if (k > 0) keep_ends(sorted_order(), k);
         return signals::max_feature_corr(
             ctx_, pred_, k > 0 ? std::span<const char>(s_.kept) : std::span<const char>{},
@@ -130,55 +133,62 @@ class ModelEval {
   }
 
  private:
-  // The ranks the caller computed (GivenRanks), copied into the scratch the stages below use.
+  // The ranks the caller computed (GivenRanks): the stages below read them in place.
   void take(const GivenRanks& r) {
-    auto copy = [&](auto given, auto& into, bool& flag) {
-      if (given.size() != n_) return false;
-      std::copy(given.begin(), given.end(), into.begin());
-      flag = true;
-      return true;
-    };
-    copy(r.order, s_.order, sorted_);
-    copy(r.first, s_.first, first_);
+    if (r.order.size() == n_) {
+      order_ = r.order;
+      sorted_ = true;
+    }
+    if (r.first.size() == n_) {
+      first_ = r.first;
+      have_first_ = true;
+    }
     if (r.gauss.size() == n_ && (r.powered.size() == n_ || !want_powered_)) {
-      copy(r.gauss, s_.gauss, gauss_);
-      bool unused = false;
-      copy(r.powered, s_.powered, unused);
+      gauss_ = r.gauss;
+      powered_ = r.powered;
+      have_gauss_ = true;
     }
   }
   void sorted() {
     if (sorted_) return;
+    if (pred_.size() != n_) {
+      throw std::logic_error("score_model: a formula needs the predictions, not given");
+    }
     if (given_fnc_ != nullptr && given_fnc_->order.size() == n_) {  // fnc_input sorted pred
-      std::copy(given_fnc_->order.begin(), given_fnc_->order.end(), s_.order.begin());
+      order_ = given_fnc_->order;
       sorted_ = true;
       return;
     }
     ScopedSeconds timer(s_.rank_seconds);
     s_.sorter.sort(pred_, s_.order);
+    order_ = s_.order;
     sorted_ = true;
   }
   std::span<const std::uint32_t> sorted_order() {
     sorted();
-    return s_.order;
+    return order_;
   }
   std::span<const double> first() {
-    if (!first_) {
+    if (!have_first_) {
       sorted();
       ScopedSeconds timer(s_.rank_seconds);
-      tie_broken_percentiles(s_.order, s_.first);
-      first_ = true;
+      tie_broken_percentiles(order_, s_.first);
+      first_ = s_.first;
+      have_first_ = true;
     }
-    return s_.first;
+    return first_;
   }
   std::span<const double> gauss() {
-    if (!gauss_) {
+    if (!have_gauss_) {
       sorted();
       ScopedSeconds timer(s_.rank_seconds);
-      tie_kept_gaussian(pred_, s_.order, &ctx_.gaussian_table(), s_.gauss,
+      tie_kept_gaussian(pred_, order_, &ctx_.gaussian_table(), s_.gauss,
                         want_powered_ ? std::span<double>(s_.powered) : std::span<double>{});
-      gauss_ = true;
+      gauss_ = s_.gauss;
+      if (want_powered_) powered_ = s_.powered;
+      have_gauss_ = true;
     }
-    return s_.gauss;
+    return gauss_;
   }
 
   // Pearson of the rows whose kept flag is set, in row order.
@@ -210,12 +220,12 @@ class ModelEval {
     return corr_v1_;
   }
 
-  // gauss^1.5 (in s_.powered) and numerai-tools' power() check on it (it raises when it fails).
+  // gauss^1.5 (powered_) and numerai-tools' power() check on it (it raises when it fails).
   bool powered_ok() {
-    if (!powered_) {
-      const std::span<const double> g = gauss();  // fills s_.powered too
-      powered_ok_ = power_ok(s_.powered, g);
-      powered_ = true;
+    if (!powered_done_) {
+      const std::span<const double> g = gauss();  // fills powered_ too
+      powered_ok_ = power_ok(powered_, g);
+      powered_done_ = true;
     }
     return powered_ok_;
   }
@@ -225,9 +235,9 @@ class ModelEval {
   // increasing function of the tie-kept rank, so equal P' <=> equal predictions.
   double corr(std::size_t k) {
     if (!powered_ok() || !ctx_.corr_target_ok()) return kNaN;  // numerai-tools raises
-    if (k == 0) return pearson(ctx_.corr_target(), s_.powered);
-    keep_ends(s_.order, k);
-    return pearson_kept(ctx_.corr_target(), s_.powered);
+    if (k == 0) return pearson(ctx_.corr_target(), powered_);
+    keep_ends(sorted_order(), k);
+    return pearson_kept(ctx_.corr_target(), powered_);
   }
 
   // numerai-tools orthogonalize(p, m) = p - m (p.m)/(m.m).
@@ -351,7 +361,7 @@ class ModelEval {
   // neutralized weights, their dot with the era-centered target / n.
   double alpha() {
     if (!powered_ok()) return kNaN;
-    signals::neutral_weights(ctx_, s_.powered, s_.weights, s_.work);
+    signals::neutral_weights(ctx_, powered_, s_.weights, s_.work);
     return signals::alpha(ctx_, s_.weights);
   }
 
@@ -361,7 +371,11 @@ class ModelEval {
   std::size_t n_;
   const FncResidual* given_fnc_;
   bool want_powered_ = false;
-  bool sorted_ = false, first_ = false, gauss_ = false, powered_ = false, powered_ok_ = false;
+  // The column's ranks: the scratch's once computed, or the caller's (GivenRanks).
+  std::span<const std::uint32_t> order_;
+  std::span<const double> first_, gauss_, powered_;
+  bool sorted_ = false, have_first_ = false, have_gauss_ = false, powered_done_ = false;
+  bool powered_ok_ = false;
   bool perp_meta_ = false, perp_bench_ = false, neutral_ = false, neutral_ok_ = false;
   bool have_corr_v1_ = false, have_mmc2_ = false;
   bool signal_neutral_done_ = false, signal_neutral_ok_ = false, signal_perp_ = false;
@@ -459,7 +473,8 @@ bool fnc_input(const EraContext& ctx, std::span<const double> pred, std::span<do
 void score_model(const EraContext& ctx, std::span<const double> pred,
                  std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch,
                  const FncResidual* fnc, const GivenRanks* ranks) {
-  if (pred.size() != ctx.size() || out.size() < specs.size() ||
+  if ((pred.size() != ctx.size() && !(pred.empty() && ranks != nullptr)) ||
+      out.size() < specs.size() ||
       (fnc != nullptr && fnc->defined && fnc->residual.size() != ctx.size())) {
     throw std::invalid_argument(
         "score_model: pred (and a given fnc residual) must hold ctx.size() values, out one per "

@@ -144,7 +144,9 @@ struct GivenRanks {
 // ascending). out[i] receives specs[i]'s score, NaN where numerai-tools returns NaN or raises
 // (see docs/FORMULAS.md) and where ctx was built without what the formula needs, and for defined
 // formulas (the plan evaluator scores those). fnc: the model's residual when given (see above),
-// else projected here. ranks: the column's ranks when given (see GivenRanks).
+// else projected here. ranks: the column's ranks when given (see GivenRanks), read in place; pred
+// may then be empty if no formula asked needs the predictions themselves (a sort they do not
+// give, max_feature_corr): std::logic_error otherwise.
 // Reads ctx only, so one context serves any number of threads.
 void score_model(const EraContext& ctx, std::span<const double> pred,
                  std::span<const FormulaSpec> specs, std::span<double> out, ModelScratch& scratch,

@@ -20,21 +20,29 @@ double dot(std::span<const double> x, std::span<const double> y) {
   return pairwise_sum_of(x.size(), [&](std::size_t i) { return x[i] * y[i]; });
 }
 
-double pearson(std::span<const double> x, std::span<const double> y) {
+Centered Centered::of(std::span<const double> x) {
+  Centered c;
+  c.mean = backscore::mean(x);
+  c.ss = pairwise_sum_of(x.size(), [&](std::size_t i) {
+    const double d = x[i] - c.mean;
+    return d * d;
+  });
+  return c;
+}
+
+double pearson(std::span<const double> x, const Centered& cx, std::span<const double> y,
+               const Centered& cy) {
   const std::size_t n = x.size();
   if (n < 2) return std::numeric_limits<double>::quiet_NaN();
-  const double mx = mean(x), my = mean(y);
-  const double sxx = pairwise_sum_of(n, [&](std::size_t i) {
-    const double d = x[i] - mx;
-    return d * d;
-  });
-  const double syy = pairwise_sum_of(n, [&](std::size_t i) {
-    const double d = y[i] - my;
-    return d * d;
-  });
-  if (sxx == 0 || syy == 0) return std::numeric_limits<double>::quiet_NaN();
-  const double sxy = pairwise_sum_of(n, [&](std::size_t i) { return (x[i] - mx) * (y[i] - my); });
-  return pearson_from_sums(sxx, syy, sxy, n);
+  if (cx.ss == 0 || cy.ss == 0) return std::numeric_limits<double>::quiet_NaN();
+  const double sxy =
+      pairwise_sum_of(n, [&](std::size_t i) { return (x[i] - cx.mean) * (y[i] - cy.mean); });
+  return pearson_from_sums(cx.ss, cy.ss, sxy, n);
+}
+
+double pearson(std::span<const double> x, std::span<const double> y) {
+  if (x.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+  return pearson(x, Centered::of(x), y, Centered::of(y));
 }
 
 double covariance(std::span<const double> x, std::span<const double> y) {

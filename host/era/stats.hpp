@@ -71,6 +71,15 @@ double dot(std::span<const double> x, std::span<const double> y);
 // standard deviations in that order, clip to [-1, 1]. NaN when n < 2 or either side has zero
 // variance (every centered value exactly 0: the case where numpy divides 0 by 0).
 double pearson(std::span<const double> x, std::span<const double> y);
+// One side of pearson: its mean and centered sum of squares. pearson(x, cx, y, cy) with
+// cx = Centered::of(x), cy = Centered::of(y) is pearson(x, y) bit for bit, so a vector
+// correlated with many others is centered once (simulate's xcorr).
+struct Centered {
+  double mean = 0, ss = 0;
+  static Centered of(std::span<const double> x);
+};
+double pearson(std::span<const double> x, const Centered& cx, std::span<const double> y,
+               const Centered& cy);
 // np.cov(x, y)[0, 1] (ddof 1); NaN when n < 2.
 double covariance(std::span<const double> x, std::span<const double> y);
 // np.std(x) (ddof 0), = pandas std(ddof=0).

@@ -105,6 +105,8 @@ double gini(std::vector<double> w, double total) {
   return s / (m * total);
 }
 
+}  // namespace
+
 // The buffers one thread reuses from column to column.
 struct SimScratch {
   ModelScratch model;
@@ -112,20 +114,26 @@ struct SimScratch {
   std::vector<std::uint32_t> rows, order;
 };
 
-}  // namespace
+// The era-sized buffers, reused from era to era (no page faults on fresh memory every era).
+struct SimWorkspace {
+  std::vector<SimScratch> scratch;  // one per thread
+  std::vector<double> G, F, shared_scores, meta, xcorr;
+  std::vector<std::size_t> present;  // ids each column submitted
+  std::vector<char> scorable;
+  // GaussianTable::of(k) for the present counts k < n of the era's columns, shared by the
+  // column's ranking and its own-subset contexts (the shared formulas' and every rule's).
+  std::unordered_map<std::size_t, std::shared_ptr<const GaussianTable>> tables;
+};
 
 SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& schema) {
   SimFormulas f;
   StoreSchema rebuilt = schema;
   rebuilt.has_meta_model = true;  // simulate builds its own
-  std::unordered_map<std::string, Source> seen;
+  std::unordered_map<std::string, std::size_t> shared_index;
   for (const SimRule& rule : rules) {
     std::vector<Source>& sources = f.sources.emplace_back();
+    std::vector<FormulaSpec>& meta = f.meta.emplace_back();
     for (const std::string& name : rule.rule.names()) {
-      if (auto it = seen.find(name); it != seen.end()) {
-        sources.push_back(it->second);
-        continue;
-      }
       const std::optional<FormulaSpec> spec = builtin_spec(name);
       const std::string where = "--rule " + rule.name + ": '" + name + "'";
       if (!spec) {
@@ -143,11 +151,15 @@ SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& s
       }
       Source s;
       s.meta_column = info.needs_meta_model;
-      std::vector<FormulaSpec>& list = s.meta_column ? f.meta : f.shared;
-      s.index = list.size();
-      list.push_back(*spec);
-      f.needs_first |= spec->builtin == Builtin::mmc2 || spec->builtin == Builtin::mmc2_burnflip;
-      seen.emplace(name, s);
+      if (s.meta_column) {  // names() are distinct: one column per name of the rule
+        s.index = meta.size();
+        meta.push_back(*spec);
+        f.needs_first |= spec->builtin == Builtin::mmc2 || spec->builtin == Builtin::mmc2_burnflip;
+      } else {
+        const auto [it, added] = shared_index.emplace(name, f.shared.size());
+        if (added) f.shared.push_back(*spec);
+        s.index = it->second;
+      }
       sources.push_back(s);
     }
   }
@@ -229,8 +241,13 @@ SimEra decode_sim_era(std::span<const unsigned char> bytes, std::size_t rules) {
   return e;
 }
 
+Simulator::~Simulator() = default;
+
 Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options)
-    : schema_(schema), options_(options), formulas_(SimFormulas::of(options.rules, schema)) {
+    : schema_(schema),
+      options_(options),
+      formulas_(SimFormulas::of(options.rules, schema)),
+      work_(std::make_unique<SimWorkspace>()) {
   if (!schema.has_stakes) {
     throw InputError("the store has no stakes: simulate starts each model from its stake");
   }
@@ -242,7 +259,7 @@ Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options
 }
 
 SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimState& state,
-                       SimStats& stats) const {
+                       SimStats& stats) {
   const std::size_t n = era.n_stocks(), m = era.n_submitted(), R = options_.rules.size();
   const std::size_t M = state.models, L = state.lag;
   if (state.rules != R || M != schema_.models.size()) {
@@ -291,13 +308,13 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
   out.quantities.assign(R * kSimQuantityCount, kNaN);
 
   const SimFormulas& f = formulas_;
-  const std::size_t S = f.shared.size(), K = f.meta.size();
+  const std::size_t S = f.shared.size();
   std::vector<FormulaSpec> base_specs = f.shared;
   base_specs.push_back(FormulaSpec{Builtin::corr_v1, 0});
   base_specs.push_back(FormulaSpec{Builtin::corr, 0});
   ContextNeeds base_needs = ContextNeeds::of(base_specs);
-  ContextNeeds meta_needs = ContextNeeds::of(f.meta);
-  meta_needs.meta_model = true;
+  std::vector<ContextNeeds> meta_needs(R);  // each rule's stages: what its formulas read
+  for (std::size_t r = 0; r < R; ++r) meta_needs[r] = ContextNeeds::of(f.meta[r]);
   std::unique_ptr<EraContext> base;
   if (n > 0) {
     base = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, base_needs,
@@ -305,7 +322,9 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
   }
 
   const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
-  std::vector<SimScratch> scratch(static_cast<std::size_t>(threads));
+  SimWorkspace& ws = *work_;
+  std::vector<SimScratch>& scratch = ws.scratch;
+  scratch.resize(static_cast<std::size_t>(threads));
   // Gathers column j's present rows and values into t; returns their count.
   auto gather = [&](std::size_t j, SimScratch& t) {
     t.rows.clear();
@@ -320,30 +339,74 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
     return t.rows.size();
   };
 
+  auto lap_start = std::chrono::steady_clock::now();
+  auto lap = [&](double& into) {
+    const auto now = std::chrono::steady_clock::now();
+    into += std::chrono::duration<double>(now - lap_start).count();
+    lap_start = now;
+  };
+
   // 3. Pass A: each column ranked once, its gaussianized ranks kept for the meta-models (0 on
   // its missing ids) and its shared formulas scored.
-  std::vector<double> G(m * n, 0.0), F(f.needs_first ? m * n : 0, 0.0);
-  std::vector<double> shared_scores(m * S, kNaN);
-  std::vector<char> scorable(m, 0);
+  std::vector<double>& G = ws.G;
+  std::vector<double>& F = ws.F;
+  std::vector<double>& shared_scores = ws.shared_scores;
+  std::vector<char>& scorable = ws.scorable;
+  G.resize(m * n);  // every column written in pass A (its missing ids 0)
+  F.resize(f.needs_first ? m * n : 0);
+  shared_scores.assign(m * S, kNaN);
+  scorable.assign(m, 0);
   std::size_t skipped = 0, subset = 0;
   FirstError error;
   const auto mm = static_cast<std::ptrdiff_t>(m);
+  // The present counts, and a table of gaussianized ranks for each count below n.
+  ws.present.assign(m, 0);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
+    const float* col = predictions.data() + static_cast<std::size_t>(jj) * n;
+    ws.present[static_cast<std::size_t>(jj)] = static_cast<std::size_t>(
+        std::count_if(col, col + n, [](float v) { return !std::isnan(v); }));
+  }
+  ws.tables.clear();
+  std::vector<std::size_t> sizes;
+  for (std::size_t np : ws.present) {
+    if (np > 0 && np < n && ws.tables.emplace(np, nullptr).second) sizes.push_back(np);
+  }
+  std::vector<std::shared_ptr<const GaussianTable>> built(sizes.size());
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+  for (std::ptrdiff_t k = 0; k < static_cast<std::ptrdiff_t>(sizes.size()); ++k) {
+    const auto kk = static_cast<std::size_t>(k);
+    built[kk] = std::make_shared<const GaussianTable>(GaussianTable::of(sizes[kk]));
+  }
+  for (std::size_t k = 0; k < sizes.size(); ++k) ws.tables[sizes[k]] = std::move(built[k]);
+  auto table_of = [&](std::size_t np) -> std::shared_ptr<const GaussianTable> {
+    return np == n || np == 0 ? nullptr : ws.tables.at(np);
+  };
+  bool want_powered = false;
+  for (const FormulaSpec& spec : f.shared) {
+    want_powered |= spec.builtin == Builtin::corr || spec.builtin == Builtin::alpha;
+  }
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4) reduction(+ : skipped, subset)
   for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
     const auto j = static_cast<std::size_t>(jj);
     try {
       SimScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
       const std::size_t np = gather(j, t);
+      if (np < n) {
+        std::fill_n(G.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
+        if (f.needs_first) std::fill_n(F.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
+      }
       if (np == 0) {
         ++skipped;
         continue;
       }
       t.order.resize(np);
       t.gauss.resize(np);
-      t.powered.resize(np);
+      t.powered.resize(want_powered ? np : 0);
+      const std::shared_ptr<const GaussianTable> table = table_of(np);
       t.model.sorter.sort(t.values, t.order);
-      tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : nullptr, t.gauss,
-                        t.powered);
+      tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : table.get(),
+                        t.gauss, t.powered);
       for (std::size_t k = 0; k < np; ++k) G[j * n + t.rows[k]] = t.gauss[k];
       if (f.needs_first) {
         t.first.resize(np);
@@ -363,7 +426,7 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
       std::unique_ptr<EraContext> own;
       if (np < n) {
         own = std::make_unique<EraContext>(era, t.rows, base_needs, options_.target,
-                                           options_.benchmark, base.get());
+                                           options_.benchmark, base.get(), Factorizer{}, table);
       }
       score_model(own ? *own : *base, t.values, f.shared, {shared_scores.data() + j * S, S},
                   t.model, nullptr, &ranks);
@@ -377,9 +440,12 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
   stats.model_eras += m;
   stats.predictions += m * n;
 
+  lap(stats.shared);
+
   // 4. Each rule's meta-model: the stake-weighted mean of the gaussianized ranks (every model
   // the same weight when nobody is staked), summed in column order for every row.
-  std::vector<double> meta(R * n, 0.0);
+  std::vector<double>& meta = ws.meta;
+  meta.assign(R * n, 0.0);
   if (m > 0) {
     constexpr std::size_t kRowBlock = 512;
     const auto blocks = static_cast<std::ptrdiff_t>((n + kRowBlock - 1) / kRowBlock);
@@ -403,6 +469,8 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
     }
   }
 
+  lap(stats.meta_models);
+
   // 5. Each rule's era: the store's with its meta-model in place of the stored one.
   std::vector<Era> rule_eras(R);
   std::vector<std::unique_ptr<EraContext>> rule_ctx(R);
@@ -425,8 +493,8 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
     re.sample_weights = era.sample_weights;
     re.meta_model.assign(meta.begin() + static_cast<std::ptrdiff_t>(r * n),
                          meta.begin() + static_cast<std::ptrdiff_t>((r + 1) * n));
-    if (K > 0) {
-      rule_ctx[r] = std::make_unique<EraContext>(re, std::span<const std::uint32_t>{}, meta_needs,
+    if (!f.meta[r].empty()) {
+      rule_ctx[r] = std::make_unique<EraContext>(re, std::span<const std::uint32_t>{}, meta_needs[r],
                                                  options_.target, options_.benchmark);
     }
     const FormulaSpec mm_specs[2] = {{Builtin::corr_v1, 0}, {Builtin::corr, 0}};
@@ -441,37 +509,58 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
     score_model(*base, era.meta_model, {&spec, 1}, {&out.store_mm_corr, 1}, mm_scratch);
   }
 
+  lap(stats.rule_stages);
+
   // 6. Pass B: each column against each rule's meta-model from pass A's ranks; its payout.
-  std::vector<double> xcorr(R * m, kNaN);
+  std::vector<double>& xcorr = ws.xcorr;
+  xcorr.assign(R * m, kNaN);
+  std::vector<Centered> meta_centered(R);  // for the complete columns' xcorr
+  for (std::size_t r = 0; r < R && m > 0; ++r) {
+    meta_centered[r] = Centered::of({meta.data() + r * n, n});
+  }
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
   for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
     const auto j = static_cast<std::size_t>(jj);
     try {
       SimScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
-      const std::size_t np = gather(j, t);
+      const std::size_t np = ws.present[j];
       if (np == 0) continue;
-      t.gauss.resize(np);
-      t.first.resize(f.needs_first ? np : 0);
-      t.meta_rows.resize(np);
-      for (std::size_t k = 0; k < np; ++k) t.gauss[k] = G[j * n + t.rows[k]];
-      for (std::size_t k = 0; k < t.first.size(); ++k) t.first[k] = F[j * n + t.rows[k]];
-      t.out.resize(K);
+      if (np < n) gather(j, t);  // a complete column's rows are all rows
+      // The column's ranks from pass A: in place for a complete column, gathered otherwise.
+      std::span<const double> gauss(G.data() + j * n, n), first;
+      if (f.needs_first) first = {F.data() + j * n, n};
+      if (np < n) {
+        t.gauss.resize(np);
+        t.first.resize(f.needs_first ? np : 0);
+        t.meta_rows.resize(np);
+        for (std::size_t k = 0; k < np; ++k) t.gauss[k] = G[j * n + t.rows[k]];
+        for (std::size_t k = 0; k < t.first.size(); ++k) t.first[k] = F[j * n + t.rows[k]];
+        gauss = t.gauss;
+        first = t.first;
+      }
+      const Centered gauss_centered = Centered::of(gauss);
       std::vector<double>& values = t.rule_inputs;
       for (std::size_t r = 0; r < R; ++r) {
-        const double* mr = meta.data() + r * n;
-        for (std::size_t k = 0; k < np; ++k) t.meta_rows[k] = mr[t.rows[k]];
-        xcorr[r * m + j] = pearson(t.gauss, t.meta_rows);
+        const std::span<const double> mr(meta.data() + r * n, n);
+        if (np == n) {
+          xcorr[r * m + j] = pearson(gauss, gauss_centered, mr, meta_centered[r]);
+        } else {
+          for (std::size_t k = 0; k < np; ++k) t.meta_rows[k] = mr[t.rows[k]];
+          xcorr[r * m + j] = pearson(gauss, gauss_centered, t.meta_rows, Centered::of(t.meta_rows));
+        }
         if (!scorable[j]) continue;
-        std::fill(t.out.begin(), t.out.end(), kNaN);
-        if (K > 0) {
-          const GivenRanks ranks{{}, t.first, t.gauss, {}};
+        t.out.assign(f.meta[r].size(), kNaN);
+        if (!f.meta[r].empty()) {
+          const GivenRanks ranks{{}, first, gauss, {}};
           std::unique_ptr<EraContext> own;
           if (np < n) {
-            own = std::make_unique<EraContext>(rule_eras[r], t.rows, meta_needs, options_.target,
-                                               options_.benchmark);
+            own = std::make_unique<EraContext>(rule_eras[r], t.rows, meta_needs[r], options_.target,
+                                               options_.benchmark, nullptr, Factorizer{},
+                                               table_of(np));
           }
-          score_model(own ? *own : *rule_ctx[r], t.values, f.meta, t.out, t.model, nullptr,
-                      &ranks);
+          // The ranks are all the meta-model's formulas read of a column (its values only for
+          // a subset's sort, which they give).
+          score_model(own ? *own : *rule_ctx[r], {}, f.meta[r], t.out, t.model, nullptr, &ranks);
         }
         const std::vector<SimFormulas::Source>& sources = f.sources[r];
         values.resize(sources.size());
@@ -487,6 +576,8 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
     }
   }
   error.rethrow();
+
+  lap(stats.rule_scores);
 
   // 7. The era's quantities, and its payouts in flight (they resolve `lag` eras from now).
   for (std::size_t r = 0; r < R; ++r) {
@@ -510,7 +601,7 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
     q[sim_quantity_index("paid")] = paid;
     q[sim_quantity_index("mean_payout")] = total[r] > 0 ? paid / total[r] : kNaN;
   }
-  if (options_.keep_meta_models) out.meta_models = std::move(meta);
+  if (options_.keep_meta_models) out.meta_models = meta;
   state.next_era = out.era + 1;
   ++state.simulated;
   ++stats.eras;
@@ -520,7 +611,7 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
 SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, SimState& state,
                        const std::function<void(const SimEra&, const SimState&)>& on_era) {
   const auto start = std::chrono::steady_clock::now();
-  const Simulator sim(store.schema(), options);
+  Simulator sim(store.schema(), options);
   const std::size_t end = std::min(options.end_era, store.eras().size());
   SimStats stats;
   EraProgress progress(options.progress, end > state.next_era ? end - state.next_era : 0);
@@ -528,12 +619,18 @@ SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, Sim
   std::size_t done = 0;
   while (state.next_era < end) {
     const auto e = static_cast<std::size_t>(state.next_era);
+    auto t0 = std::chrono::steady_clock::now();
     const Era era = store.read_era(e);
     predictions.resize(era.n_submitted() * era.n_stocks());
     store.read_predictions(e, 0, era.n_submitted(), predictions,
                            options.threads > 0 ? std::min(options.threads, 8) : 4);
+    auto t1 = std::chrono::steady_clock::now();
+    stats.read += std::chrono::duration<double>(t1 - t0).count();
     const SimEra result = sim.step(era, predictions, state, stats);
+    t0 = std::chrono::steady_clock::now();
     on_era(result, state);
+    stats.after_era +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++done;
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     progress.update(done, stats.predictions, elapsed.count());

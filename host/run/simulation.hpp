@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -58,8 +59,9 @@ struct SimulationOptions {
 // store cannot support, or mpc, whose portfolio is stake-weighted: not simulated).
 struct SimFormulas {
   std::vector<FormulaSpec> shared;  // scored once per model: no meta-model
-  std::vector<FormulaSpec> meta;    // scored against each rule's meta-model
-  // For rule r, names()[k] reads shared[index] (meta_column false) or meta[index].
+  // Per rule: the formulas it reads that read the meta-model, scored against its meta-model.
+  std::vector<std::vector<FormulaSpec>> meta;
+  // For rule r, names()[k] reads shared[index] (meta_column false) or meta[r][index].
   struct Source {
     bool meta_column = false;
     std::size_t index = 0;
@@ -102,22 +104,34 @@ SimEra decode_sim_era(std::span<const unsigned char> bytes, std::size_t rules);
 struct SimStats {
   std::size_t eras = 0, model_eras = 0, skipped = 0, subset_models = 0, predictions = 0;
   double seconds = 0;
+  // Where the time went (wall seconds; simulate --timings).
+  double read = 0;          // the store's era headers and predictions
+  double shared = 0;        // pass A: ranks, the era's shared stages, the shared formulas
+  double meta_models = 0;   // every rule's meta-model from the ranks
+  double rule_stages = 0;   // each rule's era stages and its meta-model's scores
+  double rule_scores = 0;   // pass B: every column against every rule, xcorr, payouts
+  double after_era = 0;     // the caller's on_era (journal and checkpoint)
 };
+
+struct SimWorkspace;
 
 class Simulator {
  public:
   // Throws InputError when the store lacks stakes or what a rule's formulas need.
   Simulator(const StoreSchema& schema, const SimulationOptions& options);
+  ~Simulator();
   const SimFormulas& formulas() const { return formulas_; }
   // Simulates one era: `predictions` its columns (era.n_submitted() x n_stocks, NaN = missing),
   // state the state after the previous era (advanced to after this one).
+  // Not thread-safe (it reuses its era-sized buffers from era to era).
   SimEra step(const Era& era, std::span<const float> predictions, SimState& state,
-              SimStats& stats) const;
+              SimStats& stats);
 
  private:
   const StoreSchema& schema_;
   const SimulationOptions& options_;
   SimFormulas formulas_;
+  std::unique_ptr<SimWorkspace> work_;
 };
 
 // Simulates the eras [state.next_era, options.end_era) of the store in order, calling on_era
