@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -195,6 +197,60 @@ TEST(Simulation, ZeroPayoutReproducesTheStoresMetaModelAndStakes) {
   });
   EXPECT_EQ(eras, 8u);
   EXPECT_GT(paid_differs, 1e-6) << "a rule that pays moves its meta-model away from the store's";
+}
+
+// With every payout still in flight at the end (--resolve-lag past the history) and the observed
+// flows, the stakes are the store's and so is the meta-model: each rule pays exactly the score
+// `run` gives (0 where run has none), through the same code on the same rows.
+TEST(Simulation, WithNothingResolvedEachRulePaysRunsScores) {
+  TempDir dir;
+  const auto store = synth_store(dir, "5");
+  const std::vector<std::string> formulas = {"mmc", "mmc2", "mmc2_burnflip", "corr", "fnc",
+                                             "corr_v1", "mmc_tb50", "corr_tb50", "fnc_tb50"};
+  std::vector<std::string> args = {"simulate", store.string(), "--resolve-lag", "10", "--flows",
+                                   "observed", "--csv", (dir / "sim").string(), "--quiet"};
+  for (const std::string& f : formulas) args.insert(args.end(), {"--rule", "r_" + f + "=" + f});
+  const auto sim = run_backscore(args);
+  ASSERT_EQ(sim.status, 0) << sim.err;
+  const auto run = run_backscore({"run", store.string(), "--formulas",
+                                  "mmc,mmc2,mmc2_burnflip,corr,fnc,corr_v1", "--top-bottom", "50",
+                                  "--csv", (dir / "run.csv").string(), "--quiet"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  // run.csv: model,era,<formulas...>; stakes.csv: rule,model,era,stake,payout.
+  auto split = [](const std::string& line) {
+    std::vector<std::string> cells;
+    std::size_t at = 0;
+    for (std::size_t comma; (comma = line.find(',', at)) != std::string::npos; at = comma + 1) {
+      cells.push_back(line.substr(at, comma - at));
+    }
+    cells.push_back(line.substr(at));
+    return cells;
+  };
+  std::istringstream run_csv(read_file(dir / "run.csv"));
+  std::string line;
+  std::getline(run_csv, line);
+  const std::vector<std::string> header = split(line);
+  std::map<std::string, std::string> expected;  // "rule,model,era" -> score
+  while (std::getline(run_csv, line)) {
+    const auto cells = split(line);
+    for (std::size_t c = 2; c < cells.size(); ++c) {
+      expected["r_" + header[c] + "," + cells[0] + "," + cells[1]] = cells[c];
+    }
+  }
+  std::istringstream stakes(read_file(dir / "sim" / "stakes.csv"));
+  std::getline(stakes, line);
+  std::size_t compared = 0, nonzero = 0;
+  while (std::getline(stakes, line)) {
+    const auto cells = split(line);
+    const std::string key = cells[0] + "," + cells[1] + "," + cells[2];
+    ASSERT_TRUE(expected.count(key)) << key;
+    const std::string& want = expected[key];
+    EXPECT_EQ(cells[4], want.empty() ? "0" : want) << key;
+    ++compared;
+    nonzero += !want.empty();
+  }
+  EXPECT_EQ(compared, expected.size());
+  EXPECT_GT(nonzero, compared * 9 / 10);
 }
 
 std::vector<std::string> simulate_args(const std::filesystem::path& store,
