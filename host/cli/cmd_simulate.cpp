@@ -101,10 +101,17 @@ void append_number(std::string& line, double v) {
   line += buf;
 }
 
+// Per rule, what the summary table shows (from the journal, in era order).
+struct RuleSummary {
+  double mm_corr = 0, mm_corr_late = 0, effective = 0, xcorr = 0, paid = 0, final_stake = 0;
+  std::size_t eras = 0, late_eras = 0, xcorr_eras = 0;
+};
+
 // Writes the simulation file and the CSV tables from the journal, each under a temporary name
-// until all are complete.
-void write_outputs(const SimulateArgs& a, const SimJournal& journal, const SimulationHeader& h,
-                   const std::vector<std::size_t>& eras) {
+// until all are complete; returns each rule's summary.
+std::vector<RuleSummary> write_outputs(const SimulateArgs& a, const SimJournal& journal,
+                                       const SimulationHeader& h,
+                                       const std::vector<std::size_t>& eras) {
   const std::size_t R = h.rules.size();
   std::unique_ptr<PendingFile> h5_file, eras_file, stakes_file;
   std::unique_ptr<SimulationFileWriter> writer;
@@ -126,7 +133,30 @@ void write_outputs(const SimulateArgs& a, const SimJournal& journal, const Simul
   }
   std::size_t column = 0;
   std::string line;
+  std::vector<RuleSummary> summary(R);
+  auto quantity = [](const SimEra& e, std::size_t r, std::string_view name) {
+    return e.quantities[r * kSimQuantityCount + sim_quantity_index(name)];
+  };
   journal.read([&](const SimEra& e) {
+    for (std::size_t r = 0; r < R; ++r) {
+      RuleSummary& s = summary[r];
+      const double mm = quantity(e, r, "mm_corr"), x = quantity(e, r, "mean_xcorr");
+      if (std::isfinite(mm)) {
+        s.mm_corr += mm;
+        s.effective += quantity(e, r, "effective_models");
+        ++s.eras;
+        if (column >= eras.size() / 2) {  // the last E - floor(E/2) eras, as the report
+          s.mm_corr_late += mm;
+          ++s.late_eras;
+        }
+      }
+      if (std::isfinite(x)) {
+        s.xcorr += x;
+        ++s.xcorr_eras;
+      }
+      s.paid += quantity(e, r, "paid");
+      s.final_stake = quantity(e, r, "total_stake");
+    }
     if (writer) {
       writer->write_era(column, e.models, e.stakes, e.payouts, e.quantities, e.store_mm_corr);
     }
@@ -172,6 +202,19 @@ void write_outputs(const SimulateArgs& a, const SimJournal& journal, const Simul
   }
   for (PendingFile* p : {h5_file.get(), eras_file.get(), stakes_file.get()}) {
     if (p != nullptr) p->commit();
+  }
+  return summary;
+}
+
+void print_summary(const SimulationHeader& h, const std::vector<RuleSummary>& summary) {
+  auto mean = [](double sum, std::size_t n) { return n > 0 ? sum / static_cast<double>(n) : NAN; };
+  std::printf("%-16s %12s %16s %16s %11s %14s %14s\n", "rule", "mm_corr", "mm_corr_2nd_half",
+              "effective_models", "mean_xcorr", "final_stake", "paid");
+  for (std::size_t r = 0; r < summary.size(); ++r) {
+    const RuleSummary& s = summary[r];
+    std::printf("%-16s %12.5f %16.5f %16.2f %11.4f %14.1f %14.1f\n", h.rules[r].c_str(),
+                mean(s.mm_corr, s.eras), mean(s.mm_corr_late, s.late_eras),
+                mean(s.effective, s.eras), mean(s.xcorr, s.xcorr_eras), s.final_stake, s.paid);
   }
 }
 
@@ -231,6 +274,7 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
   std::size_t appended = 0;
   bool journal_failed = false;
   SimStats stats;
+  std::vector<RuleSummary> summary;
   try {
     stats = simulate_eras(store, o, state, [&](const SimEra& e, const SimState& s) {
       journal_failed = true;
@@ -238,7 +282,7 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
       journal_failed = false;
       if (seams.after_journaled_era) seams.after_journaled_era(++appended);
     });
-    write_outputs(a, journal, h, eras);
+    summary = write_outputs(a, journal, h, eras);
   } catch (...) {
     // Bad input in an era or a bug: a --resume would meet it again, so nothing is kept. The
     // journal's or the outputs' own I/O (a full disk): kept for --resume.
@@ -251,7 +295,8 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
   }
   journal.remove();
 
-  // The summary: each rule's meta-model and stakes at the end, from the outputs' own numbers.
+  // The summary: each rule's meta-model and stakes, from the outputs' own numbers.
+  print_summary(h, summary);
   std::printf("backscore simulate: %zu eras (%zu this run, %.2f s), %zu model-eras, %zu skipped\n",
               eras.size(), stats.eras, stats.seconds, stats.model_eras, stats.skipped);
   if (a.timings) {
