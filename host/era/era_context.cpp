@@ -48,12 +48,12 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
   take(full_target, target_);
   const double era_mean = mean(full_target);
   std::vector<double> centered(n);
-  corr_target_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    centered[i] = full_target[row(i)] - era_mean;
-    corr_target_[i] = signed_pow(centered[i], 1.5);
+  for (std::size_t i = 0; i < n; ++i) centered[i] = full_target[row(i)] - era_mean;
+  if (!needs.skip_corr_target) {
+    corr_target_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) corr_target_[i] = signed_pow(centered[i], 1.5);
+    corr_target_ok_ = formula_parts::power_ok(corr_target_, centered);
   }
-  corr_target_ok_ = formula_parts::power_ok(corr_target_, centered);
   if (needs.neutral_weights) era_centered_target_ = centered;
   const bool unit =
       std::all_of(target_.begin(), target_.end(), [](double t) { return t >= 0 && t <= 1; });
@@ -77,15 +77,17 @@ EraContext::EraContext(const Era& era, std::span<const std::uint32_t> rows, Cont
       tie_kept_gaussian(meta_raw_, order, gauss_table_.get(), meta_gauss_);
       meta_norm2_ = dot(meta_gauss_, meta_gauss_);
     }
-    meta_first_.resize(n);
-    tie_broken_percentiles(order, meta_first_);
-    meta_corr_v1_ = pearson(target_, meta_first_);
-    // example-scripts' neutralize_series: exposures [by, mean(series)]. The constant's value
-    // (the mean of uniform ranks, 0.5 up to rounding) does not change the spanned space.
-    std::vector<double> exposures(2 * n, 0.5);
-    std::copy(meta_first_.begin(), meta_first_.end(), exposures.begin());
-    ScopedSeconds timer(factorization_seconds_);
-    mmc2_proj_ = LeastSquaresProjector(exposures, n, 2, formula_parts::mmc2_rcond(n));
+    if (!needs.skip_mmc2) {
+      meta_first_.resize(n);
+      tie_broken_percentiles(order, meta_first_);
+      meta_corr_v1_ = pearson(target_, meta_first_);
+      // example-scripts' neutralize_series: exposures [by, mean(series)]. The constant's value
+      // (the mean of uniform ranks, 0.5 up to rounding) does not change the spanned space.
+      std::vector<double> exposures(2 * n, 0.5);
+      std::copy(meta_first_.begin(), meta_first_.end(), exposures.begin());
+      ScopedSeconds timer(factorization_seconds_);
+      mmc2_proj_ = LeastSquaresProjector(exposures, n, 2, formula_parts::mmc2_rcond(n));
+    }
   }
   if (needs.benchmark) {
     if (N > 0 && (benchmark_index + 1) * N > era.benchmarks.size()) {

@@ -76,6 +76,10 @@ struct ContextNeeds {
   bool neutralizers = false;    // neutral_corr, neutral_mmc: the projector onto [neutralizers, 1]
   bool neutral_weights = false; // alpha, mpc: the neutralizers and sample weights on the rows
   bool feature_values = false;  // max_feature_corr: the features on the rows
+  // Stages every context builds unless its caller knows it will not read them (simulate's
+  // per-rule contexts, which score only the meta-model's formulas); `of` never sets these.
+  bool skip_corr_target = false;  // corr_target() and its power check (corr, fnc)
+  bool skip_mmc2 = false;         // meta_uniform(), meta_corr_v1(), mmc2_projector()
   static ContextNeeds of(std::span<const FormulaSpec> specs);  // defined formulas need nothing
 };
 

@@ -314,7 +314,13 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
   base_specs.push_back(FormulaSpec{Builtin::corr, 0});
   ContextNeeds base_needs = ContextNeeds::of(base_specs);
   std::vector<ContextNeeds> meta_needs(R);  // each rule's stages: what its formulas read
-  for (std::size_t r = 0; r < R; ++r) meta_needs[r] = ContextNeeds::of(f.meta[r]);
+  for (std::size_t r = 0; r < R; ++r) {
+    meta_needs[r] = ContextNeeds::of(f.meta[r]);
+    meta_needs[r].skip_corr_target = true;  // no meta-model formula reads it
+    meta_needs[r].skip_mmc2 = std::none_of(f.meta[r].begin(), f.meta[r].end(), [](const auto& x) {
+      return x.builtin == Builtin::mmc2 || x.builtin == Builtin::mmc2_burnflip;
+    });
+  }
   std::unique_ptr<EraContext> base;
   if (n > 0) {
     base = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, base_needs,
