@@ -10,7 +10,8 @@
 # Then a history with 300 rank-deficient features (duplicated, constant and linearly dependent
 # columns): every formula, and fnc written with the formula language's neutralize().
 # Then a history with sample weights, neutralizers and stakes: numerai-tools 0.7.2's Signals
-# formulas (neutral_corr, neutral_mmc, alpha, mpc) and max_feature_corr.
+# formulas (neutral_corr, neutral_mmc, alpha, mpc) and max_feature_corr; on that history,
+# `backscore simulate` against the same loop written with numerai-tools (oracle_simulate.py).
 # Also: --threads 1 and --threads 3 must write byte-identical CSVs; the batched numerai-tools
 # path of bench/nt_rescore.py must agree with the per-model oracle (and, when h5py installs,
 # nt_rescore.py reading the real store must too).
@@ -216,6 +217,19 @@ PYEOF
     echo "oracle: bench/nt_rescore.py's Signals formulas disagree with the oracle"
     failures=$((failures + 1))
   fi
+fi
+
+# --- simulate: the stake and meta-model loop recomputed with numerai-tools' stake_weight,
+# numerai_corr and correlation_contribution on the same history (quirky eras, missing ids, zero
+# stakes), pf < 1 (threshold 30 NMR), lag 2, observed flows.
+SIM_RULE="clip(pf*(0.5*corr + 2*mmc), -0.05, 0.05)"
+"$BIN" simulate "$dir/store.h5" --rule "r=$SIM_RULE" --payout-threshold 30 --resolve-lag 2 \
+  --flows observed --csv "$dir/sim" --quiet >/dev/null
+if ! "$PY" "$HERE/oracle_simulate.py" --universe "$dir/universe.csv" \
+  --predictions "$dir/predictions.csv" --stakes "$dir/stakes.csv" --actual "$dir/sim" \
+  --rule "$SIM_RULE" --threshold 30 --lag 2 --tol "$TOL"; then
+  echo "oracle: simulate disagrees with the loop written with numerai-tools"
+  failures=$((failures + 1))
 fi
 
 if ((failures > 0)); then
