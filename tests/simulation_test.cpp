@@ -112,7 +112,7 @@ TEST(Simulation, ToyHistoryWorkedByHand) {
   SimStats stats;
   std::size_t row = 0;
   for (int e = 0; e < 6; ++e) {
-    const Era era = toy_era(e);
+    Era era = toy_era(e);
     const SimEra out = sim.step(era, toy_predictions(era, e), state, stats);
     for (std::size_t i = 0; i < 4; ++i) {
       EXPECT_NEAR(out.meta_models[i], kToyMeta[e][i], 1e-12) << "era " << e + 1 << " stock " << i;
@@ -253,6 +253,49 @@ TEST(Simulation, WithNothingResolvedEachRulePaysRunsScores) {
   EXPECT_GT(nonzero, compared * 9 / 10);
 }
 
+// A rule naming mmc written in the formula language (it reads `meta_model`) is scored against the
+// rule's rebuilt meta-model: it pays, and its stakes become, what the built-in mmc's rule does
+// (the language agrees with the built-in to ~1e-15, and stakes compound that over the eras).
+TEST(Simulation, DefinedFormulasReadEachRulesMetaModel) {
+  TempDir dir;
+  const auto store = synth_store(dir, "8");
+  const auto r = run_backscore(
+      {"simulate", store.string(), "--formula", "g = gaussian(rank(pred))", "--formula",
+       "mmc_target = center(target * if(min(target) >= 0 and max(target) <= 1, 4, 1))",
+       "--formula", "p_meta = orthogonalize(g, gaussian(rank(meta_model)))", "--formula",
+       "mmc_lang = dot(mmc_target, p_meta) / count(p_meta)", "--formula", "half = 0.5 * corr",
+       "--rule", "builtin=clip(0.5*corr + 2*mmc, -0.05, 0.05)", "--rule",
+       "lang=clip(half + 2*mmc_lang, -0.05, 0.05)", "--resolve-lag", "1", "--csv",
+       (dir / "sim").string(), "--quiet"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream stakes(read_file(dir / "sim" / "stakes.csv"));
+  std::string line;
+  std::getline(stakes, line);
+  std::map<std::string, std::pair<double, double>> builtin, lang;
+  while (std::getline(stakes, line)) {
+    const std::size_t a = line.find(','), b = line.find(',', a + 1), c = line.find(',', b + 1),
+                      d = line.find(',', c + 1);
+    const std::string key = line.substr(a + 1, c - a - 1);
+    const std::pair<double, double> v{std::stod(line.substr(c + 1, d - c - 1)),
+                                      std::stod(line.substr(d + 1))};
+    (line.rfind("builtin,", 0) == 0 ? builtin : lang)[key] = v;
+  }
+  ASSERT_EQ(builtin.size(), lang.size());
+  std::size_t paid = 0;
+  for (const auto& [key, v] : builtin) {
+    EXPECT_NEAR(lang[key].first, v.first, 1e-9 * std::max(1.0, v.first)) << key;
+    EXPECT_NEAR(lang[key].second, v.second, 1e-12) << key;
+    paid += v.second != 0;
+  }
+  EXPECT_GT(paid, builtin.size() / 2);
+  // The stakes moved (lag 1, 8 eras): the meta-models differ from the store's, so the language's
+  // meta_model cannot have been the stored one.
+  const auto stored = run_backscore({"simulate", store.string(), "--rule", "b=0*mmc", "--flows",
+                                     "observed", "--csv", (dir / "zero").string(), "--quiet"});
+  ASSERT_EQ(stored.status, 0) << stored.err;
+  EXPECT_NE(read_file(dir / "zero" / "eras.csv"), read_file(dir / "sim" / "eras.csv"));
+}
+
 std::vector<std::string> simulate_args(const std::filesystem::path& store,
                                        const std::filesystem::path& out, const std::string& csv) {
   return {"simulate", store.string(), "--rule", "numerai2024", "--rule",
@@ -329,7 +372,9 @@ TEST(Simulation, RefusalsAreOneLineAndExitTwo) {
     std::string says;
   };
   const std::vector<Case> cases = {
-      {{"--rule", "x=clip(foo, -1, 1)", "--out", out}, "'foo' is not a built-in formula"},
+      {{"--rule", "x=clip(foo, -1, 1)", "--out", out}, "'foo' is not a built-in formula nor one defined"},
+      {{"--formula", "x = mmc +", "--rule", "a=x", "--out", out}, "the expression ends too early"},
+      {{"--formula", "x = mmc", "--rule", "a=y", "--out", out}, "'y' is not a built-in formula"},
       {{"--rule", "x=mpc", "--out", out}, "mpc's portfolio"},
       {{"--rule", "x=fnc", "--out", out}, "needs data the store lacks"},
       {{"--rule", "nosuchpreset", "--out", out}, "write NAME=EXPR"},

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/errors.hpp"
+#include "host/cli/formula_options.hpp"
 #include "host/cli/option_bounds.hpp"
 #include "host/cli/output_paths.hpp"
 #include "host/cli/run_job.hpp"
@@ -28,7 +29,7 @@ namespace {
 
 struct SimulateArgs {
   std::string store, out_h5, csv_dir, target = "target", benchmark, start, flows = "none";
-  std::vector<std::string> rules, payout_params;
+  std::vector<std::string> rules, payout_params, definitions, formula_files;
   double payout_threshold = 0;  // 0: each rule's own
   std::size_t resolve_lag = 4;
   int threads = 0;
@@ -91,6 +92,7 @@ std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
   for (const SimRule& r : o.rules) {
     f << "\nrule " << r.name << " = " << r.rule.text() << " threshold " << r.threshold;
   }
+  if (o.plan) f << "\n" << o.plan->fingerprint();
   return f.str();
 }
 
@@ -243,7 +245,32 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
   o.flows = a.flows == "observed" ? SimFlows::observed : SimFlows::none;
   o.threads = a.threads;
   o.progress = !a.quiet;
-  const Simulator check(schema, o);  // the rules against the store, before any era is read
+  // Definitions the rules name (--formula, --formula-file), compiled against the store with the
+  // meta-model simulate rebuilds.
+  StoreSchema with_meta = schema;
+  with_meta.has_meta_model = true;
+  FormulaArgs formula_args;
+  formula_args.definitions = a.definitions;
+  formula_args.files = a.formula_files;
+  const std::vector<lang::Definition> defs = read_formula_definitions(formula_args);
+  if (!defs.empty()) {
+    std::vector<std::string> outputs;
+    for (const SimRule& r : o.rules) {
+      for (const std::string& name : r.rule.names()) {
+        const bool defined = std::any_of(defs.begin(), defs.end(),
+                                         [&](const lang::Definition& d) { return d.name == name; });
+        if (defined && std::find(outputs.begin(), outputs.end(), name) == outputs.end()) {
+          outputs.push_back(name);
+        }
+      }
+    }
+    const lang::Binding binding{&with_meta, o.target, o.benchmark};
+    o.plan = with_flags({{"definitions", "--formula"}, {"files", "--formula-file"},
+                         {"formulas", "--rule"}},
+                        [&] { return std::make_shared<const lang::Plan>(
+                                  lang::compile(defs, outputs, binding)); });
+  }
+  Simulator check(schema, o);  // the rules against the store, before any era is read
 
   SimulationHeader h;
   h.store = fs::absolute(store.path()).string();
@@ -331,6 +358,13 @@ void add_simulate(CLI::App& app, const RunSeams& seams) {
                       "); a preset's name alone names the rule after it. Repeatable, e.g. "
                       "--rule numerai2024 --rule half='clip(0.5*corr + mmc, -0.05, 0.05)'")
       ->required();
+  cmd->add_option("--formula", a->definitions,
+                  "Define a formula in the formula language for the rules to name (repeatable; "
+                  "evaluated against each rule's meta-model), e.g. --formula 'mmc_half = mmc - "
+                  "0.5 * corr' --rule 'half=clip(mmc_half, -0.05, 0.05)'");
+  cmd->add_option("--formula-file", a->formula_files,
+                  "Definitions from FILE, one a line, # comments (repeatable), e.g. "
+                  "--formula-file proposals.txt");
   cmd->add_option("--out", a->out_h5, "Simulation file (HDF5) to write, e.g. --out sim.h5");
   cmd->add_option("--csv", a->csv_dir,
                   "Directory for eras.csv (per rule and era) and stakes.csv (per rule, model and "

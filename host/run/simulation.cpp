@@ -18,6 +18,7 @@
 #include "host/era/era_context.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
+#include "host/lang/eval.hpp"
 #include "host/lang/select.hpp"
 #include "io/progress.hpp"
 
@@ -110,7 +111,9 @@ double gini(std::vector<double> w, double total) {
 // The buffers one thread reuses from column to column.
 struct SimScratch {
   ModelScratch model;
+  std::unique_ptr<lang::ModelEvaluator> evaluator;  // the plan's, when a rule uses it
   std::vector<double> values, gauss, powered, first, meta_rows, out, rule_inputs;
+  std::vector<double> plan_in, plan_out;
   std::vector<std::uint32_t> rows, order;
 };
 
@@ -119,48 +122,76 @@ struct SimWorkspace {
   std::vector<SimScratch> scratch;  // one per thread
   std::vector<double> G, F, shared_scores, meta, xcorr;
   std::vector<std::size_t> present;  // ids each column submitted
+  std::vector<Centered> gauss_centered;  // each column's ranks centered (xcorr, every rule)
   std::vector<char> scorable;
   // GaussianTable::of(k) for the present counts k < n of the era's columns, shared by the
   // column's ranking and its own-subset contexts (the shared formulas' and every rule's).
   std::unordered_map<std::size_t, std::shared_ptr<const GaussianTable>> tables;
 };
 
-SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& schema) {
+SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& schema,
+                            const lang::Plan* plan) {
   SimFormulas f;
   StoreSchema rebuilt = schema;
   rebuilt.has_meta_model = true;  // simulate builds its own
   std::unordered_map<std::string, std::size_t> shared_index;
-  for (const SimRule& rule : rules) {
+  // A built-in's column for rule r: shared by every rule, or the rule's own (meta-model).
+  auto builtin_source = [&](const FormulaSpec& spec, std::size_t r, const std::string& where) {
+    const BuiltinInfo& info = builtin_info(spec.builtin);
+    if (spec.builtin == Builtin::mpc) {
+      throw InputError(where +
+                       ": mpc's portfolio is weighted by the stakes, which simulate does not "
+                       "rebuild for it; use a rule without mpc");
+    }
+    if (std::string why = lang::unsupported_reason(info, &rebuilt); !why.empty()) {
+      throw InputError(where + " needs data the store lacks: " + why);
+    }
+    Source s;
+    if (info.needs_meta_model) {
+      s.kind = Source::meta;
+      std::vector<FormulaSpec>& meta = f.meta[r];
+      const auto it = std::find(meta.begin(), meta.end(), spec);
+      s.index = static_cast<std::size_t>(it - meta.begin());
+      if (it == meta.end()) meta.push_back(spec);
+      f.needs_first |= spec.builtin == Builtin::mmc2 || spec.builtin == Builtin::mmc2_burnflip;
+    } else {
+      s.kind = Source::shared;
+      const auto [it, added] = shared_index.emplace(spec.name(), f.shared.size());
+      if (added) f.shared.push_back(spec);
+      s.index = it->second;
+    }
+    return s;
+  };
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    const SimRule& rule = rules[r];
+    f.meta.emplace_back();
+    f.plan_inputs.emplace_back();
+    f.uses_plan.push_back(false);
     std::vector<Source>& sources = f.sources.emplace_back();
-    std::vector<FormulaSpec>& meta = f.meta.emplace_back();
     for (const std::string& name : rule.rule.names()) {
-      const std::optional<FormulaSpec> spec = builtin_spec(name);
       const std::string where = "--rule " + rule.name + ": '" + name + "'";
-      if (!spec) {
-        throw InputError(where + " is not a built-in formula (simulate pays by built-ins: " +
-                         "`backscore formulas` lists them)");
+      if (const std::optional<FormulaSpec> spec = builtin_spec(name)) {
+        sources.push_back(builtin_source(*spec, r, where));
+        continue;
       }
-      const BuiltinInfo& info = builtin_info(spec->builtin);
-      if (spec->builtin == Builtin::mpc) {
-        throw InputError(where +
-                         ": mpc's portfolio is weighted by the stakes, which simulate does not "
-                         "rebuild for it; use a rule without mpc");
+      std::size_t defined = 0;
+      while (plan != nullptr && defined < plan->formulas.size() &&
+             plan->formulas[defined].name != name) {
+        ++defined;
       }
-      if (std::string why = lang::unsupported_reason(info, &rebuilt); !why.empty()) {
-        throw InputError(where + " needs data the store lacks: " + why);
+      if (plan == nullptr || defined == plan->formulas.size()) {
+        throw InputError(where + " is not a built-in formula nor one defined with --formula "
+                                 "(`backscore formulas` lists the built-ins)");
       }
-      Source s;
-      s.meta_column = info.needs_meta_model;
-      if (s.meta_column) {  // names() are distinct: one column per name of the rule
-        s.index = meta.size();
-        meta.push_back(*spec);
-        f.needs_first |= spec->builtin == Builtin::mmc2 || spec->builtin == Builtin::mmc2_burnflip;
-      } else {
-        const auto [it, added] = shared_index.emplace(name, f.shared.size());
-        if (added) f.shared.push_back(*spec);
-        s.index = it->second;
+      sources.push_back({Source::defined, defined});
+      if (!f.uses_plan[r]) {  // the plan's built-in inputs, scored as the rule's names are
+        f.uses_plan[r] = true;
+        for (const FormulaSpec& spec : plan->builtins) {
+          f.plan_inputs[r].push_back(
+              builtin_source(spec, r, "--rule " + rule.name + ": the definitions' '" +
+                                          spec.name() + "'"));
+        }
       }
-      sources.push_back(s);
     }
   }
   return f;
@@ -246,7 +277,7 @@ Simulator::~Simulator() = default;
 Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options)
     : schema_(schema),
       options_(options),
-      formulas_(SimFormulas::of(options.rules, schema)),
+      formulas_(SimFormulas::of(options.rules, schema, options.plan.get())),
       work_(std::make_unique<SimWorkspace>()) {
   if (!schema.has_stakes) {
     throw InputError("the store has no stakes: simulate starts each model from its stake");
@@ -258,7 +289,7 @@ Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options
   }
 }
 
-SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimState& state,
+SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& state,
                        SimStats& stats) {
   const std::size_t n = era.n_stocks(), m = era.n_submitted(), R = options_.rules.size();
   const std::size_t M = state.models, L = state.lag;
@@ -367,6 +398,7 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
   const auto mm = static_cast<std::ptrdiff_t>(m);
   // The present counts, and a table of gaussianized ranks for each count below n.
   ws.present.assign(m, 0);
+  ws.gauss_centered.assign(m, Centered{});
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
     const float* col = predictions.data() + static_cast<std::size_t>(jj) * n;
@@ -414,6 +446,7 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
       tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : table.get(),
                         t.gauss, t.powered);
       for (std::size_t k = 0; k < np; ++k) G[j * n + t.rows[k]] = t.gauss[k];
+      ws.gauss_centered[j] = Centered::of(t.gauss);
       if (f.needs_first) {
         t.first.resize(np);
         tie_broken_percentiles(t.order, t.first);
@@ -477,11 +510,24 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
 
   lap(stats.meta_models);
 
-  // 5. Each rule's era: the store's with its meta-model in place of the stored one.
-  std::vector<Era> rule_eras(R);
-  std::vector<std::unique_ptr<EraContext>> rule_ctx(R);
+  // 5 and 6, rule by rule: the era with the rule's meta-model in place of the stored one (swapped
+  // in, restored below), its stages and the meta-model's own scores; then pass B over the columns:
+  // each against the rule's meta-model from pass A's ranks, its xcorr, its payout.
   std::vector<double> pf(R, 1.0);
   ModelScratch mm_scratch;
+  if (schema_.has_meta_model && n > 0) {
+    const FormulaSpec spec{Builtin::corr, 0};
+    score_model(*base, era.meta_model, {&spec, 1}, {&out.store_mm_corr, 1}, mm_scratch);
+  }
+  std::vector<double>& xcorr = ws.xcorr;
+  xcorr.assign(R * m, kNaN);
+  std::vector<double> stored_meta;
+  stored_meta.swap(era.meta_model);
+  struct Restore {  // the store's meta-model goes back whatever happens
+    Era& era;
+    std::vector<double>& stored;
+    ~Restore() { era.meta_model.swap(stored); }
+  } restore{era, stored_meta};
   for (std::size_t r = 0; r < R; ++r) {
     const SimRule& rule = options_.rules[r];
     if (total[r] > 0) pf[r] = std::min(1.0, rule.threshold / total[r]);
@@ -490,100 +536,105 @@ SimEra Simulator::step(const Era& era, std::span<const float> predictions, SimSt
     q[sim_quantity_index("total_stake")] = total[r];
     q[sim_quantity_index("payout_factor")] = pf[r];
     if (m == 0 || n == 0) continue;
-    Era& re = rule_eras[r];
-    re.name = era.name;
-    re.ids = era.ids;
-    re.targets = era.targets;
-    re.benchmarks = era.benchmarks;
-    re.neutralizers = era.neutralizers;
-    re.sample_weights = era.sample_weights;
-    re.meta_model.assign(meta.begin() + static_cast<std::ptrdiff_t>(r * n),
-                         meta.begin() + static_cast<std::ptrdiff_t>((r + 1) * n));
+    const std::span<const double> mr(meta.data() + r * n, n);
+    era.meta_model.assign(mr.begin(), mr.end());
+    std::unique_ptr<EraContext> rule_ctx;
     if (!f.meta[r].empty()) {
-      rule_ctx[r] = std::make_unique<EraContext>(re, std::span<const std::uint32_t>{}, meta_needs[r],
-                                                 options_.target, options_.benchmark);
+      rule_ctx = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{},
+                                              meta_needs[r], options_.target, options_.benchmark);
+    }
+    std::unique_ptr<lang::EraStages> rule_stages;
+    if (f.uses_plan[r]) {
+      rule_stages = std::make_unique<lang::EraStages>(*options_.plan, era,
+                                                      std::span<const std::uint32_t>{});
     }
     const FormulaSpec mm_specs[2] = {{Builtin::corr_v1, 0}, {Builtin::corr, 0}};
     double mm_scores[2];
-    score_model(*base, re.meta_model, mm_specs, mm_scores, mm_scratch);
+    score_model(*base, mr, mm_specs, mm_scores, mm_scratch);
     q[sim_quantity_index("mm_corr_v1")] = mm_scores[0];
     q[sim_quantity_index("mm_corr")] = mm_scores[1];
-    q[sim_quantity_index("mm_pearson")] = pearson(era.target(options_.target), re.meta_model);
-  }
-  if (schema_.has_meta_model && n > 0) {
-    const FormulaSpec spec{Builtin::corr, 0};
-    score_model(*base, era.meta_model, {&spec, 1}, {&out.store_mm_corr, 1}, mm_scratch);
-  }
+    q[sim_quantity_index("mm_pearson")] = pearson(era.target(options_.target), mr);
+    const Centered meta_centered = Centered::of(mr);
+    lap(stats.rule_stages);
 
-  lap(stats.rule_stages);
-
-  // 6. Pass B: each column against each rule's meta-model from pass A's ranks; its payout.
-  std::vector<double>& xcorr = ws.xcorr;
-  xcorr.assign(R * m, kNaN);
-  std::vector<Centered> meta_centered(R);  // for the complete columns' xcorr
-  for (std::size_t r = 0; r < R && m > 0; ++r) {
-    meta_centered[r] = Centered::of({meta.data() + r * n, n});
-  }
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
-  for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
-    const auto j = static_cast<std::size_t>(jj);
-    try {
-      SimScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
-      const std::size_t np = ws.present[j];
-      if (np == 0) continue;
-      if (np < n) gather(j, t);  // a complete column's rows are all rows
-      // The column's ranks from pass A: in place for a complete column, gathered otherwise.
-      std::span<const double> gauss(G.data() + j * n, n), first;
-      if (f.needs_first) first = {F.data() + j * n, n};
-      if (np < n) {
-        t.gauss.resize(np);
-        t.first.resize(f.needs_first ? np : 0);
-        t.meta_rows.resize(np);
-        for (std::size_t k = 0; k < np; ++k) t.gauss[k] = G[j * n + t.rows[k]];
-        for (std::size_t k = 0; k < t.first.size(); ++k) t.first[k] = F[j * n + t.rows[k]];
-        gauss = t.gauss;
-        first = t.first;
-      }
-      const Centered gauss_centered = Centered::of(gauss);
-      std::vector<double>& values = t.rule_inputs;
-      for (std::size_t r = 0; r < R; ++r) {
-        const std::span<const double> mr(meta.data() + r * n, n);
-        if (np == n) {
-          xcorr[r * m + j] = pearson(gauss, gauss_centered, mr, meta_centered[r]);
-        } else {
+    for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
+      const auto j = static_cast<std::size_t>(jj);
+      try {
+        SimScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
+        const std::size_t np = ws.present[j];
+        if (np == 0) continue;
+        // The column's ranks from pass A: in place for a complete column, gathered otherwise.
+        std::span<const double> gauss(G.data() + j * n, n), first;
+        if (f.needs_first) first = {F.data() + j * n, n};
+        if (np < n || f.uses_plan[r]) gather(j, t);  // the plan reads the predictions
+        if (np < n) {
+          t.gauss.resize(np);
+          t.first.resize(f.needs_first ? np : 0);
+          t.meta_rows.resize(np);
+          for (std::size_t k = 0; k < np; ++k) t.gauss[k] = G[j * n + t.rows[k]];
+          for (std::size_t k = 0; k < t.first.size(); ++k) t.first[k] = F[j * n + t.rows[k]];
           for (std::size_t k = 0; k < np; ++k) t.meta_rows[k] = mr[t.rows[k]];
-          xcorr[r * m + j] = pearson(gauss, gauss_centered, t.meta_rows, Centered::of(t.meta_rows));
+          gauss = t.gauss;
+          first = t.first;
+          xcorr[r * m + j] = pearson(gauss, ws.gauss_centered[j], t.meta_rows,
+                                     Centered::of(t.meta_rows));
+        } else {
+          xcorr[r * m + j] = pearson(gauss, ws.gauss_centered[j], mr, meta_centered);
         }
         if (!scorable[j]) continue;
         t.out.assign(f.meta[r].size(), kNaN);
+        std::unique_ptr<EraContext> own;
         if (!f.meta[r].empty()) {
           const GivenRanks ranks{{}, first, gauss, {}};
-          std::unique_ptr<EraContext> own;
           if (np < n) {
-            own = std::make_unique<EraContext>(rule_eras[r], t.rows, meta_needs[r], options_.target,
+            own = std::make_unique<EraContext>(era, t.rows, meta_needs[r], options_.target,
                                                options_.benchmark, nullptr, Factorizer{},
                                                table_of(np));
           }
           // The ranks are all the meta-model's formulas read of a column (its values only for
           // a subset's sort, which they give).
-          score_model(own ? *own : *rule_ctx[r], {}, f.meta[r], t.out, t.model, nullptr, &ranks);
+          score_model(own ? *own : *rule_ctx, {}, f.meta[r], t.out, t.model, nullptr, &ranks);
+        }
+        // Where a rule's names and the plan's built-in inputs find their scores.
+        auto score_of = [&](const SimFormulas::Source& src) {
+          switch (src.kind) {
+            case SimFormulas::Source::shared:
+              return shared_scores[j * S + src.index];
+            case SimFormulas::Source::meta:
+              return t.out[src.index];
+            case SimFormulas::Source::defined:
+              return t.plan_out[src.index];
+          }
+          return kNaN;
+        };
+        if (f.uses_plan[r]) {
+          const lang::Plan& plan = *options_.plan;
+          t.plan_in.resize(plan.builtins.size());
+          t.plan_out.assign(plan.formulas.size(), kNaN);
+          for (std::size_t k = 0; k < plan.builtins.size(); ++k) {
+            t.plan_in[k] = score_of(f.plan_inputs[r][k]);
+          }
+          if (!t.evaluator) t.evaluator = std::make_unique<lang::ModelEvaluator>(plan);
+          std::optional<lang::EraStages> own_stages;
+          if (np < n) own_stages.emplace(plan, era, t.rows, rule_stages.get());
+          t.evaluator->evaluate(own_stages ? *own_stages : *rule_stages, t.values, t.plan_in,
+                                t.plan_out);
         }
         const std::vector<SimFormulas::Source>& sources = f.sources[r];
-        values.resize(sources.size());
-        for (std::size_t k = 0; k < sources.size(); ++k) {
-          values[k] = sources[k].meta_column ? t.out[sources[k].index]
-                                             : shared_scores[j * S + sources[k].index];
-        }
-        const double p = options_.rules[r].rule.eval(values, pf[r]);
+        std::vector<double>& inputs = t.rule_inputs;
+        inputs.resize(sources.size());
+        for (std::size_t k = 0; k < sources.size(); ++k) inputs[k] = score_of(sources[k]);
+        const double p = rule.rule.eval(inputs, pf[r]);
         out.payouts[r * m + j] = std::isfinite(p) ? p : 0.0;
+      } catch (...) {
+        error.capture(j);
       }
-    } catch (...) {
-      error.capture(j);
     }
+    error.rethrow();
+    lap(stats.rule_scores);
   }
-  error.rethrow();
 
-  lap(stats.rule_scores);
 
   // 7. The era's quantities, and its payouts in flight (they resolve `lag` eras from now).
   for (std::size_t r = 0; r < R; ++r) {
@@ -626,7 +677,7 @@ SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, Sim
   while (state.next_era < end) {
     const auto e = static_cast<std::size_t>(state.next_era);
     auto t0 = std::chrono::steady_clock::now();
-    const Era era = store.read_era(e);
+    Era era = store.read_era(e);
     predictions.resize(era.n_submitted() * era.n_stocks());
     store.read_predictions(e, 0, era.n_submitted(), predictions,
                            options.threads > 0 ? std::min(options.threads, 8) : 4);

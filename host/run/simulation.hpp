@@ -25,6 +25,7 @@
 
 #include "host/era/formulas.hpp"
 #include "host/lang/payout_rule.hpp"
+#include "host/lang/plan.hpp"
 #include "io/sim_file.hpp"
 #include "io/store.hpp"
 
@@ -49,26 +50,35 @@ struct SimulationOptions {
   std::size_t end_era = std::numeric_limits<std::size_t>::max();
   std::size_t resolve_lag = 4;  // >= 1: era t's payout joins the stake the model has in era t+lag
   SimFlows flows = SimFlows::none;
+  // Formulas defined in the language (--formula) that rules name, compiled against the store
+  // (with a meta-model): evaluated per rule against its meta-model. Null: none.
+  std::shared_ptr<const lang::Plan> plan;
   int threads = 0;  // 0: OpenMP's default
   bool progress = false;
   bool keep_meta_models = false;  // SimEra::meta_models (the tests compare them)
 };
 
 // The formulas a simulation scores, split by whether they read the meta-model, and where each
-// rule finds the scores it names. Throws InputError for a name that is no built-in (or one the
-// store cannot support, or mpc, whose portfolio is stake-weighted: not simulated).
+// rule finds the scores it names. Throws InputError for a name that is neither a built-in nor a
+// definition of the plan (or one the store cannot support, or mpc, whose portfolio is
+// stake-weighted: not simulated).
 struct SimFormulas {
   std::vector<FormulaSpec> shared;  // scored once per model: no meta-model
-  // Per rule: the formulas it reads that read the meta-model, scored against its meta-model.
+  // Per rule: the built-ins it (or its definitions) reads that read the meta-model, scored
+  // against its meta-model.
   std::vector<std::vector<FormulaSpec>> meta;
-  // For rule r, names()[k] reads shared[index] (meta_column false) or meta[r][index].
   struct Source {
-    bool meta_column = false;
-    std::size_t index = 0;
+    enum Kind { shared, meta, defined } kind = shared;
+    std::size_t index = 0;  // into `shared`, meta[r], or the plan's formulas
   };
-  std::vector<std::vector<Source>> sources;  // per rule, per name
-  bool needs_first = false;                  // a meta formula reads the tie-broken ranks
-  static SimFormulas of(std::span<const SimRule> rules, const StoreSchema& schema);
+  std::vector<std::vector<Source>> sources;  // per rule, per name of the rule
+  // Per rule: whether it reads a definition (then every definition of the plan is evaluated
+  // against its meta-model), and where the plan's built-in inputs (plan.builtins) come from.
+  std::vector<char> uses_plan;
+  std::vector<std::vector<Source>> plan_inputs;
+  bool needs_first = false;  // a meta formula reads the tie-broken ranks
+  static SimFormulas of(std::span<const SimRule> rules, const StoreSchema& schema,
+                        const lang::Plan* plan = nullptr);
 };
 
 // What one era carries to the next: per rule every model's stake and its payouts in flight, and
@@ -122,10 +132,10 @@ class Simulator {
   ~Simulator();
   const SimFormulas& formulas() const { return formulas_; }
   // Simulates one era: `predictions` its columns (era.n_submitted() x n_stocks, NaN = missing),
-  // state the state after the previous era (advanced to after this one).
+  // state the state after the previous era (advanced to after this one). era.meta_model is
+  // swapped for each rule's while its formulas are scored, and restored before returning.
   // Not thread-safe (it reuses its era-sized buffers from era to era).
-  SimEra step(const Era& era, std::span<const float> predictions, SimState& state,
-              SimStats& stats);
+  SimEra step(Era& era, std::span<const float> predictions, SimState& state, SimStats& stats);
 
  private:
   const StoreSchema& schema_;
