@@ -45,14 +45,14 @@ constexpr std::size_t sim_quantity_index(std::string_view name) {
 }
 
 struct SimulationHeader {
-  std::string store;                      // absolute path of the store simulated
-  std::string target;                     // the target scored against
-  std::string flows;                      // "none" or "observed"
-  std::int64_t resolve_lag = 0;           // eras between an era and its payout joining the stake
-  std::vector<std::string> rules;         // rule names (R)
-  std::vector<std::string> rule_texts;    // each rule's expression, presets expanded (R)
-  std::vector<std::string> models;        // the store's model table (M)
-  std::vector<std::string> eras;          // the simulated eras in order (E)
+  std::string store;                    // absolute path of the store simulated
+  std::string target;                   // the target scored against
+  std::string flows;                    // "none" or "observed"
+  std::int64_t resolve_lag = 0;         // eras between an era and its payout joining the stake
+  std::vector<std::string> rules;       // rule names (R)
+  std::vector<std::string> rule_texts;  // each rule's expression, presets expanded (R)
+  std::vector<std::string> models;      // the store's model table (M)
+  std::vector<std::string> eras;        // the simulated eras in order (E)
 };
 
 // Writes a simulation file era column by era column; what is not written stays NaN. It writes

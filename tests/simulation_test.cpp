@@ -63,14 +63,28 @@ constexpr double kToyTargets[6][4] = {
     {0.75, 1.0, 0.0, 0.25}, {0.0, 1.0, 0.25, 0.75}, {1.0, 0.0, 0.75, 0.25},
 };
 constexpr float kToyPreds[3][6][4] = {
-    {{.1f, .2f, .3f, .4f}, {.4f, .3f, .1f, .2f}, {.1f, .2f, .4f, .3f},
-     {.3f, .4f, .1f, .2f}, {.2f, .4f, .1f, .3f}, {.4f, .1f, .3f, .2f}},
-    {{.2f, .1f, .4f, .3f}, {.1f, .2f, .3f, .4f}, {.3f, .1f, .4f, .2f},
-     {0, 0, 0, 0}, {.1f, .3f, .2f, .4f}, {.1f, .4f, .2f, .3f}},
-    {{0, 0, 0, 0}, {0, 0, 0, 0}, {.4f, .3f, .2f, .1f},
-     {.2f, .4f, .3f, .1f}, {.1f, .2f, .3f, .4f}, {.4f, .2f, .3f, .1f}},
+    {{.1f, .2f, .3f, .4f},
+     {.4f, .3f, .1f, .2f},
+     {.1f, .2f, .4f, .3f},
+     {.3f, .4f, .1f, .2f},
+     {.2f, .4f, .1f, .3f},
+     {.4f, .1f, .3f, .2f}},
+    {{.2f, .1f, .4f, .3f},
+     {.1f, .2f, .3f, .4f},
+     {.3f, .1f, .4f, .2f},
+     {0, 0, 0, 0},
+     {.1f, .3f, .2f, .4f},
+     {.1f, .4f, .2f, .3f}},
+    {{0, 0, 0, 0},
+     {0, 0, 0, 0},
+     {.4f, .3f, .2f, .1f},
+     {.2f, .4f, .3f, .1f},
+     {.1f, .2f, .3f, .4f},
+     {.4f, .2f, .3f, .1f}},
 };
-bool toy_submits(int model, int era) { return !(model == 1 && era == 3) && !(model == 2 && era < 2); }
+bool toy_submits(int model, int era) {
+  return !(model == 1 && era == 3) && !(model == 2 && era < 2);
+}
 
 StoreSchema toy_schema() {
   StoreSchema s;
@@ -160,9 +174,9 @@ TEST(Simulation, StateAndRecordsRoundTripAndRefuseDamage) {
 std::filesystem::path synth_store(const TempDir& dir, const std::string& eras = "8",
                                   const std::string& features = "5") {
   const auto path = dir / "s.h5";
-  const auto r = run_backscore({"synth", "--models", "60", "--eras", eras, "--stocks", "300",
-                                "--features", features, "--missing-ids", "0.2", "--out",
-                                path.string(), "--quiet"});
+  const auto r =
+      run_backscore({"synth", "--models", "60", "--eras", eras, "--stocks", "300", "--features",
+                     features, "--missing-ids", "0.2", "--out", path.string(), "--quiet"});
   EXPECT_EQ(r.status, 0) << r.err;
   return path;
 }
@@ -205,16 +219,18 @@ TEST(Simulation, ZeroPayoutReproducesTheStoresMetaModelAndStakes) {
 TEST(Simulation, WithNothingResolvedEachRulePaysRunsScores) {
   TempDir dir;
   const auto store = synth_store(dir, "5");
-  const std::vector<std::string> formulas = {"mmc", "mmc2", "mmc2_burnflip", "corr", "fnc",
-                                             "corr_v1", "mmc_tb50", "corr_tb50", "fnc_tb50"};
-  std::vector<std::string> args = {"simulate", store.string(), "--resolve-lag", "10", "--flows",
-                                   "observed", "--csv", (dir / "sim").string(), "--quiet"};
+  const std::vector<std::string> formulas = {"mmc",      "mmc2",      "mmc2_burnflip",
+                                             "corr",     "fnc",       "corr_v1",
+                                             "mmc_tb50", "corr_tb50", "fnc_tb50"};
+  std::vector<std::string> args = {
+      "simulate", store.string(), "--resolve-lag",        "10",     "--flows",
+      "observed", "--csv",        (dir / "sim").string(), "--quiet"};
   for (const std::string& f : formulas) args.insert(args.end(), {"--rule", "r_" + f + "=" + f});
   const auto sim = run_backscore(args);
   ASSERT_EQ(sim.status, 0) << sim.err;
-  const auto run = run_backscore({"run", store.string(), "--formulas",
-                                  "mmc,mmc2,mmc2_burnflip,corr,fnc,corr_v1", "--top-bottom", "50",
-                                  "--csv", (dir / "run.csv").string(), "--quiet"});
+  const auto run =
+      run_backscore({"run", store.string(), "--formulas", "mmc,mmc2,mmc2_burnflip,corr,fnc,corr_v1",
+                     "--top-bottom", "50", "--csv", (dir / "run.csv").string(), "--quiet"});
   ASSERT_EQ(run.status, 0) << run.err;
   // run.csv: model,era,<formulas...>; stakes.csv: rule,model,era,stake,payout.
   auto split = [](const std::string& line) {
@@ -260,13 +276,27 @@ TEST(Simulation, DefinedFormulasReadEachRulesMetaModel) {
   TempDir dir;
   const auto store = synth_store(dir, "8");
   const auto r = run_backscore(
-      {"simulate", store.string(), "--formula", "g = gaussian(rank(pred))", "--formula",
+      {"simulate",
+       store.string(),
+       "--formula",
+       "g = gaussian(rank(pred))",
+       "--formula",
        "mmc_target = center(target * if(min(target) >= 0 and max(target) <= 1, 4, 1))",
-       "--formula", "p_meta = orthogonalize(g, gaussian(rank(meta_model)))", "--formula",
-       "mmc_lang = dot(mmc_target, p_meta) / count(p_meta)", "--formula", "half = 0.5 * corr",
-       "--rule", "builtin=clip(0.5*corr + 2*mmc, -0.05, 0.05)", "--rule",
-       "lang=clip(half + 2*mmc_lang, -0.05, 0.05)", "--resolve-lag", "1", "--csv",
-       (dir / "sim").string(), "--quiet"});
+       "--formula",
+       "p_meta = orthogonalize(g, gaussian(rank(meta_model)))",
+       "--formula",
+       "mmc_lang = dot(mmc_target, p_meta) / count(p_meta)",
+       "--formula",
+       "half = 0.5 * corr",
+       "--rule",
+       "builtin=clip(0.5*corr + 2*mmc, -0.05, 0.05)",
+       "--rule",
+       "lang=clip(half + 2*mmc_lang, -0.05, 0.05)",
+       "--resolve-lag",
+       "1",
+       "--csv",
+       (dir / "sim").string(),
+       "--quiet"});
   ASSERT_EQ(r.status, 0) << r.err;
   std::istringstream stakes(read_file(dir / "sim" / "stakes.csv"));
   std::string line;
@@ -298,9 +328,12 @@ TEST(Simulation, DefinedFormulasReadEachRulesMetaModel) {
 
 std::vector<std::string> simulate_args(const std::filesystem::path& store,
                                        const std::filesystem::path& out, const std::string& csv) {
-  return {"simulate", store.string(), "--rule", "numerai2024", "--rule",
-          "burnflip=clip(0.5*corr + 2*mmc2_burnflip, -0.05, 0.05)", "--rule",
-          "tb=clip(corr_tb50 + mmc_tb50 + fnc, -0.1, 0.1)", "--out", out.string(), "--csv", csv,
+  return {"simulate", store.string(),
+          "--rule",   "numerai2024",
+          "--rule",   "burnflip=clip(0.5*corr + 2*mmc2_burnflip, -0.05, 0.05)",
+          "--rule",   "tb=clip(corr_tb50 + mmc_tb50 + fnc, -0.1, 0.1)",
+          "--out",    out.string(),
+          "--csv",    csv,
           "--quiet"};
 }
 
@@ -372,7 +405,8 @@ TEST(Simulation, RefusalsAreOneLineAndExitTwo) {
     std::string says;
   };
   const std::vector<Case> cases = {
-      {{"--rule", "x=clip(foo, -1, 1)", "--out", out}, "'foo' is not a built-in formula nor one defined"},
+      {{"--rule", "x=clip(foo, -1, 1)", "--out", out},
+       "'foo' is not a built-in formula nor one defined"},
       {{"--formula", "x = mmc +", "--rule", "a=x", "--out", out}, "the expression ends too early"},
       {{"--formula", "x = mmc", "--rule", "a=y", "--out", out}, "'y' is not a built-in formula"},
       {{"--rule", "x=mpc", "--out", out}, "mpc's portfolio"},

@@ -63,8 +63,8 @@ std::vector<SimRule> parse_rules(const SimulateArgs& a) {
       if (r.name == name) throw InputError("--rule: the name '" + name + "' is given twice");
     }
     PayoutRule rule = with_flags({{"payout_params", "--payout-param"}}, [&] {
-      return PayoutRule::parse(expr, PayoutRule::preset(expr).empty() ? std::vector<PayoutParam>{}
-                                                                       : params);
+      return PayoutRule::parse(
+          expr, PayoutRule::preset(expr).empty() ? std::vector<PayoutParam>{} : params);
     });
     SimRule r{name, std::move(rule)};
     r.threshold = a.payout_threshold > 0 ? a.payout_threshold : r.rule.default_threshold();
@@ -85,10 +85,10 @@ std::size_t index_of(const std::vector<std::string>& names, const std::string& n
 std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
                            const SimulationOptions& o) {
   std::ostringstream f;
-  f << "backscore " << kVersion << " simulate\nstore " << fs::absolute(store.path()).string()
-    << " " << store_file_stamp(store.path()) << "\ntarget " << o.target << " benchmark "
-    << o.benchmark << "\neras " << o.first_era << " " << o.end_era << "\nlag " << o.resolve_lag
-    << " flows " << a.flows;
+  f << "backscore " << kVersion << " simulate\nstore " << fs::absolute(store.path()).string() << " "
+    << store_file_stamp(store.path()) << "\ntarget " << o.target << " benchmark " << o.benchmark
+    << "\neras " << o.first_era << " " << o.end_era << "\nlag " << o.resolve_lag << " flows "
+    << a.flows;
   for (const SimRule& r : o.rules) {
     f << "\nrule " << r.name << " = " << r.rule.text() << " threshold " << r.threshold;
   }
@@ -224,7 +224,8 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
   if (a.out_h5.empty() && a.csv_dir.empty()) {
     throw InputError("simulate needs --out SIM.h5 or --csv DIR (or both)");
   }
-  const fs::path journal_path = fs::path(a.out_h5.empty() ? a.csv_dir : a.out_h5).concat(".partial");
+  const fs::path journal_path =
+      fs::path(a.out_h5.empty() ? a.csv_dir : a.out_h5).concat(".partial");
   refuse_aliased_outputs({{"the store", a.store}},
                          {{"--out", a.out_h5},
                           {"--csv", a.csv_dir},
@@ -238,7 +239,8 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
   SimulationOptions o;
   o.rules = parse_rules(a);
   o.target = index_of(schema.targets, a.target, "--target", store);
-  if (!a.benchmark.empty()) o.benchmark = index_of(schema.benchmarks, a.benchmark, "--benchmark", store);
+  if (!a.benchmark.empty())
+    o.benchmark = index_of(schema.benchmarks, a.benchmark, "--benchmark", store);
   if (!a.start.empty()) o.first_era = index_of(store.eras(), a.start, "--start: era", store);
   o.end_era = store.eras().size();
   o.resolve_lag = a.resolve_lag;
@@ -265,10 +267,9 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
       }
     }
     const lang::Binding binding{&with_meta, o.target, o.benchmark};
-    o.plan = with_flags({{"definitions", "--formula"}, {"files", "--formula-file"},
-                         {"formulas", "--rule"}},
-                        [&] { return std::make_shared<const lang::Plan>(
-                                  lang::compile(defs, outputs, binding)); });
+    o.plan = with_flags(
+        {{"definitions", "--formula"}, {"files", "--formula-file"}, {"formulas", "--rule"}},
+        [&] { return std::make_shared<const lang::Plan>(lang::compile(defs, outputs, binding)); });
   }
   Simulator check(schema, o);  // the rules against the store, before any era is read
 
@@ -288,15 +289,14 @@ void run(const SimulateArgs& a, const RunSeams& seams) {
     h.eras.push_back(store.eras()[e]);
   }
 
-  SimState state = SimState::start(o.rules.size(), schema.models.size(), o.resolve_lag,
-                                   o.first_era);
+  SimState state =
+      SimState::start(o.rules.size(), schema.models.size(), o.resolve_lag, o.first_era);
   SimJournal journal(journal_path, fingerprint_of(a, store, o), o.rules.size(), a.resume, state);
   if (!a.quiet) {
-    std::fprintf(stderr, "backscore simulate: %zu rule(s), %zu eras, %zu models, lag %zu, flows %s%s\n",
-                 o.rules.size(), eras.size(), schema.models.size(), o.resolve_lag,
-                 a.flows.c_str(),
-                 a.resume ? (", resuming after " + std::to_string(journal.eras()) + " eras").c_str()
-                          : "");
+    std::fprintf(
+        stderr, "backscore simulate: %zu rule(s), %zu eras, %zu models, lag %zu, flows %s%s\n",
+        o.rules.size(), eras.size(), schema.models.size(), o.resolve_lag, a.flows.c_str(),
+        a.resume ? (", resuming after " + std::to_string(journal.eras()) + " eras").c_str() : "");
   }
   std::size_t appended = 0;
   bool journal_failed = false;

@@ -74,7 +74,8 @@ SimJournal::SimJournal(fs::path path, std::string fingerprint, std::size_t rules
     std::error_code ec;
     const auto size = fs::file_size(path_, ec);
     if (ec || size < length_) {
-      throw InputError("--resume: " + what + " is shorter than its checkpoint says; run without "
+      throw InputError("--resume: " + what +
+                       " is shorter than its checkpoint says; run without "
                        "--resume");
     }
     try {

@@ -121,7 +121,7 @@ struct SimScratch {
 struct SimWorkspace {
   std::vector<SimScratch> scratch;  // one per thread
   std::vector<double> G, F, shared_scores, meta, xcorr;
-  std::vector<std::size_t> present;  // ids each column submitted
+  std::vector<std::size_t> present;      // ids each column submitted
   std::vector<Centered> gauss_centered;  // each column's ranks centered (xcorr, every rule)
   std::vector<char> scorable;
   // GaussianTable::of(k) for the present counts k < n of the era's columns, shared by the
@@ -180,16 +180,16 @@ SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& s
         ++defined;
       }
       if (plan == nullptr || defined == plan->formulas.size()) {
-        throw InputError(where + " is not a built-in formula nor one defined with --formula "
-                                 "(`backscore formulas` lists the built-ins)");
+        throw InputError(where +
+                         " is not a built-in formula nor one defined with --formula "
+                         "(`backscore formulas` lists the built-ins)");
       }
       sources.push_back({Source::defined, defined});
       if (!f.uses_plan[r]) {  // the plan's built-in inputs, scored as the rule's names are
         f.uses_plan[r] = true;
         for (const FormulaSpec& spec : plan->builtins) {
-          f.plan_inputs[r].push_back(
-              builtin_source(spec, r, "--rule " + rule.name + ": the definitions' '" +
-                                          spec.name() + "'"));
+          f.plan_inputs[r].push_back(builtin_source(
+              spec, r, "--rule " + rule.name + ": the definitions' '" + spec.name() + "'"));
         }
       }
     }
@@ -214,8 +214,8 @@ SimState SimState::start(std::size_t rules, std::size_t models, std::size_t lag,
 std::vector<unsigned char> SimState::serialize() const {
   Packer p;
   p.put(kStateMagic);
-  for (std::uint64_t v : {next_era, simulated, std::uint64_t{rules}, std::uint64_t{models},
-                          std::uint64_t{lag}}) {
+  for (std::uint64_t v :
+       {next_era, simulated, std::uint64_t{rules}, std::uint64_t{models}, std::uint64_t{lag}}) {
     p.put(v);
   }
   p.put_all<double>(stake);
@@ -284,8 +284,9 @@ Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options
   }
   if (options.rules.empty()) throw InputError("simulate needs at least one --rule");
   if (options.resolve_lag == 0) {
-    throw InputError("--resolve-lag must be at least 1 (an era's payout cannot weigh its own "
-                     "meta-model)");
+    throw InputError(
+        "--resolve-lag must be at least 1 (an era's payout cannot weigh its own "
+        "meta-model)");
   }
 }
 
@@ -443,8 +444,8 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
       t.powered.resize(want_powered ? np : 0);
       const std::shared_ptr<const GaussianTable> table = table_of(np);
       t.model.sorter.sort(t.values, t.order);
-      tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : table.get(),
-                        t.gauss, t.powered);
+      tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : table.get(), t.gauss,
+                        t.powered);
       for (std::size_t k = 0; k < np; ++k) G[j * n + t.rows[k]] = t.gauss[k];
       ws.gauss_centered[j] = Centered::of(t.gauss);
       if (f.needs_first) {
@@ -459,9 +460,9 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
       scorable[j] = 1;
       subset += np < n;
       if (S == 0) continue;
-      const GivenRanks ranks{t.order, f.needs_first ? std::span<const double>(t.first)
-                                                    : std::span<const double>{},
-                             t.gauss, t.powered};
+      const GivenRanks ranks{
+          t.order, f.needs_first ? std::span<const double>(t.first) : std::span<const double>{},
+          t.gauss, t.powered};
       std::unique_ptr<EraContext> own;
       if (np < n) {
         own = std::make_unique<EraContext>(era, t.rows, base_needs, options_.target,
@@ -540,13 +541,13 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
     era.meta_model.assign(mr.begin(), mr.end());
     std::unique_ptr<EraContext> rule_ctx;
     if (!f.meta[r].empty()) {
-      rule_ctx = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{},
-                                              meta_needs[r], options_.target, options_.benchmark);
+      rule_ctx = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, meta_needs[r],
+                                              options_.target, options_.benchmark);
     }
     std::unique_ptr<lang::EraStages> rule_stages;
     if (f.uses_plan[r]) {
-      rule_stages = std::make_unique<lang::EraStages>(*options_.plan, era,
-                                                      std::span<const std::uint32_t>{});
+      rule_stages =
+          std::make_unique<lang::EraStages>(*options_.plan, era, std::span<const std::uint32_t>{});
     }
     const FormulaSpec mm_specs[2] = {{Builtin::corr_v1, 0}, {Builtin::corr, 0}};
     double mm_scores[2];
@@ -577,8 +578,8 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
           for (std::size_t k = 0; k < np; ++k) t.meta_rows[k] = mr[t.rows[k]];
           gauss = t.gauss;
           first = t.first;
-          xcorr[r * m + j] = pearson(gauss, ws.gauss_centered[j], t.meta_rows,
-                                     Centered::of(t.meta_rows));
+          xcorr[r * m + j] =
+              pearson(gauss, ws.gauss_centered[j], t.meta_rows, Centered::of(t.meta_rows));
         } else {
           xcorr[r * m + j] = pearson(gauss, ws.gauss_centered[j], mr, meta_centered);
         }
@@ -635,7 +636,6 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
     lap(stats.rule_scores);
   }
 
-
   // 7. The era's quantities, and its payouts in flight (they resolve `lag` eras from now).
   for (std::size_t r = 0; r < R; ++r) {
     double* q = out.quantities.data() + r * kSimQuantityCount;
@@ -686,8 +686,7 @@ SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, Sim
     const SimEra result = sim.step(era, predictions, state, stats);
     t0 = std::chrono::steady_clock::now();
     on_era(result, state);
-    stats.after_era +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stats.after_era += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++done;
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     progress.update(done, stats.predictions, elapsed.count());

@@ -84,8 +84,8 @@ struct SimFormulas {
 // What one era carries to the next: per rule every model's stake and its payouts in flight, and
 // each model's last observed stake. Saved whole for --resume (serialize, deserialize).
 struct SimState {
-  std::uint64_t next_era = 0;    // store index of the next era to simulate
-  std::uint64_t simulated = 0;   // eras simulated so far (the position in the lag's ring)
+  std::uint64_t next_era = 0;   // store index of the next era to simulate
+  std::uint64_t simulated = 0;  // eras simulated so far (the position in the lag's ring)
   std::size_t rules = 0, models = 0, lag = 1;
   std::vector<double> stake;          // rules x models; NaN: not seen yet
   std::vector<double> pending;        // rules x lag x models: NMR resolving at a future era
@@ -115,12 +115,12 @@ struct SimStats {
   std::size_t eras = 0, model_eras = 0, skipped = 0, subset_models = 0, predictions = 0;
   double seconds = 0;
   // Where the time went (wall seconds; simulate --timings).
-  double read = 0;          // the store's era headers and predictions
-  double shared = 0;        // pass A: ranks, the era's shared stages, the shared formulas
-  double meta_models = 0;   // every rule's meta-model from the ranks
-  double rule_stages = 0;   // each rule's era stages and its meta-model's scores
-  double rule_scores = 0;   // pass B: every column against every rule, xcorr, payouts
-  double after_era = 0;     // the caller's on_era (journal and checkpoint)
+  double read = 0;         // the store's era headers and predictions
+  double shared = 0;       // pass A: ranks, the era's shared stages, the shared formulas
+  double meta_models = 0;  // every rule's meta-model from the ranks
+  double rule_stages = 0;  // each rule's era stages and its meta-model's scores
+  double rule_scores = 0;  // pass B: every column against every rule, xcorr, payouts
+  double after_era = 0;    // the caller's on_era (journal and checkpoint)
 };
 
 struct SimWorkspace;
