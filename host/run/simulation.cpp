@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/parallel_errors.hpp"
 #include "host/era/era_context.hpp"
+#include "host/era/formulas_signals.hpp"
 #include "host/era/rank.hpp"
 #include "host/era/stats.hpp"
 #include "host/lang/eval.hpp"
@@ -123,6 +124,11 @@ struct SimWorkspace {
   std::vector<double> G, F, shared_scores, meta, xcorr;
   std::vector<std::size_t> present;      // ids each column submitted
   std::vector<Centered> gauss_centered;  // each column's ranks centered (xcorr, every rule)
+  // mpc: the complete columns' neutralized weights (n each, portfolio_index's order), whether
+  // their power() check passed, and a rule's copy (signals::mpc centers it) and scores.
+  std::vector<std::ptrdiff_t> portfolio_index;
+  std::vector<double> portfolio, rule_portfolio, mpc_scores;
+  std::vector<char> portfolio_ok;
   std::vector<char> scorable;
   // GaussianTable::of(k) for the present counts k < n of the era's columns, shared by the
   // column's ranking and its own-subset contexts (the shared formulas' and every rule's).
@@ -138,16 +144,14 @@ SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& s
   // A built-in's column for rule r: shared by every rule, or the rule's own (meta-model).
   auto builtin_source = [&](const FormulaSpec& spec, std::size_t r, const std::string& where) {
     const BuiltinInfo& info = builtin_info(spec.builtin);
-    if (spec.builtin == Builtin::mpc) {
-      throw InputError(where +
-                       ": mpc's portfolio is weighted by the stakes, which simulate does not "
-                       "rebuild for it; use a rule without mpc");
-    }
     if (std::string why = lang::unsupported_reason(info, &rebuilt); !why.empty()) {
       throw InputError(where + " needs data the store lacks: " + why);
     }
     Source s;
-    if (info.needs_meta_model) {
+    if (spec.builtin == Builtin::mpc) {  // the portfolio of the rule's simulated stakes
+      s.kind = Source::portfolio;
+      f.needs_portfolio = true;
+    } else if (info.needs_meta_model) {
       s.kind = Source::meta;
       std::vector<FormulaSpec>& meta = f.meta[r];
       const auto it = std::find(meta.begin(), meta.end(), spec);
@@ -167,11 +171,13 @@ SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& s
     f.meta.emplace_back();
     f.plan_inputs.emplace_back();
     f.uses_plan.push_back(false);
+    f.uses_portfolio.push_back(false);
     std::vector<Source>& sources = f.sources.emplace_back();
     for (const std::string& name : rule.rule.names()) {
       const std::string where = "--rule " + rule.name + ": '" + name + "'";
       if (const std::optional<FormulaSpec> spec = builtin_spec(name)) {
         sources.push_back(builtin_source(*spec, r, where));
+        f.uses_portfolio[r] |= spec->builtin == Builtin::mpc;
         continue;
       }
       std::size_t defined = 0;
@@ -188,6 +194,7 @@ SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& s
       if (!f.uses_plan[r]) {  // the plan's built-in inputs, scored as the rule's names are
         f.uses_plan[r] = true;
         for (const FormulaSpec& spec : plan->builtins) {
+          f.uses_portfolio[r] |= spec.builtin == Builtin::mpc;
           f.plan_inputs[r].push_back(builtin_source(
               spec, r, "--rule " + rule.name + ": the definitions' '" + spec.name() + "'"));
         }
@@ -344,6 +351,7 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
   std::vector<FormulaSpec> base_specs = f.shared;
   base_specs.push_back(FormulaSpec{Builtin::corr_v1, 0});
   base_specs.push_back(FormulaSpec{Builtin::corr, 0});
+  if (f.needs_portfolio) base_specs.push_back(FormulaSpec{Builtin::mpc, 0});
   ContextNeeds base_needs = ContextNeeds::of(base_specs);
   std::vector<ContextNeeds> meta_needs(R);  // each rule's stages: what its formulas read
   for (std::size_t r = 0; r < R; ++r) {
@@ -421,6 +429,16 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
   auto table_of = [&](std::size_t np) -> std::shared_ptr<const GaussianTable> {
     return np == n || np == 0 ? nullptr : ws.tables.at(np);
   };
+  // mpc's portfolio: the complete columns, in column order (portfolio_index: -1 elsewhere).
+  ws.portfolio_index.assign(m, -1);
+  std::size_t portfolio_models = 0;
+  if (f.needs_portfolio) {
+    for (std::size_t j = 0; j < m; ++j) {
+      if (ws.present[j] == n) ws.portfolio_index[j] = static_cast<std::ptrdiff_t>(portfolio_models++);
+    }
+  }
+  ws.portfolio.resize(portfolio_models * n);
+  ws.portfolio_ok.assign(portfolio_models, 1);
   bool want_powered = false;
   for (const FormulaSpec& spec : f.shared) {
     want_powered |= spec.builtin == Builtin::corr || spec.builtin == Builtin::alpha;
@@ -459,6 +477,11 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
       }
       scorable[j] = 1;
       subset += np < n;
+      if (f.needs_portfolio && np == n) {  // mpc's portfolio: the era's complete models
+        const auto k = static_cast<std::size_t>(ws.portfolio_index[j]);
+        ws.portfolio_ok[k] = signals::portfolio_weights(
+            *base, t.values, {ws.portfolio.data() + k * n, n}, t.model);
+      }
       if (S == 0) continue;
       const GivenRanks ranks{
           t.order, f.needs_first ? std::span<const double>(t.first) : std::span<const double>{},
@@ -556,6 +579,17 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
     q[sim_quantity_index("mm_corr")] = mm_scores[1];
     q[sim_quantity_index("mm_pearson")] = pearson(era.target(options_.target), mr);
     const Centered meta_centered = Centered::of(mr);
+    if (f.uses_portfolio[r]) {  // mpc over the complete models with the rule's stakes
+      std::vector<double> stakes;
+      for (std::size_t j = 0; j < m; ++j) {
+        if (ws.portfolio_index[j] >= 0) stakes.push_back(w[r * m + j]);
+      }
+      ws.rule_portfolio = ws.portfolio;
+      ws.mpc_scores.assign(stakes.size(), kNaN);
+      if (std::all_of(ws.portfolio_ok.begin(), ws.portfolio_ok.end(), [](char ok) { return ok; })) {
+        signals::mpc(ws.rule_portfolio, n, stakes, base->target(), ws.mpc_scores);
+      }
+    }
     lap(stats.rule_stages);
 
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
@@ -606,6 +640,10 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
               return t.out[src.index];
             case SimFormulas::Source::defined:
               return t.plan_out[src.index];
+            case SimFormulas::Source::portfolio:
+              return ws.portfolio_index[j] >= 0
+                         ? ws.mpc_scores[static_cast<std::size_t>(ws.portfolio_index[j])]
+                         : kNaN;
           }
           return kNaN;
         };

@@ -60,15 +60,15 @@ struct SimulationOptions {
 
 // The formulas a simulation scores, split by whether they read the meta-model, and where each
 // rule finds the scores it names. Throws InputError for a name that is neither a built-in nor a
-// definition of the plan (or one the store cannot support, or mpc, whose portfolio is
-// stake-weighted: not simulated).
+// definition of the plan, or one the store cannot support.
 struct SimFormulas {
   std::vector<FormulaSpec> shared;  // scored once per model: no meta-model
   // Per rule: the built-ins it (or its definitions) reads that read the meta-model, scored
   // against its meta-model.
   std::vector<std::vector<FormulaSpec>> meta;
   struct Source {
-    enum Kind { shared, meta, defined } kind = shared;
+    // portfolio: mpc, over the era's complete models weighted by the rule's simulated stakes.
+    enum Kind { shared, meta, defined, portfolio } kind = shared;
     std::size_t index = 0;  // into `shared`, meta[r], or the plan's formulas
   };
   std::vector<std::vector<Source>> sources;  // per rule, per name of the rule
@@ -76,7 +76,9 @@ struct SimFormulas {
   // against its meta-model), and where the plan's built-in inputs (plan.builtins) come from.
   std::vector<char> uses_plan;
   std::vector<std::vector<Source>> plan_inputs;
-  bool needs_first = false;  // a meta formula reads the tie-broken ranks
+  std::vector<char> uses_portfolio;  // per rule: it (or its definitions) reads mpc
+  bool needs_portfolio = false;      // some rule does
+  bool needs_first = false;          // a meta formula reads the tie-broken ranks
   static SimFormulas of(std::span<const SimRule> rules, const StoreSchema& schema,
                         const lang::Plan* plan = nullptr);
 };

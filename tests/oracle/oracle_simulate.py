@@ -32,10 +32,13 @@ import nt_formulas as ntf  # noqa: E402
 from oracle_scores import read_predictions, read_universe  # noqa: E402
 from numerai_tools import scoring as nt  # noqa: E402
 
-RULE = re.compile(r"clip\(pf\*\(([0-9.]+)\*corr \+ ([0-9.]+)\*mmc\), (-?[0-9.]+), ([0-9.]+)\)")
+# clip(pf*(A*corr + B*mmc), LO, HI) (classic) or clip(pf*(A*alpha + B*mpc), LO, HI) (Signals: mpc
+# over the era's complete models weighted by the simulated stakes, nt_formulas.mpc_era)
+RULE = re.compile(r"clip\(pf\*\(([0-9.]+)\*(corr|alpha) \+ ([0-9.]+)\*(mmc|mpc)\), "
+                  r"(-?[0-9.]+), ([0-9.]+)\)")
 
 
-def simulate(eras, preds, stakes, order, a, b, lo, hi, threshold, lag):
+def simulate(eras, preds, stakes, order, a, b, lo, hi, threshold, lag, signals=False):
     by_era = dict(tuple(preds.groupby("era", sort=False)))
     stake: dict[str, float] = {}
     last_observed: dict[str, float] = {}
@@ -75,12 +78,18 @@ def simulate(eras, preds, stakes, order, a, b, lo, hi, threshold, lag):
         weights = w if total > 0 else pd.Series(1.0, index=models)
         meta = nt.stake_weight(gauss[models], weights).rename("meta_model")
         rebuilt = ntf.EraData(name=name, target=era.target, meta_model=meta, benchmark=None,
-                              features=None)
+                              features=None, neutralizers=era.neutralizers,
+                              sample_weights=era.sample_weights)
+        names = ["alpha", "mpc"] if signals else ["corr", "mmc"]
+        if signals:
+            mpc = ntf.mpc_era(rebuilt, wide[models], w)
         out_mm[name] = ntf.score_model_era(rebuilt, meta, 0, ["corr"])["corr"]
         pf = min(1.0, threshold / total) if total > 0 else 1.0
         for m in models:
-            s = ntf.score_model_era(rebuilt, wide[m], 0, ["corr", "mmc"])
-            v = pf * (a * s["corr"] + b * s["mmc"])
+            s = ntf.score_model_era(rebuilt, wide[m], 0, names[:1] if signals else names)
+            if signals:
+                s["mpc"] = mpc[m]
+            v = pf * (a * s[names[0]] + b * s[names[1]])
             payout = min(hi, max(lo, v)) if math.isfinite(v) else 0.0
             out_stakes[(m, name)] = (float(w[m]), payout)
             pending[slot][m] = pending[slot].get(m, 0.0) + float(w[m]) * payout
@@ -100,7 +109,10 @@ def main() -> int:
     args = ap.parse_args()
     match = RULE.fullmatch(args.rule)
     assert match, f"the oracle simulates rules of the form {RULE.pattern}"
-    a, b, lo, hi = (float(x) for x in match.groups())
+    a, first, b, second, lo, hi = match.groups()
+    signals = first == "alpha"
+    assert (second == "mpc") == signals, "alpha goes with mpc, corr with mmc"
+    a, b, lo, hi = float(a), float(b), float(lo), float(hi)
     eras = read_universe(args.universe)
     preds = read_predictions([args.predictions])
     st = pd.read_csv(args.stakes, dtype={"model": str, "era": str, "stake": float})
@@ -108,7 +120,8 @@ def main() -> int:
     actual_eras = pd.read_csv(os.path.join(args.actual, "eras.csv"), dtype={"era": str})
     actual = pd.read_csv(os.path.join(args.actual, "stakes.csv"), dtype={"model": str, "era": str})
     order = list(pd.unique(actual_eras["era"]))
-    expected, mm = simulate(eras, preds, stakes, order, a, b, lo, hi, args.threshold, args.lag)
+    expected, mm = simulate(eras, preds, stakes, order, a, b, lo, hi, args.threshold, args.lag,
+                            signals)
 
     worst, failures = 0.0, 0
     if len(actual) != len(expected):

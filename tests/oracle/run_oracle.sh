@@ -220,17 +220,20 @@ PYEOF
 fi
 
 # --- simulate: the stake and meta-model loop recomputed with numerai-tools' stake_weight,
-# numerai_corr and correlation_contribution on the same history (quirky eras, missing ids, zero
-# stakes), pf < 1 (threshold 30 NMR), lag 2, observed flows.
-SIM_RULE="clip(pf*(0.5*corr + 2*mmc), -0.05, 0.05)"
-"$BIN" simulate "$dir/store.h5" --rule "r=$SIM_RULE" --payout-threshold 30 --resolve-lag 2 \
-  --flows observed --csv "$dir/sim" --quiet >/dev/null
-if ! "$PY" "$HERE/oracle_simulate.py" --universe "$dir/universe.csv" \
-  --predictions "$dir/predictions.csv" --stakes "$dir/stakes.csv" --actual "$dir/sim" \
-  --rule "$SIM_RULE" --threshold 30 --lag 2 --tol "$TOL"; then
-  echo "oracle: simulate disagrees with the loop written with numerai-tools"
-  failures=$((failures + 1))
-fi
+# numerai_corr and correlation_contribution (and alpha, meta_portfolio_contribution with the
+# simulated stakes) on the same history (quirky eras, missing ids, zero stakes), pf < 1
+# (threshold 500 NMR against ~1,000 staked), lag 2, observed flows.
+for SIM_RULE in "clip(pf*(0.5*corr + 2*mmc), -0.05, 0.05)" "clip(pf*(0.3*alpha + 0.8*mpc), -0.017, 0.017)"; do
+  rm -rf "$dir/sim"
+  "$BIN" simulate "$dir/store.h5" --rule "r=$SIM_RULE" --payout-threshold 500 --resolve-lag 2 \
+    --flows observed --csv "$dir/sim" --quiet >/dev/null
+  if ! "$PY" "$HERE/oracle_simulate.py" --universe "$dir/universe.csv" \
+    --predictions "$dir/predictions.csv" --stakes "$dir/stakes.csv" --actual "$dir/sim" \
+    --rule "$SIM_RULE" --threshold 500 --lag 2 --tol "$TOL"; then
+    echo "oracle: simulate ($SIM_RULE) disagrees with the loop written with numerai-tools"
+    failures=$((failures + 1))
+  fi
+done
 
 if ((failures > 0)); then
   echo "oracle: FAILED ($failures check(s))"
