@@ -36,12 +36,12 @@ export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 #   sanitizers by the CLI tests (run, import, compare, audit, report). Drop it from the list to
 #   run it.
 # - ImportStream.PeakMemoryDoesNotGrowWithTheEras, Synth.MemoryDoesNotGrowWithEras,
-#   Store.StreamingMemoryDoesNotGrowWithEras: they bound the growth of a child's peak RSS with the
+#   Store.StreamingMemoryDoesNotGrowWithEras, Simulation.MemoryDoesNotGrowWithEras: they bound the growth of a child's peak RSS with the
 #   number of eras, and ASan's quarantine keeps freed memory (up to 256 MB) out of reuse, so under
 #   ASan the peak grows with the bytes freed (import: 84 MB for 2 eras, 138 MB for 20; synth: 92 MB
 #   for 4, 186 MB for 40). They run, unsanitized, in the first part (with CUDA, whose libraries
 #   make the peak noisier: their allowances are a quarter of what holding the history would add).
-excluded='^(oracle_numerai_tools|ImportStream\.PeakMemoryDoesNotGrowWithTheEras|Synth\.MemoryDoesNotGrowWithEras|Store\.StreamingMemoryDoesNotGrowWithEras)$'
+excluded='^(oracle_numerai_tools|ImportStream\.PeakMemoryDoesNotGrowWithTheEras|Synth\.MemoryDoesNotGrowWithEras|Store\.StreamingMemoryDoesNotGrowWithEras|Simulation\.MemoryDoesNotGrowWithEras)$'
 status=0
 ctest --test-dir build-asan --output-on-failure -j2 --timeout 1200 -E "$excluded" || status=$?
 # The fuzzers print their own reports (and leave the input under build-fuzz/tests/fuzz).
