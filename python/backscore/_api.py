@@ -41,7 +41,8 @@ def _interactive():
 class _Progress:
     """Eras done of the total: tqdm when installed, else one line on stderr rewritten in place."""
 
-    def __init__(self):
+    def __init__(self, desc="backscore run"):
+        self.desc = desc
         self.bar = None
         self.tqdm = None
         try:
@@ -53,7 +54,7 @@ class _Progress:
     def __call__(self, done, total):
         if self.tqdm is not None:
             if self.bar is None:
-                self.bar = self.tqdm(total=total, unit="era", desc="backscore run")
+                self.bar = self.tqdm(total=total, unit="era", desc=self.desc)
             self.bar.update(done - self.bar.n)
         else:
             end = "\n" if done == total else ""
