@@ -1,6 +1,7 @@
 // The Python module backscore._backscore: what its pieces share. The module calls the same C++
-// as the CLI (host/cli's run_job, compare_job, audit_job; io/'s store and scores file), so a
-// number, a table and an error message are the CLI's. Nothing outside python/ includes this.
+// as the CLI (host/cli's run_job, compare_job, audit_job, simulate_job; io/'s store, scores file
+// and simulation file), so a number, a table and an error message are the CLI's. Nothing
+// outside python/ includes this.
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -34,5 +35,6 @@ void bind_errors(py::module_& m);
 void bind_store(py::module_& m);
 void bind_run(py::module_& m);
 void bind_report(py::module_& m);
+void bind_sim(py::module_& m);
 
 }  // namespace backscore::python

@@ -47,4 +47,5 @@ PYBIND11_MODULE(_backscore, m) {
   bp::bind_store(m);
   bp::bind_run(m);
   bp::bind_report(m);
+  bp::bind_sim(m);
 }

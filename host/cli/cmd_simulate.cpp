@@ -1,338 +1,21 @@
 // `backscore simulate`: stakes and meta-model under each payout rule (host/run/simulation.hpp),
-// journaled era by era for --resume, then written as a simulation file and CSV tables.
-#include <unistd.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <fstream>
+// journaled era by era for --resume, then written as a simulation file and CSV tables. The
+// steps are simulate_job.*'s, shared with the Python module; here the options and the report.
 #include <memory>
-#include <sstream>
 
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
-#include "host/cli/errors.hpp"
-#include "host/cli/formula_options.hpp"
-#include "host/cli/option_bounds.hpp"
-#include "host/cli/output_paths.hpp"
-#include "host/cli/run_job.hpp"
-#include "host/run/sim_journal.hpp"
-#include "host/run/simulation.hpp"
-#include "io/csv.hpp"
-#include "io/pending_file.hpp"
-#include "io/sim_file.hpp"
-#include "version.hpp"
+#include "host/cli/simulate_job.hpp"
+#include "host/lang/payout_rule.hpp"
 
 namespace backscore::cli {
-namespace fs = std::filesystem;
 namespace {
-
-struct SimulateArgs {
-  std::string store, out_h5, csv_dir, target = "target", benchmark, start, flows = "none";
-  std::vector<std::string> rules, payout_params, definitions, formula_files;
-  double payout_threshold = 0;  // 0: each rule's own
-  std::size_t resolve_lag = 4;
-  int threads = 0;
-  bool resume = false, quiet = false, timings = false;
-};
-
-bool valid_rule_name(const std::string& s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-  });
-}
-
-// NAME=EXPR, or a preset's name alone (then also its name in the outputs).
-std::vector<SimRule> parse_rules(const SimulateArgs& a) {
-  std::vector<PayoutParam> params;
-  for (const std::string& p : a.payout_params) params.push_back(parse_payout_param(p));
-  std::vector<SimRule> rules;
-  for (const std::string& text : a.rules) {
-    const std::size_t eq = text.find('=');
-    std::string name = eq == std::string::npos ? text : text.substr(0, eq);
-    std::string expr = eq == std::string::npos ? text : text.substr(eq + 1);
-    if (eq == std::string::npos && PayoutRule::preset(text).empty()) {
-      throw InputError("--rule '" + text + "': write NAME=EXPR, or a preset's name (" +
-                       payout_preset_list() + ")");
-    }
-    if (!valid_rule_name(name)) {
-      throw InputError("--rule '" + text +
-                       "': the name must be 1-64 letters, digits, '_', '-' or '.'");
-    }
-    for (const SimRule& r : rules) {
-      if (r.name == name) throw InputError("--rule: the name '" + name + "' is given twice");
-    }
-    PayoutRule rule = with_flags({{"payout_params", "--payout-param"}}, [&] {
-      return PayoutRule::parse(
-          expr, PayoutRule::preset(expr).empty() ? std::vector<PayoutParam>{} : params);
-    });
-    SimRule r{name, std::move(rule)};
-    r.threshold = a.payout_threshold > 0 ? a.payout_threshold : r.rule.default_threshold();
-    rules.push_back(std::move(r));
-  }
-  return rules;
-}
-
-std::size_t index_of(const std::vector<std::string>& names, const std::string& name,
-                     const std::string& what, const StoreReader& store) {
-  const auto it = std::find(names.begin(), names.end(), name);
-  if (it == names.end()) {
-    throw InputError(what + " '" + name + "' is not in " + store.path().string());
-  }
-  return static_cast<std::size_t>(it - names.begin());
-}
-
-std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
-                           const SimulationOptions& o) {
-  std::ostringstream f;
-  f << "backscore " << kVersion << " simulate\nstore " << fs::absolute(store.path()).string() << " "
-    << store_file_stamp(store.path()) << "\ntarget " << o.target << " benchmark " << o.benchmark
-    << "\neras " << o.first_era << " " << o.end_era << "\nlag " << o.resolve_lag << " flows "
-    << a.flows;
-  for (const SimRule& r : o.rules) {
-    f << "\nrule " << r.name << " = " << r.rule.text() << " threshold " << r.threshold;
-  }
-  if (o.plan) f << "\n" << o.plan->fingerprint();
-  return f.str();
-}
-
-void append_number(std::string& line, double v) {
-  if (std::isnan(v)) return;  // an empty cell
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  line += buf;
-}
-
-// Per rule, what the summary table shows (from the journal, in era order).
-struct RuleSummary {
-  double mm_corr = 0, mm_corr_late = 0, effective = 0, xcorr = 0, paid = 0, final_stake = 0;
-  std::size_t eras = 0, late_eras = 0, xcorr_eras = 0;
-};
-
-// Writes the simulation file and the CSV tables from the journal, each under a temporary name
-// until all are complete; returns each rule's summary.
-std::vector<RuleSummary> write_outputs(const SimulateArgs& a, const SimJournal& journal,
-                                       const SimulationHeader& h,
-                                       const std::vector<std::size_t>& eras) {
-  const std::size_t R = h.rules.size();
-  std::unique_ptr<PendingFile> h5_file, eras_file, stakes_file;
-  std::unique_ptr<SimulationFileWriter> writer;
-  std::ofstream eras_csv, stakes_csv;
-  if (!a.out_h5.empty()) {
-    h5_file = std::make_unique<PendingFile>(a.out_h5);
-    writer = std::make_unique<SimulationFileWriter>(h5_file->path(), h);
-  }
-  if (!a.csv_dir.empty()) {
-    fs::create_directories(a.csv_dir);
-    eras_file = std::make_unique<PendingFile>(fs::path(a.csv_dir) / "eras.csv");
-    stakes_file = std::make_unique<PendingFile>(fs::path(a.csv_dir) / "stakes.csv");
-    eras_csv.open(eras_file->path(), std::ios::binary);
-    stakes_csv.open(stakes_file->path(), std::ios::binary);
-    std::string head = "rule,era";
-    for (std::string_view q : kSimEraQuantities) (head += ',') += q;
-    eras_csv << head << ",store_mm_corr\n";
-    stakes_csv << "rule,model,era,stake,payout\n";
-  }
-  std::size_t column = 0;
-  std::string line;
-  std::vector<RuleSummary> summary(R);
-  auto quantity = [](const SimEra& e, std::size_t r, std::string_view name) {
-    return e.quantities[r * kSimQuantityCount + sim_quantity_index(name)];
-  };
-  journal.read([&](const SimEra& e) {
-    for (std::size_t r = 0; r < R; ++r) {
-      RuleSummary& s = summary[r];
-      const double mm = quantity(e, r, "mm_corr"), x = quantity(e, r, "mean_xcorr");
-      if (std::isfinite(mm)) {
-        s.mm_corr += mm;
-        s.effective += quantity(e, r, "effective_models");
-        ++s.eras;
-        if (column >= eras.size() / 2) {  // the last E - floor(E/2) eras, as the report
-          s.mm_corr_late += mm;
-          ++s.late_eras;
-        }
-      }
-      if (std::isfinite(x)) {
-        s.xcorr += x;
-        ++s.xcorr_eras;
-      }
-      s.paid += quantity(e, r, "paid");
-      s.final_stake = quantity(e, r, "total_stake");
-    }
-    if (writer) {
-      writer->write_era(column, e.models, e.stakes, e.payouts, e.quantities, e.store_mm_corr);
-    }
-    if (eras_file) {
-      const std::string& era = h.eras[column];
-      for (std::size_t r = 0; r < R; ++r) {
-        line.clear();
-        append_csv_field(line, h.rules[r]);
-        line += ',';
-        append_csv_field(line, era);
-        for (std::size_t q = 0; q < kSimQuantityCount; ++q) {
-          line += ',';
-          append_number(line, e.quantities[r * kSimQuantityCount + q]);
-        }
-        line += ',';
-        append_number(line, e.store_mm_corr);
-        eras_csv << line << '\n';
-        const std::size_t m = e.models.size();
-        for (std::size_t j = 0; j < m; ++j) {
-          line.clear();
-          append_csv_field(line, h.rules[r]);
-          line += ',';
-          append_csv_field(line, h.models[static_cast<std::size_t>(e.models[j])]);
-          line += ',';
-          append_csv_field(line, era);
-          line += ',';
-          append_number(line, e.stakes[r * m + j]);
-          line += ',';
-          append_number(line, e.payouts[r * m + j]);
-          stakes_csv << line << '\n';
-        }
-      }
-    }
-    ++column;
-  });
-  if (column != eras.size()) throw std::logic_error("simulate: the journal misses eras");
-  if (writer) writer->close();
-  for (std::ofstream* f : {&eras_csv, &stakes_csv}) {
-    if (f->is_open()) {
-      f->close();
-      if (!*f) throw InputError("cannot write the CSV tables in " + a.csv_dir);
-    }
-  }
-  for (PendingFile* p : {h5_file.get(), eras_file.get(), stakes_file.get()}) {
-    if (p != nullptr) p->commit();
-  }
-  return summary;
-}
-
-void print_summary(const SimulationHeader& h, const std::vector<RuleSummary>& summary) {
-  auto mean = [](double sum, std::size_t n) { return n > 0 ? sum / static_cast<double>(n) : NAN; };
-  std::printf("%-16s %12s %16s %16s %11s %14s %14s\n", "rule", "mm_corr", "mm_corr_2nd_half",
-              "effective_models", "mean_xcorr", "final_stake", "paid");
-  for (std::size_t r = 0; r < summary.size(); ++r) {
-    const RuleSummary& s = summary[r];
-    std::printf("%-16s %12.5f %16.5f %16.2f %11.4f %14.1f %14.1f\n", h.rules[r].c_str(),
-                mean(s.mm_corr, s.eras), mean(s.mm_corr_late, s.late_eras),
-                mean(s.effective, s.eras), mean(s.xcorr, s.xcorr_eras), s.final_stake, s.paid);
-  }
-}
 
 void run(const SimulateArgs& a, const RunSeams& seams) {
   if (a.out_h5.empty() && a.csv_dir.empty()) {
     throw InputError("simulate needs --out SIM.h5 or --csv DIR (or both)");
   }
-  const fs::path journal_path =
-      fs::path(a.out_h5.empty() ? a.csv_dir : a.out_h5).concat(".partial");
-  refuse_aliased_outputs({{"the store", a.store}},
-                         {{"--out", a.out_h5},
-                          {"--csv", a.csv_dir},
-                          {"the journal", journal_path},
-                          {"the journal's checkpoint", SimJournal::checkpoint_path(journal_path)}});
-  if (!a.out_h5.empty()) check_output_file({"--out", a.out_h5});
-  if (!a.csv_dir.empty()) check_output_dir({"--csv", a.csv_dir});
-
-  StoreReader store(a.store);
-  const StoreSchema& schema = store.schema();
-  SimulationOptions o;
-  o.rules = parse_rules(a);
-  o.target = index_of(schema.targets, a.target, "--target", store);
-  if (!a.benchmark.empty())
-    o.benchmark = index_of(schema.benchmarks, a.benchmark, "--benchmark", store);
-  if (!a.start.empty()) o.first_era = index_of(store.eras(), a.start, "--start: era", store);
-  o.end_era = store.eras().size();
-  o.resolve_lag = a.resolve_lag;
-  o.flows = a.flows == "observed" ? SimFlows::observed : SimFlows::none;
-  o.threads = a.threads;
-  o.progress = !a.quiet;
-  // Definitions the rules name (--formula, --formula-file), compiled against the store with the
-  // meta-model simulate rebuilds.
-  StoreSchema with_meta = schema;
-  with_meta.has_meta_model = true;
-  FormulaArgs formula_args;
-  formula_args.definitions = a.definitions;
-  formula_args.files = a.formula_files;
-  const std::vector<lang::Definition> defs = read_formula_definitions(formula_args);
-  if (!defs.empty()) {
-    std::vector<std::string> outputs;
-    for (const SimRule& r : o.rules) {
-      for (const std::string& name : r.rule.names()) {
-        const bool defined = std::any_of(defs.begin(), defs.end(),
-                                         [&](const lang::Definition& d) { return d.name == name; });
-        if (defined && std::find(outputs.begin(), outputs.end(), name) == outputs.end()) {
-          outputs.push_back(name);
-        }
-      }
-    }
-    const lang::Binding binding{&with_meta, o.target, o.benchmark};
-    o.plan = with_flags(
-        {{"definitions", "--formula"}, {"files", "--formula-file"}, {"formulas", "--rule"}},
-        [&] { return std::make_shared<const lang::Plan>(lang::compile(defs, outputs, binding)); });
-  }
-  Simulator check(schema, o);  // the rules against the store, before any era is read
-
-  SimulationHeader h;
-  h.store = fs::absolute(store.path()).string();
-  h.target = a.target;
-  h.flows = a.flows;
-  h.resolve_lag = static_cast<std::int64_t>(o.resolve_lag);
-  for (const SimRule& r : o.rules) {
-    h.rules.push_back(r.name);
-    h.rule_texts.push_back(r.rule.text());
-  }
-  h.models = schema.models;
-  std::vector<std::size_t> eras;
-  for (std::size_t e = o.first_era; e < o.end_era; ++e) {
-    eras.push_back(e);
-    h.eras.push_back(store.eras()[e]);
-  }
-
-  SimState state =
-      SimState::start(o.rules.size(), schema.models.size(), o.resolve_lag, o.first_era);
-  SimJournal journal(journal_path, fingerprint_of(a, store, o), o.rules.size(), a.resume, state);
-  if (!a.quiet) {
-    std::fprintf(
-        stderr, "backscore simulate: %zu rule(s), %zu eras, %zu models, lag %zu, flows %s%s\n",
-        o.rules.size(), eras.size(), schema.models.size(), o.resolve_lag, a.flows.c_str(),
-        a.resume ? (", resuming after " + std::to_string(journal.eras()) + " eras").c_str() : "");
-  }
-  std::size_t appended = 0;
-  bool journal_failed = false;
-  SimStats stats;
-  std::vector<RuleSummary> summary;
-  try {
-    stats = simulate_eras(store, o, state, [&](const SimEra& e, const SimState& s) {
-      journal_failed = true;
-      journal.append(e, s);
-      journal_failed = false;
-      if (seams.after_journaled_era) seams.after_journaled_era(++appended);
-    });
-    summary = write_outputs(a, journal, h, eras);
-  } catch (...) {
-    // Bad input in an era or a bug: a --resume would meet it again, so nothing is kept. The
-    // journal's or the outputs' own I/O (a full disk): kept for --resume.
-    const CapturedError e = capture_error(std::current_exception());
-    if (!journal_failed && e.kind != ErrorKind::hdf5 && e.kind != ErrorKind::out_of_memory &&
-        !(e.kind == ErrorKind::input && e.what.rfind("cannot write", 0) == 0)) {
-      journal.remove();
-    }
-    throw;
-  }
-  journal.remove();
-
-  // The summary: each rule's meta-model and stakes, from the outputs' own numbers.
-  print_summary(h, summary);
-  std::printf("backscore simulate: %zu eras (%zu this run, %.2f s), %zu model-eras, %zu skipped\n",
-              eras.size(), stats.eras, stats.seconds, stats.model_eras, stats.skipped);
-  if (a.timings) {
-    std::fprintf(stderr,
-                 "backscore simulate: timings (wall s): read %.3f, ranks and shared formulas %.3f, "
-                 "meta-models %.3f, rules' era stages %.3f, rules' scores %.3f, journal %.3f\n",
-                 stats.read, stats.shared, stats.meta_models, stats.rule_stages, stats.rule_scores,
-                 stats.after_era);
-  }
+  print_simulate_report(a, simulate_journaled(a, seams));
 }
 
 }  // namespace
@@ -379,13 +62,13 @@ void add_simulate(CLI::App& app, const RunSeams& seams) {
   cmd->add_option("--resolve-lag", a->resolve_lag,
                   "Eras from an era to its payout joining the stake (1: the next era; 4: weekly "
                   "eras with 20-day targets), e.g. --resolve-lag 1")
-      ->check(whole_number(1, 520))
+      ->check(resolve_lag_bounds())
       ->capture_default_str();
   cmd->add_option("--flows", a->flows,
                   "none: stakes move by the simulated payouts only; observed: also by the "
                   "store's stake changes between a model's eras (deposits, withdrawals), scaled "
                   "to its simulated stake")
-      ->check(CLI::IsMember({"none", "observed"}))
+      ->check(flows_choices())
       ->capture_default_str();
   cmd->add_option("--payout-param", a->payout_params,
                   "A preset's parameter NAME=VALUE for the presets among the rules, e.g. "
@@ -395,9 +78,9 @@ void add_simulate(CLI::App& app, const RunSeams& seams) {
                   "NMR: pf = min(1, this / the rule's simulated total stake); default: each "
                   "rule's (72000 for classic and rules written out), e.g. --payout-threshold "
                   "300000")
-      ->check(real_number(1e-9, 1e15));
+      ->check(payout_threshold_bounds());
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores), e.g. --threads 8")
-      ->check(whole_number(1, static_cast<std::uint64_t>(max_threads()), max_threads_why()));
+      ->check(simulate_threads_bounds());
   cmd->add_flag("--resume", a->resume, "Continue a killed simulation of the same command");
   cmd->add_flag("--quiet", a->quiet, "No progress line");
   cmd->add_flag("--timings", a->timings, "Where the time went, on stderr");

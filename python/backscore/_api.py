@@ -41,7 +41,8 @@ def _interactive():
 class _Progress:
     """Eras done of the total: tqdm when installed, else one line on stderr rewritten in place."""
 
-    def __init__(self):
+    def __init__(self, desc="backscore run"):
+        self.desc = desc
         self.bar = None
         self.tqdm = None
         try:
@@ -53,7 +54,7 @@ class _Progress:
     def __call__(self, done, total):
         if self.tqdm is not None:
             if self.bar is None:
-                self.bar = self.tqdm(total=total, unit="era", desc="backscore run")
+                self.bar = self.tqdm(total=total, unit="era", desc=self.desc)
             self.bar.update(done - self.bar.n)
         else:
             end = "\n" if done == total else ""
@@ -70,6 +71,15 @@ def _frame(era_names, model_names, era_index, model_index, values, formulas):
                           codes=[era_index, model_index], names=["era", "model"],
                           verify_integrity=False)
     return pd.DataFrame(values, index=index, columns=pd.Index(formulas, dtype=object))
+
+
+def _formula_files(formula_file):
+    """--formula-file paths from None, one path or a list of paths."""
+    if formula_file is None:
+        return []
+    if isinstance(formula_file, (str, os.PathLike)):
+        return [os.fspath(formula_file)]
+    return [os.fspath(f) for f in formula_file]
 
 
 def run(store, formulas=None, define=None, formula_file=None, top_bottom=0, threads=0,
@@ -92,12 +102,7 @@ def run(store, formulas=None, define=None, formula_file=None, top_bottom=0, thre
     scores (the GIL is released); Ctrl-C stops the run after the current era.
     """
     definitions = [f"{name} = {expr}" for name, expr in (define or {}).items()]
-    if formula_file is None:
-        files = []
-    elif isinstance(formula_file, (str, os.PathLike)):
-        files = [os.fspath(formula_file)]
-    else:
-        files = [os.fspath(f) for f in formula_file]
+    files = _formula_files(formula_file)
     show = _interactive() if progress is None else bool(progress)
     bar = _Progress() if show else None
     try:
