@@ -238,7 +238,9 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
     throw InputError("--resume needs --out or --csv (the simulation's journal sits beside it)");
   }
   const fs::path journal_path = simulate_journal_path(a);
-  refuse_aliased_outputs({{"the store", a.store}},
+  std::vector<NamedPath> inputs{{"the store", a.store}};
+  for (const std::string& f : a.formula_files) inputs.push_back({"--formula-file", f});
+  refuse_aliased_outputs(inputs,
                          {{"--out", a.out_h5},
                           {"--csv", a.csv_dir},
                           {"the journal", journal_path},
