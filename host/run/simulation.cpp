@@ -28,74 +28,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// "mmc" or "mmc_tb200" as a built-in spec.
-std::optional<FormulaSpec> builtin_spec(const std::string& name) {
-  if (std::optional<Builtin> b = find_builtin(name)) return FormulaSpec{*b, 0};
-  const std::size_t at = name.rfind("_tb");
-  if (at == std::string::npos || at + 3 >= name.size() || name.size() - at > 12) return {};
-  const std::string digits = name.substr(at + 3);
-  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      digits[0] == '0') {
-    return {};
-  }
-  const std::optional<Builtin> b = find_builtin(name.substr(0, at));
-  if (!b || !builtin_info(*b).has_top_bottom) return {};
-  return FormulaSpec{*b, std::stoi(digits)};
-}
-
-// Little-endian packing of the state and the journal's era records.
-class Packer {
- public:
-  template <typename T>
-  void put(T v) {
-    const auto* p = reinterpret_cast<const unsigned char*>(&v);
-    bytes.insert(bytes.end(), p, p + sizeof(T));
-  }
-  template <typename T>
-  void put_all(std::span<const T> v) {
-    put<std::uint64_t>(v.size());
-    const auto* p = reinterpret_cast<const unsigned char*>(v.data());
-    bytes.insert(bytes.end(), p, p + v.size_bytes());
-  }
-  std::vector<unsigned char> bytes;
-};
-
-class Unpacker {
- public:
-  explicit Unpacker(std::span<const unsigned char> b) : b_(b) {}
-  template <typename T>
-  T get() {
-    T v;
-    take(&v, sizeof(T));
-    return v;
-  }
-  // A table of `expected` values (any length when SIZE_MAX).
-  template <typename T>
-  std::vector<T> get_all(std::size_t expected) {
-    const auto count = get<std::uint64_t>();
-    if ((expected != SIZE_MAX && count != expected) || count > (b_.size() - pos_) / sizeof(T)) {
-      throw std::invalid_argument("simulation record: a table's length");
-    }
-    std::vector<T> v(count);
-    take(v.data(), count * sizeof(T));
-    return v;
-  }
-  void finish() const {
-    if (pos_ != b_.size()) throw std::invalid_argument("simulation record: trailing bytes");
-  }
-
- private:
-  void take(void* out, std::size_t n) {
-    if (n > b_.size() - pos_) throw std::invalid_argument("simulation record: too short");
-    std::memcpy(out, b_.data() + pos_, n);
-    pos_ += n;
-  }
-  std::span<const unsigned char> b_;
-  std::size_t pos_ = 0;
-};
-
-constexpr std::uint64_t kStateMagic = 0x31534d4953534221ull;  // "!BSSIMS1"
-
 // Gini coefficient of non-negative weights (0 when they sum to 0): sum_i (2i - m - 1) w_(i) /
 // (m sum w), w sorted ascending, i = 1..m.
 double gini(std::vector<double> w, double total) {
@@ -135,150 +67,6 @@ struct SimWorkspace {
   std::unordered_map<std::size_t, std::shared_ptr<const GaussianTable>> tables;
 };
 
-SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& schema,
-                            const lang::Plan* plan) {
-  SimFormulas f;
-  StoreSchema rebuilt = schema;
-  rebuilt.has_meta_model = true;  // simulate builds its own
-  std::unordered_map<std::string, std::size_t> shared_index;
-  // A built-in's column for rule r: shared by every rule, or the rule's own (meta-model).
-  auto builtin_source = [&](const FormulaSpec& spec, std::size_t r, const std::string& where) {
-    const BuiltinInfo& info = builtin_info(spec.builtin);
-    if (std::string why = lang::unsupported_reason(info, &rebuilt); !why.empty()) {
-      throw InputError(where + " needs data the store lacks: " + why);
-    }
-    Source s;
-    if (spec.builtin == Builtin::mpc) {  // the portfolio of the rule's simulated stakes
-      s.kind = Source::portfolio;
-      f.needs_portfolio = true;
-    } else if (info.needs_meta_model) {
-      s.kind = Source::meta;
-      std::vector<FormulaSpec>& meta = f.meta[r];
-      const auto it = std::find(meta.begin(), meta.end(), spec);
-      s.index = static_cast<std::size_t>(it - meta.begin());
-      if (it == meta.end()) meta.push_back(spec);
-      f.needs_first |= spec.builtin == Builtin::mmc2 || spec.builtin == Builtin::mmc2_burnflip;
-    } else {
-      s.kind = Source::shared;
-      const auto [it, added] = shared_index.emplace(spec.name(), f.shared.size());
-      if (added) f.shared.push_back(spec);
-      s.index = it->second;
-    }
-    return s;
-  };
-  for (std::size_t r = 0; r < rules.size(); ++r) {
-    const SimRule& rule = rules[r];
-    f.meta.emplace_back();
-    f.plan_inputs.emplace_back();
-    f.uses_plan.push_back(false);
-    f.uses_portfolio.push_back(false);
-    std::vector<Source>& sources = f.sources.emplace_back();
-    for (const std::string& name : rule.rule.names()) {
-      const std::string where = "--rule " + rule.name + ": '" + name + "'";
-      if (const std::optional<FormulaSpec> spec = builtin_spec(name)) {
-        sources.push_back(builtin_source(*spec, r, where));
-        f.uses_portfolio[r] |= spec->builtin == Builtin::mpc;
-        continue;
-      }
-      std::size_t defined = 0;
-      while (plan != nullptr && defined < plan->formulas.size() &&
-             plan->formulas[defined].name != name) {
-        ++defined;
-      }
-      if (plan == nullptr || defined == plan->formulas.size()) {
-        throw InputError(where +
-                         " is not a built-in formula nor one defined with --formula "
-                         "(`backscore formulas` lists the built-ins)");
-      }
-      sources.push_back({Source::defined, defined});
-      if (!f.uses_plan[r]) {  // the plan's built-in inputs, scored as the rule's names are
-        f.uses_plan[r] = true;
-        for (const FormulaSpec& spec : plan->builtins) {
-          f.uses_portfolio[r] |= spec.builtin == Builtin::mpc;
-          f.plan_inputs[r].push_back(builtin_source(
-              spec, r, "--rule " + rule.name + ": the definitions' '" + spec.name() + "'"));
-        }
-      }
-    }
-  }
-  return f;
-}
-
-SimState SimState::start(std::size_t rules, std::size_t models, std::size_t lag,
-                         std::uint64_t first_era) {
-  if (lag == 0) throw std::invalid_argument("SimState: the resolve lag must be at least 1");
-  SimState s;
-  s.next_era = first_era;
-  s.rules = rules;
-  s.models = models;
-  s.lag = lag;
-  s.stake.assign(rules * models, kNaN);
-  s.pending.assign(rules * lag * models, 0.0);
-  s.last_observed.assign(models, kNaN);
-  return s;
-}
-
-std::vector<unsigned char> SimState::serialize() const {
-  Packer p;
-  p.put(kStateMagic);
-  for (std::uint64_t v :
-       {next_era, simulated, std::uint64_t{rules}, std::uint64_t{models}, std::uint64_t{lag}}) {
-    p.put(v);
-  }
-  p.put_all<double>(stake);
-  p.put_all<double>(pending);
-  p.put_all<double>(last_observed);
-  return std::move(p.bytes);
-}
-
-SimState SimState::deserialize(std::span<const unsigned char> bytes) {
-  Unpacker u(bytes);
-  if (u.get<std::uint64_t>() != kStateMagic) throw std::invalid_argument("not a simulation state");
-  SimState s;
-  s.next_era = u.get<std::uint64_t>();
-  s.simulated = u.get<std::uint64_t>();
-  s.rules = u.get<std::uint64_t>();
-  s.models = u.get<std::uint64_t>();
-  s.lag = u.get<std::uint64_t>();
-  if (s.lag == 0 || s.rules > (1u << 20) || s.models > (1u << 30) || s.lag > (1u << 20)) {
-    throw std::invalid_argument("simulation state: bad shape");
-  }
-  s.stake = u.get_all<double>(s.rules * s.models);
-  s.pending = u.get_all<double>(s.rules * s.lag * s.models);
-  s.last_observed = u.get_all<double>(s.models);
-  u.finish();
-  return s;
-}
-
-std::vector<unsigned char> encode_sim_era(const SimEra& era, std::size_t rules) {
-  Packer p;
-  p.put(era.era);
-  p.put(era.store_mm_corr);
-  p.put_all<std::int32_t>(era.models);
-  if (era.stakes.size() != rules * era.models.size() || era.payouts.size() != era.stakes.size() ||
-      era.quantities.size() != rules * kSimQuantityCount) {
-    throw std::invalid_argument("encode_sim_era: tables of the wrong size");
-  }
-  p.put_all<double>(era.stakes);
-  p.put_all<double>(era.payouts);
-  p.put_all<double>(era.quantities);
-  return std::move(p.bytes);
-}
-
-SimEra decode_sim_era(std::span<const unsigned char> bytes, std::size_t rules) {
-  Unpacker u(bytes);
-  SimEra e;
-  e.era = u.get<std::uint64_t>();
-  e.store_mm_corr = u.get<double>();
-  e.models = u.get_all<std::int32_t>(SIZE_MAX);
-  const std::size_t m = e.models.size();
-  e.stakes = u.get_all<double>(rules * m);
-  e.payouts = u.get_all<double>(rules * m);
-  e.quantities = u.get_all<double>(rules * kSimQuantityCount);
-  u.finish();
-  return e;
-}
-
 Simulator::~Simulator() = default;
 
 Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options)
@@ -297,269 +85,282 @@ Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options
   }
 }
 
-SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& state,
-                       SimStats& stats) {
-  const std::size_t n = era.n_stocks(), m = era.n_submitted(), R = options_.rules.size();
-  const std::size_t M = state.models, L = state.lag;
-  if (state.rules != R || M != schema_.models.size()) {
-    throw std::invalid_argument("Simulator::step: the state is of another simulation");
+// One era of a simulation, step by step (Simulator::step): the era's values shared by the steps.
+class EraPass {
+ public:
+  EraPass(const StoreSchema& schema, const SimulationOptions& options, const SimFormulas& f,
+          SimWorkspace& ws, Era& era, std::span<const float> predictions, SimState& state,
+          SimStats& stats)
+      : schema_(schema),
+        options_(options),
+        f(f),
+        ws(ws),
+        era(era),
+        predictions(predictions),
+        state(state),
+        stats(stats),
+        n(era.n_stocks()),
+        m(era.n_submitted()),
+        R(options.rules.size()),
+        M(state.models),
+        L(state.lag),
+        S(f.shared.size()),
+        mm(static_cast<std::ptrdiff_t>(m)),
+        threads(options.threads > 0 ? options.threads : omp_get_max_threads()) {
+    if (state.rules != R || M != schema.models.size()) {
+      throw std::invalid_argument("Simulator::step: the state is of another simulation");
+    }
+    if (predictions.size() != m * n) throw std::invalid_argument("Simulator::step: predictions");
+    slot = state.simulated % L;
   }
-  if (predictions.size() != m * n) throw std::invalid_argument("Simulator::step: predictions");
-  const std::size_t slot = state.simulated % L;
-  SimEra out;
-  out.era = state.next_era;
-  out.models = era.models;
 
+  SimEra run() {
+    out.era = state.next_era;
+    out.models = era.models;
+    settle_stakes();
+    prepare();
+    rank_and_score_shared();
+    lap(stats.shared);
+    rebuild_meta_models();
+    lap(stats.meta_models);
+    score_rules();
+    finish();
+    return std::move(out);
+  }
+
+ private:
   // 1. Payouts resolving now join the stakes; 2. newcomers start from their observed stake,
-  // returning models move by the observed flows (--flows observed).
-  for (std::size_t r = 0; r < R; ++r) {
-    double* pending = state.pending.data() + (r * L + slot) * M;
-    double* stake = state.stake.data() + r * M;
-    for (std::size_t g = 0; g < M; ++g) {
-      if (pending[g] != 0) stake[g] = std::max(0.0, stake[g] + pending[g]);
-      pending[g] = 0;
-    }
-  }
-  for (std::size_t j = 0; j < m; ++j) {
-    const auto g = static_cast<std::size_t>(era.models[j]);
-    const double observed = era.stakes[j];
-    const double previous = state.last_observed[g];
+  // returning models move by the observed flows (--flows observed). Then the stakes at risk.
+  void settle_stakes() {
     for (std::size_t r = 0; r < R; ++r) {
-      double& s = state.stake[r * M + g];
-      if (std::isnan(previous)) {
-        s = observed;
-      } else if (options_.flows == SimFlows::observed) {
-        const double flow = observed - previous;
-        s = std::max(0.0, previous > 0 ? s + flow * (s / previous) : s + flow);
+      double* pending = state.pending.data() + (r * L + slot) * M;
+      double* stake = state.stake.data() + r * M;
+      for (std::size_t g = 0; g < M; ++g) {
+        if (pending[g] != 0) stake[g] = std::max(0.0, stake[g] + pending[g]);
+        pending[g] = 0;
       }
     }
-    state.last_observed[g] = observed;
-  }
-  std::vector<double> w(R * m), total(R, 0.0);
-  for (std::size_t r = 0; r < R; ++r) {
     for (std::size_t j = 0; j < m; ++j) {
-      w[r * m + j] = state.stake[r * M + static_cast<std::size_t>(era.models[j])];
-      total[r] += w[r * m + j];
+      const auto g = static_cast<std::size_t>(era.models[j]);
+      const double observed = era.stakes[j];
+      const double previous = state.last_observed[g];
+      for (std::size_t r = 0; r < R; ++r) {
+        double& s = state.stake[r * M + g];
+        if (std::isnan(previous)) {
+          s = observed;
+        } else if (options_.flows == SimFlows::observed) {
+          const double flow = observed - previous;
+          s = std::max(0.0, previous > 0 ? s + flow * (s / previous) : s + flow);
+        }
+      }
+      state.last_observed[g] = observed;
     }
-  }
-  out.stakes = w;
-  out.payouts.assign(R * m, 0.0);
-  out.quantities.assign(R * kSimQuantityCount, kNaN);
-
-  const SimFormulas& f = formulas_;
-  const std::size_t S = f.shared.size();
-  std::vector<FormulaSpec> base_specs = f.shared;
-  base_specs.push_back(FormulaSpec{Builtin::corr_v1, 0});
-  base_specs.push_back(FormulaSpec{Builtin::corr, 0});
-  if (f.needs_portfolio) base_specs.push_back(FormulaSpec{Builtin::mpc, 0});
-  ContextNeeds base_needs = ContextNeeds::of(base_specs);
-  std::vector<ContextNeeds> meta_needs(R);  // each rule's stages: what its formulas read
-  for (std::size_t r = 0; r < R; ++r) {
-    meta_needs[r] = ContextNeeds::of(f.meta[r]);
-    meta_needs[r].skip_corr_target = true;  // no meta-model formula reads it
-    meta_needs[r].skip_mmc2 = std::none_of(f.meta[r].begin(), f.meta[r].end(), [](const auto& x) {
-      return x.builtin == Builtin::mmc2 || x.builtin == Builtin::mmc2_burnflip;
-    });
-  }
-  std::unique_ptr<EraContext> base;
-  if (n > 0) {
-    base = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, base_needs,
-                                        options_.target, options_.benchmark);
-  }
-
-  const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
-  SimWorkspace& ws = *work_;
-  std::vector<SimScratch>& scratch = ws.scratch;
-  scratch.resize(static_cast<std::size_t>(threads));
-  // Gathers column j's present rows and values into t; returns their count.
-  auto gather = [&](std::size_t j, SimScratch& t) {
-    t.rows.clear();
-    t.values.clear();
-    const float* col = predictions.data() + j * n;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!std::isnan(col[i])) {
-        t.rows.push_back(static_cast<std::uint32_t>(i));
-        t.values.push_back(static_cast<double>(col[i]));
+    w.assign(R * m, 0.0);
+    total.assign(R, 0.0);
+    for (std::size_t r = 0; r < R; ++r) {
+      for (std::size_t j = 0; j < m; ++j) {
+        w[r * m + j] = state.stake[r * M + static_cast<std::size_t>(era.models[j])];
+        total[r] += w[r * m + j];
       }
     }
-    return t.rows.size();
-  };
+    out.stakes = w;
+    out.payouts.assign(R * m, 0.0);
+    out.quantities.assign(R * kSimQuantityCount, kNaN);
+  }
 
-  auto lap_start = std::chrono::steady_clock::now();
-  auto lap = [&](double& into) {
-    const auto now = std::chrono::steady_clock::now();
-    into += std::chrono::duration<double>(now - lap_start).count();
-    lap_start = now;
-  };
+  // The era's stages shared by every rule, the present counts, a table of gaussianized ranks
+  // for each count below n, and mpc's portfolio (the complete columns, in column order).
+  void prepare() {
+    std::vector<FormulaSpec> base_specs = f.shared;
+    base_specs.push_back(FormulaSpec{Builtin::corr_v1, 0});  // the meta-model's own scores
+    base_specs.push_back(FormulaSpec{Builtin::corr, 0});
+    if (f.needs_portfolio) base_specs.push_back(FormulaSpec{Builtin::mpc, 0});
+    base_needs = ContextNeeds::of(base_specs);
+    meta_needs.resize(R);  // each rule's stages: what its formulas read
+    for (std::size_t r = 0; r < R; ++r) {
+      meta_needs[r] = ContextNeeds::of(f.meta[r]);
+      meta_needs[r].skip_corr_target = true;  // no meta-model formula reads it
+      meta_needs[r].skip_mmc2 = std::none_of(f.meta[r].begin(), f.meta[r].end(), [](const auto& x) {
+        return x.builtin == Builtin::mmc2 || x.builtin == Builtin::mmc2_burnflip;
+      });
+    }
+    if (n > 0) {
+      base = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, base_needs,
+                                          options_.target, options_.benchmark);
+    }
+    ws.scratch.resize(static_cast<std::size_t>(threads));
+    ws.present.assign(m, 0);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
+      const float* col = predictions.data() + static_cast<std::size_t>(jj) * n;
+      ws.present[static_cast<std::size_t>(jj)] = static_cast<std::size_t>(
+          std::count_if(col, col + n, [](float v) { return !std::isnan(v); }));
+    }
+    ws.tables.clear();
+    std::vector<std::size_t> sizes;
+    for (std::size_t np : ws.present) {
+      if (np > 0 && np < n && ws.tables.emplace(np, nullptr).second) sizes.push_back(np);
+    }
+    std::vector<std::shared_ptr<const GaussianTable>> built(sizes.size());
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+    for (std::ptrdiff_t k = 0; k < static_cast<std::ptrdiff_t>(sizes.size()); ++k) {
+      const auto kk = static_cast<std::size_t>(k);
+      built[kk] = std::make_shared<const GaussianTable>(GaussianTable::of(sizes[kk]));
+    }
+    for (std::size_t k = 0; k < sizes.size(); ++k) ws.tables[sizes[k]] = std::move(built[k]);
+    ws.portfolio_index.assign(m, -1);
+    std::size_t portfolio_models = 0;
+    if (f.needs_portfolio) {
+      for (std::size_t j = 0; j < m; ++j) {
+        if (ws.present[j] == n) {
+          ws.portfolio_index[j] = static_cast<std::ptrdiff_t>(portfolio_models++);
+        }
+      }
+    }
+    ws.portfolio.resize(portfolio_models * n);
+    ws.portfolio_ok.assign(portfolio_models, 1);
+    for (const FormulaSpec& spec : f.shared) {
+      want_powered |= spec.builtin == Builtin::corr || spec.builtin == Builtin::alpha;
+    }
+  }
 
   // 3. Pass A: each column ranked once, its gaussianized ranks kept for the meta-models (0 on
   // its missing ids) and its shared formulas scored.
-  std::vector<double>& G = ws.G;
-  std::vector<double>& F = ws.F;
-  std::vector<double>& shared_scores = ws.shared_scores;
-  std::vector<char>& scorable = ws.scorable;
-  G.resize(m * n);  // every column written in pass A (its missing ids 0)
-  F.resize(f.needs_first ? m * n : 0);
-  shared_scores.assign(m * S, kNaN);
-  scorable.assign(m, 0);
-  std::size_t skipped = 0, subset = 0;
-  FirstError error;
-  const auto mm = static_cast<std::ptrdiff_t>(m);
-  // The present counts, and a table of gaussianized ranks for each count below n.
-  ws.present.assign(m, 0);
-  ws.gauss_centered.assign(m, Centered{});
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
-    const float* col = predictions.data() + static_cast<std::size_t>(jj) * n;
-    ws.present[static_cast<std::size_t>(jj)] = static_cast<std::size_t>(
-        std::count_if(col, col + n, [](float v) { return !std::isnan(v); }));
-  }
-  ws.tables.clear();
-  std::vector<std::size_t> sizes;
-  for (std::size_t np : ws.present) {
-    if (np > 0 && np < n && ws.tables.emplace(np, nullptr).second) sizes.push_back(np);
-  }
-  std::vector<std::shared_ptr<const GaussianTable>> built(sizes.size());
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
-  for (std::ptrdiff_t k = 0; k < static_cast<std::ptrdiff_t>(sizes.size()); ++k) {
-    const auto kk = static_cast<std::size_t>(k);
-    built[kk] = std::make_shared<const GaussianTable>(GaussianTable::of(sizes[kk]));
-  }
-  for (std::size_t k = 0; k < sizes.size(); ++k) ws.tables[sizes[k]] = std::move(built[k]);
-  auto table_of = [&](std::size_t np) -> std::shared_ptr<const GaussianTable> {
-    return np == n || np == 0 ? nullptr : ws.tables.at(np);
-  };
-  // mpc's portfolio: the complete columns, in column order (portfolio_index: -1 elsewhere).
-  ws.portfolio_index.assign(m, -1);
-  std::size_t portfolio_models = 0;
-  if (f.needs_portfolio) {
-    for (std::size_t j = 0; j < m; ++j) {
-      if (ws.present[j] == n) ws.portfolio_index[j] = static_cast<std::ptrdiff_t>(portfolio_models++);
-    }
-  }
-  ws.portfolio.resize(portfolio_models * n);
-  ws.portfolio_ok.assign(portfolio_models, 1);
-  bool want_powered = false;
-  for (const FormulaSpec& spec : f.shared) {
-    want_powered |= spec.builtin == Builtin::corr || spec.builtin == Builtin::alpha;
-  }
+  void rank_and_score_shared() {
+    std::vector<double>& G = ws.G;
+    std::vector<double>& F = ws.F;
+    G.resize(m * n);  // every column written below (its missing ids 0)
+    F.resize(f.needs_first ? m * n : 0);
+    ws.shared_scores.assign(m * S, kNaN);
+    ws.scorable.assign(m, 0);
+    ws.gauss_centered.assign(m, Centered{});
+    std::size_t skipped = 0, subset = 0;
+    FirstError error;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4) reduction(+ : skipped, subset)
-  for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
-    const auto j = static_cast<std::size_t>(jj);
-    try {
-      SimScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
-      const std::size_t np = gather(j, t);
-      if (np < n) {
-        std::fill_n(G.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
-        if (f.needs_first) std::fill_n(F.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
+    for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
+      const auto j = static_cast<std::size_t>(jj);
+      try {
+        SimScratch& t = ws.scratch[static_cast<std::size_t>(omp_get_thread_num())];
+        const std::size_t np = gather(j, t);
+        if (np < n) {
+          std::fill_n(G.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
+          if (f.needs_first) std::fill_n(F.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
+        }
+        if (np == 0) {
+          ++skipped;
+          continue;
+        }
+        t.order.resize(np);
+        t.gauss.resize(np);
+        t.powered.resize(want_powered ? np : 0);
+        const std::shared_ptr<const GaussianTable> table = table_of(np);
+        t.model.sorter.sort(t.values, t.order);
+        tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : table.get(),
+                          t.gauss, t.powered);
+        for (std::size_t k = 0; k < np; ++k) G[j * n + t.rows[k]] = t.gauss[k];
+        ws.gauss_centered[j] = Centered::of(t.gauss);
+        if (f.needs_first) {
+          t.first.resize(np);
+          tie_broken_percentiles(t.order, t.first);
+          for (std::size_t k = 0; k < np; ++k) F[j * n + t.rows[k]] = t.first[k];
+        }
+        if (!enough_ids(np, n)) {
+          ++skipped;
+          continue;
+        }
+        ws.scorable[j] = 1;
+        subset += np < n;
+        if (f.needs_portfolio && np == n) {  // mpc's portfolio: the era's complete models
+          const auto k = static_cast<std::size_t>(ws.portfolio_index[j]);
+          ws.portfolio_ok[k] = signals::portfolio_weights(
+              *base, t.values, {ws.portfolio.data() + k * n, n}, t.model);
+        }
+        if (S == 0) continue;
+        const GivenRanks ranks{
+            t.order, f.needs_first ? std::span<const double>(t.first) : std::span<const double>{},
+            t.gauss, t.powered};
+        std::unique_ptr<EraContext> own;
+        if (np < n) {
+          own = std::make_unique<EraContext>(era, t.rows, base_needs, options_.target,
+                                             options_.benchmark, base.get(), Factorizer{}, table);
+        }
+        score_model(own ? *own : *base, t.values, f.shared, {ws.shared_scores.data() + j * S, S},
+                    t.model, nullptr, &ranks);
+      } catch (...) {
+        error.capture(j);
       }
-      if (np == 0) {
-        ++skipped;
-        continue;
-      }
-      t.order.resize(np);
-      t.gauss.resize(np);
-      t.powered.resize(want_powered ? np : 0);
-      const std::shared_ptr<const GaussianTable> table = table_of(np);
-      t.model.sorter.sort(t.values, t.order);
-      tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : table.get(), t.gauss,
-                        t.powered);
-      for (std::size_t k = 0; k < np; ++k) G[j * n + t.rows[k]] = t.gauss[k];
-      ws.gauss_centered[j] = Centered::of(t.gauss);
-      if (f.needs_first) {
-        t.first.resize(np);
-        tie_broken_percentiles(t.order, t.first);
-        for (std::size_t k = 0; k < np; ++k) F[j * n + t.rows[k]] = t.first[k];
-      }
-      if (!enough_ids(np, n)) {
-        ++skipped;
-        continue;
-      }
-      scorable[j] = 1;
-      subset += np < n;
-      if (f.needs_portfolio && np == n) {  // mpc's portfolio: the era's complete models
-        const auto k = static_cast<std::size_t>(ws.portfolio_index[j]);
-        ws.portfolio_ok[k] = signals::portfolio_weights(
-            *base, t.values, {ws.portfolio.data() + k * n, n}, t.model);
-      }
-      if (S == 0) continue;
-      const GivenRanks ranks{
-          t.order, f.needs_first ? std::span<const double>(t.first) : std::span<const double>{},
-          t.gauss, t.powered};
-      std::unique_ptr<EraContext> own;
-      if (np < n) {
-        own = std::make_unique<EraContext>(era, t.rows, base_needs, options_.target,
-                                           options_.benchmark, base.get(), Factorizer{}, table);
-      }
-      score_model(own ? *own : *base, t.values, f.shared, {shared_scores.data() + j * S, S},
-                  t.model, nullptr, &ranks);
-    } catch (...) {
-      error.capture(j);
     }
+    error.rethrow();
+    stats.skipped += skipped;
+    stats.subset_models += subset;
+    stats.model_eras += m;
+    stats.predictions += m * n;
   }
-  error.rethrow();
-  stats.skipped += skipped;
-  stats.subset_models += subset;
-  stats.model_eras += m;
-  stats.predictions += m * n;
-
-  lap(stats.shared);
 
   // 4. Each rule's meta-model: the stake-weighted mean of the gaussianized ranks (every model
   // the same weight when nobody is staked), summed in column order for every row.
-  std::vector<double>& meta = ws.meta;
-  meta.assign(R * n, 0.0);
-  if (m > 0) {
-    constexpr std::size_t kRowBlock = 512;
-    const auto blocks = static_cast<std::ptrdiff_t>((n + kRowBlock - 1) / kRowBlock);
+  void rebuild_meta_models() {
+    const std::vector<double>& G = ws.G;
+    std::vector<double>& meta = ws.meta;
+    meta.assign(R * n, 0.0);
+    if (m > 0) {
+      constexpr std::size_t kRowBlock = 512;
+      const auto blocks = static_cast<std::ptrdiff_t>((n + kRowBlock - 1) / kRowBlock);
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (std::ptrdiff_t b = 0; b < blocks; ++b) {
-      const std::size_t i0 = static_cast<std::size_t>(b) * kRowBlock;
-      const std::size_t i1 = std::min(n, i0 + kRowBlock);
-      for (std::size_t j = 0; j < m; ++j) {
-        const double* g = G.data() + j * n;
-        for (std::size_t r = 0; r < R; ++r) {
-          const double weight = total[r] > 0 ? w[r * m + j] : 1.0;
-          if (!(weight > 0)) continue;
-          double* acc = meta.data() + r * n;
-          for (std::size_t i = i0; i < i1; ++i) acc[i] += weight * g[i];
+      for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+        const std::size_t i0 = static_cast<std::size_t>(b) * kRowBlock;
+        const std::size_t i1 = std::min(n, i0 + kRowBlock);
+        for (std::size_t j = 0; j < m; ++j) {
+          const double* g = G.data() + j * n;
+          for (std::size_t r = 0; r < R; ++r) {
+            const double weight = total[r] > 0 ? w[r * m + j] : 1.0;
+            if (!(weight > 0)) continue;
+            double* acc = meta.data() + r * n;
+            for (std::size_t i = i0; i < i1; ++i) acc[i] += weight * g[i];
+          }
         }
-      }
-      for (std::size_t r = 0; r < R; ++r) {
-        const double denominator = total[r] > 0 ? total[r] : static_cast<double>(m);
-        for (std::size_t i = i0; i < i1; ++i) meta[r * n + i] /= denominator;
+        for (std::size_t r = 0; r < R; ++r) {
+          const double denominator = total[r] > 0 ? total[r] : static_cast<double>(m);
+          for (std::size_t i = i0; i < i1; ++i) meta[r * n + i] /= denominator;
+        }
       }
     }
   }
 
-  lap(stats.meta_models);
-
   // 5 and 6, rule by rule: the era with the rule's meta-model in place of the stored one (swapped
-  // in, restored below), its stages and the meta-model's own scores; then pass B over the columns:
-  // each against the rule's meta-model from pass A's ranks, its xcorr, its payout.
-  std::vector<double> pf(R, 1.0);
-  ModelScratch mm_scratch;
-  if (schema_.has_meta_model && n > 0) {
-    const FormulaSpec spec{Builtin::corr, 0};
-    score_model(*base, era.meta_model, {&spec, 1}, {&out.store_mm_corr, 1}, mm_scratch);
+  // in, restored after the last rule whatever happens), its stages and the meta-model's own
+  // scores; then pass B over the columns: each against the rule's meta-model from pass A's
+  // ranks, its xcorr, its payout.
+  void score_rules() {
+    pf.assign(R, 1.0);
+    if (schema_.has_meta_model && n > 0) {
+      const FormulaSpec spec{Builtin::corr, 0};
+      score_model(*base, era.meta_model, {&spec, 1}, {&out.store_mm_corr, 1}, mm_scratch);
+    }
+    ws.xcorr.assign(R * m, kNaN);
+    std::vector<double> stored_meta;
+    stored_meta.swap(era.meta_model);
+    struct Restore {
+      Era& era;
+      std::vector<double>& stored;
+      ~Restore() { era.meta_model.swap(stored); }
+    } restore{era, stored_meta};
+    for (std::size_t r = 0; r < R; ++r) score_rule(r);
   }
-  std::vector<double>& xcorr = ws.xcorr;
-  xcorr.assign(R * m, kNaN);
-  std::vector<double> stored_meta;
-  stored_meta.swap(era.meta_model);
-  struct Restore {  // the store's meta-model goes back whatever happens
-    Era& era;
-    std::vector<double>& stored;
-    ~Restore() { era.meta_model.swap(stored); }
-  } restore{era, stored_meta};
-  for (std::size_t r = 0; r < R; ++r) {
+
+  void score_rule(std::size_t r) {
+    const std::vector<double>& G = ws.G;
+    const std::vector<double>& F = ws.F;
+    const std::vector<double>& meta = ws.meta;
+    std::vector<double>& xcorr = ws.xcorr;
+    FirstError error;
     const SimRule& rule = options_.rules[r];
     if (total[r] > 0) pf[r] = std::min(1.0, rule.threshold / total[r]);
     double* q = out.quantities.data() + r * kSimQuantityCount;
     q[sim_quantity_index("models")] = static_cast<double>(m);
     q[sim_quantity_index("total_stake")] = total[r];
     q[sim_quantity_index("payout_factor")] = pf[r];
-    if (m == 0 || n == 0) continue;
+    if (m == 0 || n == 0) return;
     const std::span<const double> mr(meta.data() + r * n, n);
     era.meta_model.assign(mr.begin(), mr.end());
     std::unique_ptr<EraContext> rule_ctx;
@@ -596,7 +397,7 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
     for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
       const auto j = static_cast<std::size_t>(jj);
       try {
-        SimScratch& t = scratch[static_cast<std::size_t>(omp_get_thread_num())];
+        SimScratch& t = ws.scratch[static_cast<std::size_t>(omp_get_thread_num())];
         const std::size_t np = ws.present[j];
         if (np == 0) continue;
         // The column's ranks from pass A: in place for a complete column, gathered otherwise.
@@ -617,7 +418,7 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
         } else {
           xcorr[r * m + j] = pearson(gauss, ws.gauss_centered[j], mr, meta_centered);
         }
-        if (!scorable[j]) continue;
+        if (!ws.scorable[j]) continue;
         t.out.assign(f.meta[r].size(), kNaN);
         std::unique_ptr<EraContext> own;
         if (!f.meta[r].empty()) {
@@ -635,7 +436,7 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
         auto score_of = [&](const SimFormulas::Source& src) {
           switch (src.kind) {
             case SimFormulas::Source::shared:
-              return shared_scores[j * S + src.index];
+              return ws.shared_scores[j * S + src.index];
             case SimFormulas::Source::meta:
               return t.out[src.index];
             case SimFormulas::Source::defined:
@@ -675,32 +476,82 @@ SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& s
   }
 
   // 7. The era's quantities, and its payouts in flight (they resolve `lag` eras from now).
-  for (std::size_t r = 0; r < R; ++r) {
-    double* q = out.quantities.data() + r * kSimQuantityCount;
-    const std::span<const double> wr(w.data() + r * m, m);
-    double sum_w2 = 0, paid = 0, xc_num = 0, xc_den = 0;
-    for (std::size_t j = 0; j < m; ++j) {
-      sum_w2 += wr[j] * wr[j];
-      const double amount = wr[j] * out.payouts[r * m + j];
-      paid += amount;
-      const double x = xcorr[r * m + j];
-      if (std::isfinite(x)) {
-        xc_num += wr[j] * x;
-        xc_den += wr[j];
+  void finish() {
+    const std::vector<double>& xcorr = ws.xcorr;
+    for (std::size_t r = 0; r < R; ++r) {
+      double* q = out.quantities.data() + r * kSimQuantityCount;
+      const std::span<const double> wr(w.data() + r * m, m);
+      double sum_w2 = 0, paid = 0, xc_num = 0, xc_den = 0;
+      for (std::size_t j = 0; j < m; ++j) {
+        sum_w2 += wr[j] * wr[j];
+        const double amount = wr[j] * out.payouts[r * m + j];
+        paid += amount;
+        const double x = xcorr[r * m + j];
+        if (std::isfinite(x)) {
+          xc_num += wr[j] * x;
+          xc_den += wr[j];
+        }
+        state.pending[(r * L + slot) * M + static_cast<std::size_t>(era.models[j])] += amount;
       }
-      state.pending[(r * L + slot) * M + static_cast<std::size_t>(era.models[j])] += amount;
+      q[sim_quantity_index("effective_models")] = total[r] > 0 ? total[r] * total[r] / sum_w2 : 0;
+      q[sim_quantity_index("gini")] = gini({wr.begin(), wr.end()}, total[r]);
+      q[sim_quantity_index("mean_xcorr")] = xc_den > 0 ? xc_num / xc_den : kNaN;
+      q[sim_quantity_index("paid")] = paid;
+      q[sim_quantity_index("mean_payout")] = total[r] > 0 ? paid / total[r] : kNaN;
     }
-    q[sim_quantity_index("effective_models")] = total[r] > 0 ? total[r] * total[r] / sum_w2 : 0;
-    q[sim_quantity_index("gini")] = gini({wr.begin(), wr.end()}, total[r]);
-    q[sim_quantity_index("mean_xcorr")] = xc_den > 0 ? xc_num / xc_den : kNaN;
-    q[sim_quantity_index("paid")] = paid;
-    q[sim_quantity_index("mean_payout")] = total[r] > 0 ? paid / total[r] : kNaN;
+    if (options_.keep_meta_models) out.meta_models = ws.meta;
+    state.next_era = out.era + 1;
+    ++state.simulated;
+    ++stats.eras;
   }
-  if (options_.keep_meta_models) out.meta_models = meta;
-  state.next_era = out.era + 1;
-  ++state.simulated;
-  ++stats.eras;
-  return out;
+
+  // Gathers column j's present rows and values into t; returns their count.
+  std::size_t gather(std::size_t j, SimScratch& t) const {
+    t.rows.clear();
+    t.values.clear();
+    const float* col = predictions.data() + j * n;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isnan(col[i])) {
+        t.rows.push_back(static_cast<std::uint32_t>(i));
+        t.values.push_back(static_cast<double>(col[i]));
+      }
+    }
+    return t.rows.size();
+  }
+  std::shared_ptr<const GaussianTable> table_of(std::size_t np) const {
+    return np == n || np == 0 ? nullptr : ws.tables.at(np);
+  }
+  void lap(double& into) {
+    const auto now = std::chrono::steady_clock::now();
+    into += std::chrono::duration<double>(now - lap_start).count();
+    lap_start = now;
+  }
+
+  const StoreSchema& schema_;
+  const SimulationOptions& options_;
+  const SimFormulas& f;
+  SimWorkspace& ws;
+  Era& era;
+  const std::span<const float> predictions;
+  SimState& state;
+  SimStats& stats;
+  const std::size_t n, m, R, M, L, S;
+  const std::ptrdiff_t mm;
+  const int threads;
+  std::size_t slot = 0;
+  SimEra out;
+  std::vector<double> w, total, pf;  // stakes at risk (R x m), their sums, payout factors
+  ContextNeeds base_needs;
+  std::vector<ContextNeeds> meta_needs;
+  std::unique_ptr<EraContext> base;  // the era's shared stages on all its ids
+  bool want_powered = false;         // a shared formula reads gauss^1.5
+  ModelScratch mm_scratch;           // the meta-models' own scores
+  std::chrono::steady_clock::time_point lap_start = std::chrono::steady_clock::now();
+};
+
+SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& state,
+                       SimStats& stats) {
+  return EraPass(schema_, options_, formulas_, *work_, era, predictions, state, stats).run();
 }
 
 SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, SimState& state,
