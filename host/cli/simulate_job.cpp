@@ -355,10 +355,11 @@ void print_simulate_report(const SimulateArgs& a, const SimulateResult& result) 
               stats.skipped);
   if (a.timings) {
     std::fprintf(stderr,
-                 "backscore simulate: timings (wall s): read %.3f, ranks and shared formulas %.3f, "
-                 "meta-models %.3f, rules' era stages %.3f, rules' scores %.3f, journal %.3f\n",
-                 stats.read, stats.shared, stats.meta_models, stats.rule_stages, stats.rule_scores,
-                 stats.after_era);
+                 "backscore simulate: timings (wall s): read %.3f, waiting for stages built ahead "
+                 "%.3f, ranks and shared formulas %.3f, meta-models %.3f, rules' era stages %.3f, "
+                 "rules' scores %.3f, journal %.3f\n",
+                 stats.read, stats.wait_stages, stats.shared, stats.meta_models, stats.rule_stages,
+                 stats.rule_scores, stats.after_era);
   }
 }
 

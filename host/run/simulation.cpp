@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -62,6 +63,11 @@ struct SimWorkspace {
   std::vector<double> portfolio, rule_portfolio, mpc_scores;
   std::vector<char> portfolio_ok;
   std::vector<char> scorable;
+  // Pass A's chunk: each column's stable order and gauss^1.5 (n slots each), and fnc's inputs
+  // and residuals of its complete columns (fnc_slot: a column's index among them, or SIZE_MAX).
+  std::vector<std::uint32_t> order;
+  std::vector<double> powered, fnc_input, fnc_residual;
+  std::vector<std::size_t> fnc_slot;
   // GaussianTable::of(k) for the present counts k < n of the era's columns, shared by the
   // column's ranking and its own-subset contexts (the shared formulas' and every rule's).
   std::unordered_map<std::size_t, std::shared_ptr<const GaussianTable>> tables;
@@ -74,6 +80,18 @@ Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options
       options_(options),
       formulas_(SimFormulas::of(options.rules, schema, options.plan.get())),
       work_(std::make_unique<SimWorkspace>()) {
+  std::vector<FormulaSpec> base_specs = formulas_.shared;
+  base_specs.push_back(FormulaSpec{Builtin::corr_v1, 0});  // the meta-model's own scores
+  base_specs.push_back(FormulaSpec{Builtin::corr, 0});
+  if (formulas_.needs_portfolio) base_specs.push_back(FormulaSpec{Builtin::mpc, 0});
+  base_needs_ = ContextNeeds::of(base_specs);
+  for (const std::vector<FormulaSpec>& meta : formulas_.meta) {  // what each rule's formulas read
+    ContextNeeds& needs = meta_needs_.emplace_back(ContextNeeds::of(meta));
+    needs.skip_corr_target = true;  // no meta-model formula reads it
+    needs.skip_mmc2 = std::none_of(meta.begin(), meta.end(), [](const FormulaSpec& x) {
+      return x.builtin == Builtin::mmc2 || x.builtin == Builtin::mmc2_burnflip;
+    });
+  }
   if (!schema.has_stakes) {
     throw InputError("the store has no stakes: simulate starts each model from its stake");
   }
@@ -88,23 +106,28 @@ Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options
 // One era of a simulation, step by step (Simulator::step): the era's values shared by the steps.
 class EraPass {
  public:
-  EraPass(const StoreSchema& schema, const SimulationOptions& options, const SimFormulas& f,
-          SimWorkspace& ws, Era& era, std::span<const float> predictions, SimState& state,
-          SimStats& stats)
-      : schema_(schema),
+  EraPass(const Simulator& simulator, const StoreSchema& schema, const SimulationOptions& options,
+          const SimFormulas& formulas, SimWorkspace& workspace, Era& the_era,
+          std::span<const float> columns, SimState& the_state, SimStats& the_stats,
+          std::unique_ptr<EraContext> prebuilt)
+      : sim(simulator),
+        base_needs(simulator.base_needs()),
+        meta_needs(simulator.meta_needs()),
+        base(std::move(prebuilt)),
+        schema_(schema),
         options_(options),
-        f(f),
-        ws(ws),
-        era(era),
-        predictions(predictions),
-        state(state),
-        stats(stats),
-        n(era.n_stocks()),
-        m(era.n_submitted()),
+        f(formulas),
+        ws(workspace),
+        era(the_era),
+        predictions(columns),
+        state(the_state),
+        stats(the_stats),
+        n(the_era.n_stocks()),
+        m(the_era.n_submitted()),
         R(options.rules.size()),
-        M(state.models),
-        L(state.lag),
-        S(f.shared.size()),
+        M(the_state.models),
+        L(the_state.lag),
+        S(formulas.shared.size()),
         mm(static_cast<std::ptrdiff_t>(m)),
         threads(options.threads > 0 ? options.threads : omp_get_max_threads()) {
     if (state.rules != R || M != schema.models.size()) {
@@ -171,23 +194,7 @@ class EraPass {
   // The era's stages shared by every rule, the present counts, a table of gaussianized ranks
   // for each count below n, and mpc's portfolio (the complete columns, in column order).
   void prepare() {
-    std::vector<FormulaSpec> base_specs = f.shared;
-    base_specs.push_back(FormulaSpec{Builtin::corr_v1, 0});  // the meta-model's own scores
-    base_specs.push_back(FormulaSpec{Builtin::corr, 0});
-    if (f.needs_portfolio) base_specs.push_back(FormulaSpec{Builtin::mpc, 0});
-    base_needs = ContextNeeds::of(base_specs);
-    meta_needs.resize(R);  // each rule's stages: what its formulas read
-    for (std::size_t r = 0; r < R; ++r) {
-      meta_needs[r] = ContextNeeds::of(f.meta[r]);
-      meta_needs[r].skip_corr_target = true;  // no meta-model formula reads it
-      meta_needs[r].skip_mmc2 = std::none_of(f.meta[r].begin(), f.meta[r].end(), [](const auto& x) {
-        return x.builtin == Builtin::mmc2 || x.builtin == Builtin::mmc2_burnflip;
-      });
-    }
-    if (n > 0) {
-      base = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, base_needs,
-                                          options_.target, options_.benchmark);
-    }
+    if (n > 0 && base == nullptr) base = sim.base_context(era);
     ws.scratch.resize(static_cast<std::size_t>(threads));
     ws.present.assign(m, 0);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -227,74 +234,157 @@ class EraPass {
   // 3. Pass A: each column ranked once, its gaussianized ranks kept for the meta-models (0 on
   // its missing ids) and its shared formulas scored.
   void rank_and_score_shared() {
-    std::vector<double>& G = ws.G;
-    std::vector<double>& F = ws.F;
-    G.resize(m * n);  // every column written below (its missing ids 0)
-    F.resize(f.needs_first ? m * n : 0);
+    ws.G.resize(m * n);  // every column written below (its missing ids 0)
+    ws.F.resize(f.needs_first ? m * n : 0);
     ws.shared_scores.assign(m * S, kNaN);
     ws.scorable.assign(m, 0);
     ws.gauss_centered.assign(m, Centered{});
+    // Columns go in chunks, as a run's batches: ranked together, then fnc's residuals of the
+    // chunk's complete columns by matrix products (as ColumnScorer does), then scored.
+    constexpr std::size_t kChunk = 256;
+    const std::size_t chunk = std::min(kChunk, m);
+    ws.order.resize(chunk * n);
+    ws.powered.resize(want_powered ? chunk * n : 0);
     std::size_t skipped = 0, subset = 0;
     FirstError error;
+    for (std::size_t c0 = 0; c0 < m; c0 += kChunk) {
+      const std::size_t c1 = std::min(m, c0 + kChunk);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4) reduction(+ : skipped, subset)
-    for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
-      const auto j = static_cast<std::size_t>(jj);
-      try {
-        SimScratch& t = ws.scratch[static_cast<std::size_t>(omp_get_thread_num())];
-        const std::size_t np = gather(j, t);
-        if (np < n) {
-          std::fill_n(G.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
-          if (f.needs_first) std::fill_n(F.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
+      for (std::ptrdiff_t jj = static_cast<std::ptrdiff_t>(c0);
+           jj < static_cast<std::ptrdiff_t>(c1); ++jj) {
+        const auto j = static_cast<std::size_t>(jj);
+        try {
+          rank_column(j, j - c0, ws.scratch[static_cast<std::size_t>(omp_get_thread_num())]);
+          skipped += !ws.scorable[j];
+          subset += ws.scorable[j] && ws.present[j] < n;
+        } catch (...) {
+          error.capture(j);
         }
-        if (np == 0) {
-          ++skipped;
-          continue;
-        }
-        t.order.resize(np);
-        t.gauss.resize(np);
-        t.powered.resize(want_powered ? np : 0);
-        const std::shared_ptr<const GaussianTable> table = table_of(np);
-        t.model.sorter.sort(t.values, t.order);
-        tie_kept_gaussian(t.values, t.order, np == n ? &base->gaussian_table() : table.get(),
-                          t.gauss, t.powered);
-        for (std::size_t k = 0; k < np; ++k) G[j * n + t.rows[k]] = t.gauss[k];
-        ws.gauss_centered[j] = Centered::of(t.gauss);
-        if (f.needs_first) {
-          t.first.resize(np);
-          tie_broken_percentiles(t.order, t.first);
-          for (std::size_t k = 0; k < np; ++k) F[j * n + t.rows[k]] = t.first[k];
-        }
-        if (!enough_ids(np, n)) {
-          ++skipped;
-          continue;
-        }
-        ws.scorable[j] = 1;
-        subset += np < n;
-        if (f.needs_portfolio && np == n) {  // mpc's portfolio: the era's complete models
-          const auto k = static_cast<std::size_t>(ws.portfolio_index[j]);
-          ws.portfolio_ok[k] = signals::portfolio_weights(
-              *base, t.values, {ws.portfolio.data() + k * n, n}, t.model);
-        }
-        if (S == 0) continue;
-        const GivenRanks ranks{
-            t.order, f.needs_first ? std::span<const double>(t.first) : std::span<const double>{},
-            t.gauss, t.powered};
-        std::unique_ptr<EraContext> own;
-        if (np < n) {
-          own = std::make_unique<EraContext>(era, t.rows, base_needs, options_.target,
-                                             options_.benchmark, base.get(), Factorizer{}, table);
-        }
-        score_model(own ? *own : *base, t.values, f.shared, {ws.shared_scores.data() + j * S, S},
-                    t.model, nullptr, &ranks);
-      } catch (...) {
-        error.capture(j);
       }
+      error.rethrow();
+      neutralize_complete_columns(c0, c1);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
+      for (std::ptrdiff_t jj = static_cast<std::ptrdiff_t>(c0);
+           jj < static_cast<std::ptrdiff_t>(c1); ++jj) {
+        const auto j = static_cast<std::size_t>(jj);
+        try {
+          if (ws.scorable[j]) {
+            score_shared(j, j - c0, ws.scratch[static_cast<std::size_t>(omp_get_thread_num())]);
+          }
+        } catch (...) {
+          error.capture(j);
+        }
+      }
+      error.rethrow();
     }
-    error.rethrow();
     stats.skipped += skipped;
     stats.subset_models += subset;
     stats.model_eras += m;
     stats.predictions += m * n;
+  }
+
+  // Column j's ranks: its gaussianized tie-kept ranks into G (0 on its missing ids) and centered,
+  // its tie-broken ones into F when a rule reads mmc2, its stable order and gauss^1.5 (present
+  // rows, in row order) into the chunk's slot `at`.
+  void rank_column(std::size_t j, std::size_t at, SimScratch& t) {
+    const std::size_t np = gather(j, t);
+    if (np < n) {
+      std::fill_n(ws.G.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
+      if (f.needs_first) std::fill_n(ws.F.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);
+    }
+    if (np == 0) return;
+    const std::span<std::uint32_t> order(ws.order.data() + at * n, np);
+    const std::span<double> powered(want_powered ? ws.powered.data() + at * n : nullptr,
+                                    want_powered ? np : 0);
+    t.gauss.resize(np);
+    t.model.sorter.sort(t.values, order);
+    const std::shared_ptr<const GaussianTable> table = table_of(np);
+    tie_kept_gaussian(t.values, order, np == n ? &base->gaussian_table() : table.get(), t.gauss,
+                      powered);
+    for (std::size_t k = 0; k < np; ++k) ws.G[j * n + t.rows[k]] = t.gauss[k];
+    ws.gauss_centered[j] = Centered::of(t.gauss);
+    if (f.needs_first) {
+      t.first.resize(np);
+      tie_broken_percentiles(order, t.first);
+      for (std::size_t k = 0; k < np; ++k) ws.F[j * n + t.rows[k]] = t.first[k];
+    }
+    ws.scorable[j] = enough_ids(np, n) ? 1 : 0;
+  }
+
+  // fnc's residuals of the chunk's complete columns: their gaussianized ranks (fnc_input's
+  // vector, bit for bit) projected by matrix products against the era's one factorization, in
+  // LeastSquaresProjector's fixed blocks (so a column's residual depends on neither the chunk nor
+  // the thread count).
+  void neutralize_complete_columns(std::size_t c0, std::size_t c1) {
+    ws.fnc_slot.assign(c1 - c0, SIZE_MAX);
+    if (base == nullptr || !base->has_features()) return;
+    std::size_t k = 0;
+    for (std::size_t j = c0; j < c1; ++j) {
+      if (ws.scorable[j] && ws.present[j] == n) ws.fnc_slot[j - c0] = k++;
+    }
+    if (k == 0) return;
+    ws.fnc_input.resize(k * n);
+    ws.fnc_residual.resize(k * n);
+    for (std::size_t j = c0; j < c1; ++j) {
+      if (ws.fnc_slot[j - c0] == SIZE_MAX) continue;
+      std::copy_n(ws.G.begin() + static_cast<std::ptrdiff_t>(j * n), n,
+                  ws.fnc_input.begin() + static_cast<std::ptrdiff_t>(ws.fnc_slot[j - c0] * n));
+    }
+    const LeastSquaresProjector& proj = base->fnc_projector();
+    constexpr std::size_t B = LeastSquaresProjector::kBlock;
+    const auto blocks = static_cast<std::ptrdiff_t>((k + B - 1) / B);
+    FirstError error;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+      const std::size_t first = static_cast<std::size_t>(b) * B;
+      try {
+        proj.residuals(ws.fnc_input.data() + first * n, std::min(B, k - first), 1.0,
+                       ws.fnc_residual.data() + first * n);
+      } catch (...) {
+        error.capture(first);
+      }
+    }
+    error.rethrow();
+  }
+
+  // Column j's shared formulas (and its mpc portfolio weights) from its ranks in chunk slot `at`.
+  void score_shared(std::size_t j, std::size_t at, SimScratch& t) {
+    const std::size_t np = gather(j, t);
+    if (f.needs_portfolio && np == n) {  // mpc's portfolio: the era's complete models
+      const auto k = static_cast<std::size_t>(ws.portfolio_index[j]);
+      ws.portfolio_ok[k] =
+          signals::portfolio_weights(*base, t.values, {ws.portfolio.data() + k * n, n}, t.model);
+    }
+    if (S == 0) return;
+    std::span<const double> gauss(ws.G.data() + j * n, n), first;
+    if (f.needs_first) first = {ws.F.data() + j * n, n};
+    if (np < n) {
+      t.gauss.resize(np);
+      t.first.resize(f.needs_first ? np : 0);
+      for (std::size_t k = 0; k < np; ++k) t.gauss[k] = ws.G[j * n + t.rows[k]];
+      for (std::size_t k = 0; k < t.first.size(); ++k) t.first[k] = ws.F[j * n + t.rows[k]];
+      gauss = t.gauss;
+      first = t.first;
+    }
+    const std::span<const std::uint32_t> order(ws.order.data() + at * n, np);
+    const GivenRanks ranks{order, first, gauss,
+                           want_powered ? std::span<const double>(ws.powered.data() + at * n, np)
+                                        : std::span<const double>{}};
+    std::unique_ptr<EraContext> own;
+    if (np < n) {
+      own =
+          std::make_unique<EraContext>(era, t.rows, base_needs, options_.target, options_.benchmark,
+                                       base.get(), Factorizer{}, table_of(np));
+    }
+    FncResidual fnc;
+    const std::size_t slot_k = ws.fnc_slot[at];
+    if (slot_k != SIZE_MAX) {
+      fnc.residual = {ws.fnc_residual.data() + slot_k * n, n};
+      fnc.defined = !zero_std(gauss);  // fnc_input's answer
+      fnc.order = order;
+    }
+    score_model(own ? *own : *base, t.values, f.shared, {ws.shared_scores.data() + j * S, S},
+                t.model, slot_k != SIZE_MAX ? &fnc : nullptr, &ranks);
   }
 
   // 4. Each rule's meta-model: the stake-weighted mean of the gaussianized ranks (every model
@@ -527,6 +617,10 @@ class EraPass {
     lap_start = now;
   }
 
+  const Simulator& sim;
+  const ContextNeeds& base_needs;
+  const std::vector<ContextNeeds>& meta_needs;
+  std::unique_ptr<EraContext> base;  // the era's shared stages on all its ids
   const StoreSchema& schema_;
   const SimulationOptions& options_;
   const SimFormulas& f;
@@ -541,17 +635,21 @@ class EraPass {
   std::size_t slot = 0;
   SimEra out;
   std::vector<double> w, total, pf;  // stakes at risk (R x m), their sums, payout factors
-  ContextNeeds base_needs;
-  std::vector<ContextNeeds> meta_needs;
-  std::unique_ptr<EraContext> base;  // the era's shared stages on all its ids
   bool want_powered = false;         // a shared formula reads gauss^1.5
   ModelScratch mm_scratch;           // the meta-models' own scores
   std::chrono::steady_clock::time_point lap_start = std::chrono::steady_clock::now();
 };
 
 SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& state,
-                       SimStats& stats) {
-  return EraPass(schema_, options_, formulas_, *work_, era, predictions, state, stats).run();
+                       SimStats& stats, std::unique_ptr<EraContext> base) {
+  return EraPass(*this, schema_, options_, formulas_, *work_, era, predictions, state, stats,
+                 std::move(base))
+      .run();
+}
+
+std::unique_ptr<EraContext> Simulator::base_context(const Era& era) const {
+  return std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, base_needs_,
+                                      options_.target, options_.benchmark);
 }
 
 SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, SimState& state,
@@ -561,27 +659,49 @@ SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, Sim
   const std::size_t end = std::min(options.end_era, store.eras().size());
   SimStats stats;
   EraProgress progress(options.progress, end > state.next_era ? end - state.next_era : 0);
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  auto seconds_since = [](std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  // The next era's header and its shared stages (the factorization of its features for fnc:
+  // seconds at Numerai's size) are built on another thread while this era is simulated, as a
+  // run's StagePrefetch does; they depend on the era only, not on the stakes. Not with one
+  // thread.
+  std::shared_ptr<Era> next;
+  std::future<std::unique_ptr<EraContext>> base_ahead;  // this era's, started with the last one
   std::vector<float> predictions;
   std::size_t done = 0;
   while (state.next_era < end) {
     const auto e = static_cast<std::size_t>(state.next_era);
     auto t0 = std::chrono::steady_clock::now();
-    Era era = store.read_era(e);
-    predictions.resize(era.n_submitted() * era.n_stocks());
-    store.read_predictions(e, 0, era.n_submitted(), predictions,
-                           options.threads > 0 ? std::min(options.threads, 8) : 4);
-    auto t1 = std::chrono::steady_clock::now();
-    stats.read += std::chrono::duration<double>(t1 - t0).count();
-    const SimEra result = sim.step(era, predictions, state, stats);
+    std::shared_ptr<Era> era =
+        next != nullptr ? std::move(next) : std::make_shared<Era>(store.read_era(e));
+    predictions.resize(era->n_submitted() * era->n_stocks());
+    store.read_predictions(e, 0, era->n_submitted(), predictions, std::min(threads, 8));
+    std::future<std::unique_ptr<EraContext>> launched;
+    if (threads > 1 && e + 1 < end) {
+      next = std::make_shared<Era>(store.read_era(e + 1));
+      launched = std::async(std::launch::async, [&sim, ahead = next] {
+        return ahead->n_stocks() > 0 ? sim.base_context(*ahead) : nullptr;
+      });
+    }
+    stats.read += seconds_since(t0);
+    std::unique_ptr<EraContext> base;
+    if (base_ahead.valid()) {
+      t0 = std::chrono::steady_clock::now();
+      base = base_ahead.get();
+      stats.wait_stages += seconds_since(t0);
+    }
+    base_ahead = std::move(launched);
+    const SimEra result = sim.step(*era, predictions, state, stats, std::move(base));
     t0 = std::chrono::steady_clock::now();
     on_era(result, state);
-    stats.after_era += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stats.after_era += seconds_since(t0);
     ++done;
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-    progress.update(done, stats.predictions, elapsed.count());
+    progress.update(done, stats.predictions, seconds_since(start));
   }
   progress.end();
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats.seconds = seconds_since(start);
   return stats;
 }
 

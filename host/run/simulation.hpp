@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "host/era/blas.hpp"
+#include "host/era/era_context.hpp"
 #include "host/era/formulas.hpp"
 #include "host/lang/payout_rule.hpp"
 #include "host/lang/plan.hpp"
@@ -123,6 +125,7 @@ struct SimStats {
   double rule_stages = 0;  // each rule's era stages and its meta-model's scores
   double rule_scores = 0;  // pass B: every column against every rule, xcorr, payouts
   double after_era = 0;    // the caller's on_era (journal and checkpoint)
+  double wait_stages = 0;  // waiting for an era's shared stages built ahead
 };
 
 struct SimWorkspace;
@@ -136,13 +139,25 @@ class Simulator {
   // Simulates one era: `predictions` its columns (era.n_submitted() x n_stocks, NaN = missing),
   // state the state after the previous era (advanced to after this one). era.meta_model is
   // swapped for each rule's while its formulas are scored, and restored before returning.
-  // Not thread-safe (it reuses its era-sized buffers from era to era).
-  SimEra step(Era& era, std::span<const float> predictions, SimState& state, SimStats& stats);
+  // base: the era's shared stages built ahead by base_context (null: built here). Not
+  // thread-safe (it reuses its era-sized buffers from era to era).
+  SimEra step(Era& era, std::span<const float> predictions, SimState& state, SimStats& stats,
+              std::unique_ptr<EraContext> base = nullptr);
+  // The era's stages every rule shares (on all its ids); thread-safe, reads only the era.
+  std::unique_ptr<EraContext> base_context(const Era& era) const;
+  const ContextNeeds& base_needs() const { return base_needs_; }
+  const std::vector<ContextNeeds>& meta_needs() const { return meta_needs_; }
 
  private:
+  // OpenBLAS at one thread while the simulator exists, as in ColumnScorer: the OpenMP threads
+  // give the parallelism (fnc's factorization and products), and OpenBLAS's own pool would spin
+  // against them.
+  blas::ScopedThreads one_blas_thread_{1};
   const StoreSchema& schema_;
   const SimulationOptions& options_;
   SimFormulas formulas_;
+  ContextNeeds base_needs_;               // the era's shared stages
+  std::vector<ContextNeeds> meta_needs_;  // each rule's: what its meta-model formulas read
   std::unique_ptr<SimWorkspace> work_;
 };
 
