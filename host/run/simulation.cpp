@@ -228,6 +228,7 @@ class EraPass {
     ws.portfolio_ok.assign(portfolio_models, 1);
     for (const FormulaSpec& spec : f.shared) {
       want_powered |= spec.builtin == Builtin::corr || spec.builtin == Builtin::alpha;
+      shared_reads_values |= spec.builtin == Builtin::max_feature_corr;
     }
   }
 
@@ -239,43 +240,68 @@ class EraPass {
     ws.shared_scores.assign(m * S, kNaN);
     ws.scorable.assign(m, 0);
     ws.gauss_centered.assign(m, Centered{});
-    // Columns go in chunks, as a run's batches: ranked together, then fnc's residuals of the
-    // chunk's complete columns by matrix products (as ColumnScorer does), then scored.
-    constexpr std::size_t kChunk = 256;
-    const std::size_t chunk = std::min(kChunk, m);
-    ws.order.resize(chunk * n);
-    ws.powered.resize(want_powered ? chunk * n : 0);
     std::size_t skipped = 0, subset = 0;
     FirstError error;
-    for (std::size_t c0 = 0; c0 < m; c0 += kChunk) {
-      const std::size_t c1 = std::min(m, c0 + kChunk);
+    auto count = [&](std::size_t j, std::size_t& skip, std::size_t& sub) {
+      skip += !ws.scorable[j];
+      sub += ws.scorable[j] && ws.present[j] < n;
+    };
+    if (base == nullptr || !base->has_features()) {
+      // No fnc: each column ranked and scored at once (its ranks still in cache), the thread's
+      // own slot of the rank buffers.
+      ws.order.resize(static_cast<std::size_t>(threads) * n);
+      ws.powered.resize(want_powered ? static_cast<std::size_t>(threads) * n : 0);
+      ws.fnc_slot.assign(static_cast<std::size_t>(threads), SIZE_MAX);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4) reduction(+ : skipped, subset)
-      for (std::ptrdiff_t jj = static_cast<std::ptrdiff_t>(c0);
-           jj < static_cast<std::ptrdiff_t>(c1); ++jj) {
+      for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
         const auto j = static_cast<std::size_t>(jj);
         try {
-          rank_column(j, j - c0, ws.scratch[static_cast<std::size_t>(omp_get_thread_num())]);
-          skipped += !ws.scorable[j];
-          subset += ws.scorable[j] && ws.present[j] < n;
+          const auto slot_of_thread = static_cast<std::size_t>(omp_get_thread_num());
+          SimScratch& t = ws.scratch[slot_of_thread];
+          rank_column(j, slot_of_thread, t);
+          if (ws.scorable[j]) score_shared(j, slot_of_thread, t);
+          count(j, skipped, subset);
         } catch (...) {
           error.capture(j);
         }
       }
       error.rethrow();
-      neutralize_complete_columns(c0, c1);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
-      for (std::ptrdiff_t jj = static_cast<std::ptrdiff_t>(c0);
-           jj < static_cast<std::ptrdiff_t>(c1); ++jj) {
-        const auto j = static_cast<std::size_t>(jj);
-        try {
-          if (ws.scorable[j]) {
-            score_shared(j, j - c0, ws.scratch[static_cast<std::size_t>(omp_get_thread_num())]);
+    } else {
+      // fnc: columns in chunks, as a run's batches: ranked together, then fnc's residuals of
+      // the chunk's complete columns by matrix products (as ColumnScorer does), then scored.
+      constexpr std::size_t kChunk = 256;
+      const std::size_t chunk = std::min(kChunk, m);
+      ws.order.resize(chunk * n);
+      ws.powered.resize(want_powered ? chunk * n : 0);
+      for (std::size_t c0 = 0; c0 < m; c0 += kChunk) {
+        const std::size_t c1 = std::min(m, c0 + kChunk);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4) reduction(+ : skipped, subset)
+        for (std::ptrdiff_t jj = static_cast<std::ptrdiff_t>(c0);
+             jj < static_cast<std::ptrdiff_t>(c1); ++jj) {
+          const auto j = static_cast<std::size_t>(jj);
+          try {
+            rank_column(j, j - c0, ws.scratch[static_cast<std::size_t>(omp_get_thread_num())]);
+            count(j, skipped, subset);
+          } catch (...) {
+            error.capture(j);
           }
-        } catch (...) {
-          error.capture(j);
         }
+        error.rethrow();
+        neutralize_complete_columns(c0, c1);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
+        for (std::ptrdiff_t jj = static_cast<std::ptrdiff_t>(c0);
+             jj < static_cast<std::ptrdiff_t>(c1); ++jj) {
+          const auto j = static_cast<std::size_t>(jj);
+          try {
+            if (ws.scorable[j]) {
+              score_shared(j, j - c0, ws.scratch[static_cast<std::size_t>(omp_get_thread_num())]);
+            }
+          } catch (...) {
+            error.capture(j);
+          }
+        }
+        error.rethrow();
       }
-      error.rethrow();
     }
     stats.skipped += skipped;
     stats.subset_models += subset;
@@ -349,7 +375,11 @@ class EraPass {
 
   // Column j's shared formulas (and its mpc portfolio weights) from its ranks in chunk slot `at`.
   void score_shared(std::size_t j, std::size_t at, SimScratch& t) {
-    const std::size_t np = gather(j, t);
+    // A complete column's values are read only for mpc's weights and max_feature_corr; the
+    // other shared formulas take its ranks.
+    const std::size_t np = ws.present[j];
+    const bool values = np < n || (f.needs_portfolio && np == n) || shared_reads_values;
+    if (values) gather(j, t);
     if (f.needs_portfolio && np == n) {  // mpc's portfolio: the era's complete models
       const auto k = static_cast<std::size_t>(ws.portfolio_index[j]);
       ws.portfolio_ok[k] =
@@ -383,8 +413,10 @@ class EraPass {
       fnc.defined = !zero_std(gauss);  // fnc_input's answer
       fnc.order = order;
     }
-    score_model(own ? *own : *base, t.values, f.shared, {ws.shared_scores.data() + j * S, S},
-                t.model, slot_k != SIZE_MAX ? &fnc : nullptr, &ranks);
+    score_model(own ? *own : *base,
+                values ? std::span<const double>(t.values) : std::span<const double>{}, f.shared,
+                {ws.shared_scores.data() + j * S, S}, t.model, slot_k != SIZE_MAX ? &fnc : nullptr,
+                &ranks);
   }
 
   // 4. Each rule's meta-model: the stake-weighted mean of the gaussianized ranks (every model
@@ -636,6 +668,7 @@ class EraPass {
   SimEra out;
   std::vector<double> w, total, pf;  // stakes at risk (R x m), their sums, payout factors
   bool want_powered = false;         // a shared formula reads gauss^1.5
+  bool shared_reads_values = false;  // a shared formula reads the predictions themselves
   ModelScratch mm_scratch;           // the meta-models' own scores
   std::chrono::steady_clock::time_point lap_start = std::chrono::steady_clock::now();
 };
