@@ -418,6 +418,26 @@ TEST(Simulation, KilledSimulationResumesToTheSameBytes) {
   EXPECT_EQ(testing::line_count(refused.err), 1u) << refused.err;
 }
 
+// An error while scoring an era: one line; bad input (exit 2) and a bug (exit 1) leave neither an
+// output nor the journal (a --resume would meet the error again), as `run` does.
+TEST(Simulation, AnErrorInAnEraLeavesNothing) {
+  TempDir dir;
+  const auto store = synth_store(dir, "5");
+  for (const char* kind : {"input", "internal"}) {
+    const auto r = testing::run_with_seams(
+        {"--throw-at", "2", "7", kind},
+        {"simulate", store.string(), "--rule", "numerai2024", "--out", (dir / "o.h5").string(),
+         "--csv", (dir / "o").string(), "--quiet"});
+    EXPECT_EQ(r.status, std::string(kind) == "input" ? 2 : 1) << r.err;
+    EXPECT_NE(r.err.find("model column 7 of era 2"), std::string::npos) << r.err;
+    EXPECT_EQ(testing::line_count(r.err), 1u) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "o.h5"));
+    EXPECT_FALSE(std::filesystem::exists(dir / "o" / "eras.csv"));
+    EXPECT_FALSE(std::filesystem::exists(dir / "o.h5.partial"));
+    EXPECT_FALSE(std::filesystem::exists(dir / "o.h5.partial-state"));
+  }
+}
+
 // Memory is one era's, whatever the history's length: 10 eras and 100 of the same store.
 TEST(Simulation, MemoryDoesNotGrowWithEras) {
   TempDir dir;

@@ -261,6 +261,7 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
   o.flows = a.flows == "observed" ? SimFlows::observed : SimFlows::none;
   o.threads = a.threads;
   o.progress = !a.quiet;
+  o.before_column = seams.before_column;
   // Definitions the rules name (--formula, --formula-file), compiled against the store with the
   // meta-model simulate rebuilds.
   StoreSchema with_meta = schema;

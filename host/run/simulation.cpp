@@ -313,6 +313,7 @@ class EraPass {
   // its tie-broken ones into F when a rule reads mmc2, its stable order and gauss^1.5 (present
   // rows, in row order) into the chunk's slot `at`.
   void rank_column(std::size_t j, std::size_t at, SimScratch& t) {
+    if (options_.before_column) options_.before_column(static_cast<std::size_t>(out.era), j);
     const std::size_t np = gather(j, t);
     if (np < n) {
       std::fill_n(ws.G.begin() + static_cast<std::ptrdiff_t>(j * n), n, 0.0);

@@ -58,6 +58,9 @@ struct SimulationOptions {
   int threads = 0;  // 0: OpenMP's default
   bool progress = false;
   bool keep_meta_models = false;  // SimEra::meta_models (the tests compare them)
+  // Test seam: called by the scoring threads before each column is ranked (the era's store
+  // index, the column); a test throws there to check the failure policy.
+  std::function<void(std::size_t era, std::size_t column)> before_column;
 };
 
 // The formulas a simulation scores, split by whether they read the meta-model, and where each
