@@ -220,14 +220,14 @@ TEST(Simulation, ZeroPayoutReproducesTheStoresMetaModelAndStakes) {
 void expect_simulate_pays_runs_scores(const TempDir& dir, const std::filesystem::path& store,
                                       const std::vector<std::string>& formulas,
                                       const std::string& run_formulas, const std::string& tb) {
-  std::vector<std::string> args = {"simulate", store.string(), "--resolve-lag", "10", "--flows",
-                                   "observed", "--csv", (dir / "sim").string(), "--quiet"};
+  std::vector<std::string> args = {
+      "simulate", store.string(), "--resolve-lag",        "10",     "--flows",
+      "observed", "--csv",        (dir / "sim").string(), "--quiet"};
   for (const std::string& f : formulas) args.insert(args.end(), {"--rule", "r_" + f + "=" + f});
   const auto sim = run_backscore(args);
   ASSERT_EQ(sim.status, 0) << sim.err;
-  const auto run = run_backscore({"run", store.string(), "--formulas", run_formulas,
-                                  "--top-bottom", tb, "--csv", (dir / "run.csv").string(),
-                                  "--quiet"});
+  const auto run = run_backscore({"run", store.string(), "--formulas", run_formulas, "--top-bottom",
+                                  tb, "--csv", (dir / "run.csv").string(), "--quiet"});
   ASSERT_EQ(run.status, 0) << run.err;
   // run.csv: model,era,<formulas...>; stakes.csv: rule,model,era,stake,payout.
   auto split = [](const std::string& line) {
@@ -442,14 +442,14 @@ TEST(Simulation, AnErrorInAnEraLeavesNothing) {
 TEST(Simulation, MemoryDoesNotGrowWithEras) {
   TempDir dir;
   const auto store = dir / "s.h5";
-  ASSERT_EQ(run_backscore({"synth", "--models", "200", "--eras", "100", "--stocks", "2000",
-                           "--out", store.string(), "--quiet"})
+  ASSERT_EQ(run_backscore({"synth", "--models", "200", "--eras", "100", "--stocks", "2000", "--out",
+                           store.string(), "--quiet"})
                 .status,
             0);
   auto simulate = [&](const std::string& start) {
     return run_backscore({"simulate", store.string(), "--start", start, "--rule", "numerai2024",
-                          "--rule", "b=clip(pf*(0.5*corr + 2*mmc2_burnflip), -0.05, 0.05)",
-                          "--out", (dir / ("o" + start + ".h5")).string(), "--quiet"});
+                          "--rule", "b=clip(pf*(0.5*corr + 2*mmc2_burnflip), -0.05, 0.05)", "--out",
+                          (dir / ("o" + start + ".h5")).string(), "--quiet"});
   };
   const auto small = simulate("era0091"), large = simulate("era0001");
   ASSERT_EQ(small.status, 0) << small.err;

@@ -283,9 +283,8 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
     }
     const lang::Binding binding{&with_meta, o.target, o.benchmark};
     o.plan = with_flags(
-        {{"definitions", "--formula"}, {"files", "--formula-file"}, {"formulas", "--rule"}}, [&] {
-          return std::make_shared<const lang::Plan>(lang::compile(defs, outputs, binding));
-        });
+        {{"definitions", "--formula"}, {"files", "--formula-file"}, {"formulas", "--rule"}},
+        [&] { return std::make_shared<const lang::Plan>(lang::compile(defs, outputs, binding)); });
   }
   Simulator check(schema, o);  // the rules against the store, before any era is read
 
