@@ -47,6 +47,7 @@ h3{font-size:14px;margin-bottom:2px}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
 td:first-child,th:first-child{text-align:left}
+table.text td,table.text th{text-align:left}
 svg{display:block;margin:8px 0;font-size:11px}
 svg .t{font-size:13px;font-weight:bold}svg .n{font-size:10px;fill:#555}
 svg .g{stroke:#e5e5e5}svg .fr{fill:none;stroke:#999}svg .ax line{stroke:#999}

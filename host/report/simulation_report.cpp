@@ -198,7 +198,7 @@ std::string simulation_section(const SimulationFileReader& sim) {
        "the payouts feed back. Definitions: docs/FORMULAS.md, \"Simulation\".</p>\n";
   Table rules{{"rule", "expression"}, {}};
   for (std::size_t r = 0; r < d.rules.size(); ++r) rules.rows.push_back({d.rules[r], d.texts[r]});
-  s += "<h3 id=\"sim-rules\">Rules</h3>\n" + html_table(rules);
+  s += "<h3 id=\"sim-rules\">Rules</h3>\n" + html_table(rules, "text");  // expressions: left
 
   s += "<h3 id=\"sim-comparison\">Which rule grows the better meta-model</h3>\n"
        "<p class=\"note\">For each pair of rules, the per-era difference of the rebuilt "
