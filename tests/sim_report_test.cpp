@@ -251,6 +251,10 @@ TEST_F(SimulationReportCli, RefusalsExitTwoWithOneLineAndNoFile) {
        scores + ": not a backscore simulation file (format attribute is not "
                 "'backscore-simulation'"},
       {{"--simulation", sim, "--out", sim}, "--simulation"},
+      {{"--simulation", sim, "--payout", "classic-2020", "--out", out},
+       "--payout is used only with a scores file"},
+      {{"--simulation", sim, "--formulas", "mmc", "--out", out},
+       "--formulas is used only with a scores file"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"report"};

@@ -25,6 +25,7 @@ struct ReportArgs {
   std::string scores, store, simulation, out, formulas, models;
   std::vector<std::string> payout_params;
   ReportOptions o;
+  std::string scores_option_given;  // the first option given that only a scores file uses
 };
 
 void run(ReportArgs& a) {
@@ -41,6 +42,10 @@ void run(ReportArgs& a) {
     throw InputError(
         "--store is used only with a scores file (give the scores file too, or drop "
         "--store)");
+  }
+  if (a.scores.empty() && !a.scores_option_given.empty()) {
+    throw InputError(a.scores_option_given +
+                     " is used only with a scores file (the simulation section has no options)");
   }
   refuse_aliased_outputs(
       {{"the scores file", a.scores}, {"--store", a.store}, {"--simulation", a.simulation}},
@@ -142,7 +147,17 @@ void add_report(CLI::App& app) {
       ->check(real_number(1e-3, 1e6))
       ->capture_default_str();
   add_audit_options(cmd, a->o.audit);
-  cmd->callback([a] { run(*a); });
+  cmd->callback([a, cmd] {
+    for (const char* name : {"--formulas", "--models", "--baseline", "--candidate", "--payout",
+                             "--payout-param", "--payout-threshold", "--eras-per-year",
+                             "--corr-formula", "--corr-tol", "--xcorr-tol", "--worst"}) {
+      if (cmd->count(name) > 0) {
+        a->scores_option_given = name;
+        break;
+      }
+    }
+    run(*a);
+  });
 }
 
 }  // namespace backscore::cli
