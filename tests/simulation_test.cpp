@@ -151,6 +151,55 @@ TEST(Simulation, ToyHistoryWorkedByHand) {
   EXPECT_NEAR(state.stake[1], 40.44750407626717, 1e-12);
 }
 
+// A history whose stakes grew only by a rule's payouts, against a meta-model built from them (the
+// toy's own simulation, written back as its stakes and meta-model): with that rule as the
+// observed payout, the observed changes hold no flows, and a simulation of the same rule gives
+// back those stakes and payouts. Without it, the payouts count twice (once as flows).
+TEST(Simulation, ObservedPayoutsAreNotFlows) {
+  StoreSchema schema = toy_schema();
+  SimulationOptions o;
+  o.rules.push_back({"toy", PayoutRule::parse("clip(mmc, -0.25, 0.25)")});
+  o.resolve_lag = 2;
+  o.keep_meta_models = true;
+  Simulator sim(schema, o);
+  SimState state = SimState::start(1, 3, 2, 0);
+  SimStats stats;
+  std::vector<Era> grown;
+  std::vector<std::vector<double>> paid;
+  for (int e = 0; e < 6; ++e) {
+    Era era = toy_era(e);
+    const SimEra out = sim.step(era, toy_predictions(era, e), state, stats);
+    era.stakes = out.stakes;
+    era.meta_model = out.meta_models;
+    grown.push_back(era);
+    paid.push_back(out.payouts);
+  }
+  schema.has_meta_model = true;
+  auto replay = [&](bool observed_payout) {
+    SimulationOptions o2 = o;
+    o2.flows = SimFlows::observed;
+    if (observed_payout) o2.observed_payout = o.rules[0];
+    Simulator sim2(schema, o2);
+    SimState state2 = SimState::start(1, 3, 2, 0, observed_payout);
+    std::vector<SimEra> outs;
+    for (int e = 0; e < 6; ++e) {
+      Era era = grown[static_cast<std::size_t>(e)];
+      outs.push_back(sim2.step(era, toy_predictions(era, e), state2, stats));
+    }
+    return outs;
+  };
+  const std::vector<SimEra> with = replay(true), without = replay(false);
+  double drift = 0;
+  for (std::size_t e = 0; e < 6; ++e) {
+    for (std::size_t j = 0; j < grown[e].stakes.size(); ++j) {
+      EXPECT_NEAR(with[e].stakes[j], grown[e].stakes[j], 1e-12 * grown[e].stakes[j]) << e << j;
+      EXPECT_NEAR(with[e].payouts[j], paid[e][j], 1e-12) << e << j;
+      drift = std::max(drift, std::abs(without[e].stakes[j] - grown[e].stakes[j]));
+    }
+  }
+  EXPECT_GT(drift, 1.0) << "without the observed payouts, payouts are counted twice";
+}
+
 TEST(Simulation, StateAndRecordsRoundTripAndRefuseDamage) {
   SimState s = SimState::start(2, 5, 3, 7);
   s.stake[3] = 1.5;
@@ -160,6 +209,10 @@ TEST(Simulation, StateAndRecordsRoundTripAndRefuseDamage) {
   const SimState back = SimState::deserialize(bytes);
   EXPECT_EQ(back.serialize(), bytes);
   EXPECT_THROW(SimState::deserialize({bytes.data(), bytes.size() - 1}), std::invalid_argument);
+  SimState o = SimState::start(2, 5, 3, 7, true);
+  o.explained[1] = 2.5;
+  o.pending_observed[7] = -1;
+  EXPECT_EQ(SimState::deserialize(o.serialize()).serialize(), o.serialize());
   SimEra e;
   e.era = 4;
   e.models = {1, 3};
@@ -483,6 +536,8 @@ TEST(Simulation, RefusalsAreOneLineAndExitTwo) {
       {{"--rule", "a=mmc"}, "needs --out SIM.h5 or --csv DIR"},
       {{"--rule", "a=mmc", "--out", s}, "--out"},
       {{"--rule", "a=mmc", "--out", out, "--resume"}, "no simulation to resume"},
+      {{"--rule", "a=mmc", "--observed-payout", "numerai2024", "--out", out},
+       "--observed-payout takes the observed payouts out"},
       {{"--rule", "a=mmc", "--out", out, "--start", "era9999"}, "era9999"},
   };
   for (const Case& c : cases) {

@@ -70,6 +70,12 @@ void add_simulate(CLI::App& app, const RunSeams& seams) {
                   "to its simulated stake")
       ->check(flows_choices())
       ->capture_default_str();
+  cmd->add_option("--observed-payout", a->observed_payout,
+                  "With --flows observed: the rule or preset the store's stakes were paid by; its "
+                  "payouts (against the store's meta-model, on the store's stakes, after "
+                  "--resolve-lag) are taken out of the observed stake changes, so only deposits "
+                  "and withdrawals remain as flows (default: none, every change is a flow), e.g. "
+                  "--observed-payout classic-2024");
   cmd->add_option("--payout-param", a->payout_params,
                   "A preset's parameter NAME=VALUE for the presets among the rules, e.g. "
                   "--payout-param cm=1,mm=2")

@@ -33,6 +33,18 @@ bool valid_rule_name(const std::string& s) {
 }
 
 // NAME=EXPR, or a preset's name alone (then also its name in the outputs).
+// One rule or preset (a preset's parameters from --payout-param), with its pf threshold.
+SimRule parse_rule(const SimulateArgs& a, const std::string& name, const std::string& expr,
+                   const std::vector<PayoutParam>& params) {
+  PayoutRule rule = with_flags({{"payout_params", "--payout-param"}}, [&] {
+    return PayoutRule::parse(
+        expr, PayoutRule::preset(expr).empty() ? std::vector<PayoutParam>{} : params);
+  });
+  SimRule r{name, std::move(rule)};
+  r.threshold = a.payout_threshold > 0 ? a.payout_threshold : r.rule.default_threshold();
+  return r;
+}
+
 std::vector<SimRule> parse_rules(const SimulateArgs& a) {
   std::vector<PayoutParam> params;
   for (const std::string& p : a.payout_params) params.push_back(parse_payout_param(p));
@@ -52,13 +64,7 @@ std::vector<SimRule> parse_rules(const SimulateArgs& a) {
     for (const SimRule& r : rules) {
       if (r.name == name) throw InputError("--rule: the name '" + name + "' is given twice");
     }
-    PayoutRule rule = with_flags({{"payout_params", "--payout-param"}}, [&] {
-      return PayoutRule::parse(
-          expr, PayoutRule::preset(expr).empty() ? std::vector<PayoutParam>{} : params);
-    });
-    SimRule r{name, std::move(rule)};
-    r.threshold = a.payout_threshold > 0 ? a.payout_threshold : r.rule.default_threshold();
-    rules.push_back(std::move(r));
+    rules.push_back(parse_rule(a, name, expr, params));
   }
   return rules;
 }
@@ -81,6 +87,10 @@ std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
     << a.flows;
   for (const SimRule& r : o.rules) {
     f << "\nrule " << r.name << " = " << r.rule.text() << " threshold " << r.threshold;
+  }
+  if (o.observed_payout) {
+    f << "\nobserved payout " << o.observed_payout->rule.text() << " threshold "
+      << o.observed_payout->threshold;
   }
   if (o.plan) f << "\n" << o.plan->fingerprint();
   return f.str();
@@ -252,6 +262,11 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
   const StoreSchema& schema = store.schema();
   SimulationOptions o;
   o.rules = parse_rules(a);
+  if (!a.observed_payout.empty()) {
+    std::vector<PayoutParam> params;
+    for (const std::string& p : a.payout_params) params.push_back(parse_payout_param(p));
+    o.observed_payout = parse_rule(a, "observed-payout", a.observed_payout, params);
+  }
   o.target = index_of(schema.targets, a.target, "--target", store);
   if (!a.benchmark.empty())
     o.benchmark = index_of(schema.benchmarks, a.benchmark, "--benchmark", store);
@@ -305,8 +320,8 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
     h.eras.push_back(store.eras()[e]);
   }
 
-  SimState state =
-      SimState::start(o.rules.size(), schema.models.size(), o.resolve_lag, o.first_era);
+  SimState state = SimState::start(o.rules.size(), schema.models.size(), o.resolve_lag, o.first_era,
+                                   o.observed_payout.has_value());
   SimJournal journal(journal_path, fingerprint_of(a, store, o), o.rules.size(), a.resume, state);
   if (!a.quiet) {
     std::fprintf(

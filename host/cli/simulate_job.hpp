@@ -23,6 +23,7 @@ struct SimulateArgs {
   std::string store, out_h5, csv_dir, target = "target", benchmark, start, flows = "none";
   std::vector<std::string> rules, payout_params;
   std::vector<std::string> definitions, formula_files;  // --formula, --formula-file
+  std::string observed_payout;  // --observed-payout: the rule the store's stakes were paid by
   double payout_threshold = 0;  // 0: each rule's own
   std::size_t resolve_lag = 4;
   int threads = 0;

@@ -67,7 +67,7 @@ constexpr std::uint64_t kStateMagic = 0x31534d4953534221ull;  // "!BSSIMS1"
 }  // namespace
 
 SimState SimState::start(std::size_t rules, std::size_t models, std::size_t lag,
-                         std::uint64_t first_era) {
+                         std::uint64_t first_era, bool observed_payout) {
   if (lag == 0) throw std::invalid_argument("SimState: the resolve lag must be at least 1");
   SimState s;
   s.next_era = first_era;
@@ -77,6 +77,10 @@ SimState SimState::start(std::size_t rules, std::size_t models, std::size_t lag,
   s.stake.assign(rules * models, kNaN);
   s.pending.assign(rules * lag * models, 0.0);
   s.last_observed.assign(models, kNaN);
+  if (observed_payout) {
+    s.explained.assign(models, 0.0);
+    s.pending_observed.assign(lag * models, 0.0);
+  }
   return s;
 }
 
@@ -90,6 +94,8 @@ std::vector<unsigned char> SimState::serialize() const {
   p.put_all<double>(stake);
   p.put_all<double>(pending);
   p.put_all<double>(last_observed);
+  p.put_all<double>(explained);
+  p.put_all<double>(pending_observed);
   return std::move(p.bytes);
 }
 
@@ -108,6 +114,11 @@ SimState SimState::deserialize(std::span<const unsigned char> bytes) {
   s.stake = u.get_all<double>(s.rules * s.models);
   s.pending = u.get_all<double>(s.rules * s.lag * s.models);
   s.last_observed = u.get_all<double>(s.models);
+  s.explained = u.get_all<double>(SIZE_MAX);
+  s.pending_observed = u.get_all<double>(s.explained.empty() ? 0 : s.lag * s.models);
+  if (!s.explained.empty() && s.explained.size() != s.models) {
+    throw std::invalid_argument("simulation state: bad shape");
+  }
   u.finish();
   return s;
 }

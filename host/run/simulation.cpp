@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -63,6 +64,7 @@ struct SimWorkspace {
   std::vector<double> portfolio, rule_portfolio, mpc_scores;
   std::vector<char> portfolio_ok;
   std::vector<char> scorable;
+  std::vector<double> observed_payouts;  // the observed payout rule's, per column
   // Pass A's chunk: each column's stable order and gauss^1.5 (n slots each), and fnc's inputs
   // and residuals of its complete columns (fnc_slot: a column's index among them, or SIZE_MAX).
   std::vector<std::uint32_t> order;
@@ -78,7 +80,13 @@ Simulator::~Simulator() = default;
 Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options)
     : schema_(schema),
       options_(options),
-      formulas_(SimFormulas::of(options.rules, schema, options.plan.get())),
+      tracks_(options.rules),
+      formulas_(SimFormulas::of(
+          [&] {
+            if (options.observed_payout) tracks_.push_back(*options.observed_payout);
+            return std::span<const SimRule>(tracks_);
+          }(),
+          schema, options.plan.get())),
       work_(std::make_unique<SimWorkspace>()) {
   std::vector<FormulaSpec> base_specs = formulas_.shared;
   base_specs.push_back(FormulaSpec{Builtin::corr_v1, 0});  // the meta-model's own scores
@@ -96,6 +104,18 @@ Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options
     throw InputError("the store has no stakes: simulate starts each model from its stake");
   }
   if (options.rules.empty()) throw InputError("simulate needs at least one --rule");
+  if (options.observed_payout) {
+    if (options.flows != SimFlows::observed) {
+      throw InputError(
+          "--observed-payout takes the observed payouts out of the observed stake "
+          "changes: it needs --flows observed");
+    }
+    if (!formulas_.meta.back().empty() && !schema.has_meta_model) {
+      throw InputError("--observed-payout reads the meta-model (" +
+                       formulas_.meta.back().front().name() +
+                       ") and the store has none to have paid it by");
+    }
+  }
   if (options.resolve_lag == 0) {
     throw InputError(
         "--resolve-lag must be at least 1 (an era's payout cannot weigh its own "
@@ -125,6 +145,7 @@ class EraPass {
         n(the_era.n_stocks()),
         m(the_era.n_submitted()),
         R(options.rules.size()),
+        T(simulator.tracks().size()),
         M(the_state.models),
         L(the_state.lag),
         S(formulas.shared.size()),
@@ -134,6 +155,9 @@ class EraPass {
       throw std::invalid_argument("Simulator::step: the state is of another simulation");
     }
     if (predictions.size() != m * n) throw std::invalid_argument("Simulator::step: predictions");
+    if (T > R && (state.explained.size() != M || state.pending_observed.size() != L * M)) {
+      throw std::invalid_argument("Simulator::step: the state has no observed payouts");
+    }
     slot = state.simulated % L;
   }
 
@@ -163,6 +187,14 @@ class EraPass {
         pending[g] = 0;
       }
     }
+    const bool observed_payout = T > R;
+    if (observed_payout) {  // the observed payouts resolving now explain part of the next change
+      double* pending = state.pending_observed.data() + slot * M;
+      for (std::size_t g = 0; g < M; ++g) {
+        state.explained[g] += pending[g];
+        pending[g] = 0;
+      }
+    }
     for (std::size_t j = 0; j < m; ++j) {
       const auto g = static_cast<std::size_t>(era.models[j]);
       const double observed = era.stakes[j];
@@ -172,21 +204,23 @@ class EraPass {
         if (std::isnan(previous)) {
           s = observed;
         } else if (options_.flows == SimFlows::observed) {
-          const double flow = observed - previous;
+          const double flow = observed - previous - (observed_payout ? state.explained[g] : 0.0);
           s = std::max(0.0, previous > 0 ? s + flow * (s / previous) : s + flow);
         }
       }
       state.last_observed[g] = observed;
+      if (observed_payout) state.explained[g] = 0;
     }
-    w.assign(R * m, 0.0);
-    total.assign(R, 0.0);
-    for (std::size_t r = 0; r < R; ++r) {
+    w.assign(T * m, 0.0);
+    total.assign(T, 0.0);
+    for (std::size_t r = 0; r < T; ++r) {
       for (std::size_t j = 0; j < m; ++j) {
-        w[r * m + j] = state.stake[r * M + static_cast<std::size_t>(era.models[j])];
+        w[r * m + j] = r < R ? state.stake[r * M + static_cast<std::size_t>(era.models[j])]
+                             : era.stakes[j];  // the observed payouts' stakes: the store's
         total[r] += w[r * m + j];
       }
     }
-    out.stakes = w;
+    out.stakes.assign(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(R * m));
     out.payouts.assign(R * m, 0.0);
     out.quantities.assign(R * kSimQuantityCount, kNaN);
   }
@@ -455,20 +489,21 @@ class EraPass {
   // scores; then pass B over the columns: each against the rule's meta-model from pass A's
   // ranks, its xcorr, its payout.
   void score_rules() {
-    pf.assign(R, 1.0);
+    pf.assign(T, 1.0);
     if (schema_.has_meta_model && n > 0) {
       const FormulaSpec spec{Builtin::corr, 0};
       score_model(*base, era.meta_model, {&spec, 1}, {&out.store_mm_corr, 1}, mm_scratch);
     }
     ws.xcorr.assign(R * m, kNaN);
-    std::vector<double> stored_meta;
+    ws.observed_payouts.assign(T > R ? m : 0, 0.0);
+    stored_meta.clear();
     stored_meta.swap(era.meta_model);
     struct Restore {
       Era& era;
       std::vector<double>& stored;
       ~Restore() { era.meta_model.swap(stored); }
     } restore{era, stored_meta};
-    for (std::size_t r = 0; r < R; ++r) score_rule(r);
+    for (std::size_t r = 0; r < T; ++r) score_rule(r);
   }
 
   void score_rule(std::size_t r) {
@@ -477,14 +512,19 @@ class EraPass {
     const std::vector<double>& meta = ws.meta;
     std::vector<double>& xcorr = ws.xcorr;
     FirstError error;
-    const SimRule& rule = options_.rules[r];
+    const SimRule& rule = sim.tracks()[r];
     if (total[r] > 0) pf[r] = std::min(1.0, rule.threshold / total[r]);
-    double* q = out.quantities.data() + r * kSimQuantityCount;
+    // The observed payouts' track: the store's meta-model, no quantities, payouts kept apart.
+    const bool rebuilt = r < R;
+    std::array<double, kSimQuantityCount> unused{};
+    double* q = rebuilt ? out.quantities.data() + r * kSimQuantityCount : unused.data();
+    double* payouts = rebuilt ? out.payouts.data() + r * m : ws.observed_payouts.data();
     q[sim_quantity_index("models")] = static_cast<double>(m);
     q[sim_quantity_index("total_stake")] = total[r];
     q[sim_quantity_index("payout_factor")] = pf[r];
     if (m == 0 || n == 0) return;
-    const std::span<const double> mr(meta.data() + r * n, n);
+    const std::span<const double> mr = rebuilt ? std::span<const double>(meta.data() + r * n, n)
+                                               : std::span<const double>(stored_meta);
     era.meta_model.assign(mr.begin(), mr.end());
     std::unique_ptr<EraContext> rule_ctx;
     if (!f.meta[r].empty()) {
@@ -536,9 +576,11 @@ class EraPass {
           for (std::size_t k = 0; k < np; ++k) t.meta_rows[k] = mr[t.rows[k]];
           gauss = t.gauss;
           first = t.first;
-          xcorr[r * m + j] =
-              pearson(gauss, ws.gauss_centered[j], t.meta_rows, Centered::of(t.meta_rows));
-        } else {
+          if (rebuilt) {
+            xcorr[r * m + j] =
+                pearson(gauss, ws.gauss_centered[j], t.meta_rows, Centered::of(t.meta_rows));
+          }
+        } else if (rebuilt) {
           xcorr[r * m + j] = pearson(gauss, ws.gauss_centered[j], mr, meta_centered);
         }
         if (!ws.scorable[j]) continue;
@@ -589,7 +631,7 @@ class EraPass {
         inputs.resize(sources.size());
         for (std::size_t k = 0; k < sources.size(); ++k) inputs[k] = score_of(sources[k]);
         const double p = rule.rule.eval(inputs, pf[r]);
-        out.payouts[r * m + j] = std::isfinite(p) ? p : 0.0;
+        payouts[j] = std::isfinite(p) ? p : 0.0;
       } catch (...) {
         error.capture(j);
       }
@@ -621,6 +663,12 @@ class EraPass {
       q[sim_quantity_index("mean_xcorr")] = xc_den > 0 ? xc_num / xc_den : kNaN;
       q[sim_quantity_index("paid")] = paid;
       q[sim_quantity_index("mean_payout")] = total[r] > 0 ? paid / total[r] : kNaN;
+    }
+    if (T > R) {  // the observed payouts in flight, on the store's stakes
+      for (std::size_t j = 0; j < m; ++j) {
+        state.pending_observed[slot * M + static_cast<std::size_t>(era.models[j])] +=
+            era.stakes[j] * ws.observed_payouts[j];
+      }
     }
     if (options_.keep_meta_models) out.meta_models = ws.meta;
     state.next_era = out.era + 1;
@@ -662,12 +710,15 @@ class EraPass {
   const std::span<const float> predictions;
   SimState& state;
   SimStats& stats;
-  const std::size_t n, m, R, M, L, S;
+  // R rules; T tracks: the rules, then the observed payout rule (scored against the store's
+  // meta-model with the store's stakes, its payouts not output: state.explained).
+  const std::size_t n, m, R, T, M, L, S;
   const std::ptrdiff_t mm;
   const int threads;
   std::size_t slot = 0;
   SimEra out;
-  std::vector<double> w, total, pf;  // stakes at risk (R x m), their sums, payout factors
+  std::vector<double> w, total, pf;  // stakes at risk (T x m), their sums, payout factors
+  std::vector<double> stored_meta;   // the store's meta-model while the rules' are swapped in
   bool want_powered = false;         // a shared formula reads gauss^1.5
   bool shared_reads_values = false;  // a shared formula reads the predictions themselves
   ModelScratch mm_scratch;           // the meta-models' own scores

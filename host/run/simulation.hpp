@@ -19,6 +19,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ struct SimulationOptions {
   std::size_t end_era = std::numeric_limits<std::size_t>::max();
   std::size_t resolve_lag = 4;  // >= 1: era t's payout joins the stake the model has in era t+lag
   SimFlows flows = SimFlows::none;
+  // With flows observed: the rule the store's stakes were paid by. Its payouts (against the
+  // store's own meta-model, with the store's stakes, resolving after the same lag) are taken out
+  // of the observed stake changes, so only deposits and withdrawals remain as flows. Absent: the
+  // store records no payouts and every observed change is a flow.
+  std::optional<SimRule> observed_payout;
   // Formulas defined in the language (--formula) that rules name, compiled against the store
   // (with a meta-model): evaluated per rule against its meta-model. Null: none.
   std::shared_ptr<const lang::Plan> plan;
@@ -97,8 +103,12 @@ struct SimState {
   std::vector<double> stake;          // rules x models; NaN: not seen yet
   std::vector<double> pending;        // rules x lag x models: NMR resolving at a future era
   std::vector<double> last_observed;  // models: observed stake in its last era; NaN: never seen
+  // With an observed payout rule (SimulationOptions::observed_payout), per model: the observed
+  // payouts resolved since its last era (what its observed stake change is explained by), and
+  // those in flight (lag x models). Empty otherwise.
+  std::vector<double> explained, pending_observed;
   static SimState start(std::size_t rules, std::size_t models, std::size_t lag,
-                        std::uint64_t first_era);
+                        std::uint64_t first_era, bool observed_payout = false);
   std::vector<unsigned char> serialize() const;
   // std::invalid_argument when the bytes are not a state of this shape.
   static SimState deserialize(std::span<const unsigned char> bytes);
@@ -149,6 +159,8 @@ class Simulator {
   // The era's stages every rule shares (on all its ids); thread-safe, reads only the era.
   std::unique_ptr<EraContext> base_context(const Era& era) const;
   const ContextNeeds& base_needs() const { return base_needs_; }
+  // The rules, then the observed payout rule when there is one (tracks scored each era).
+  const std::vector<SimRule>& tracks() const { return tracks_; }
   const std::vector<ContextNeeds>& meta_needs() const { return meta_needs_; }
 
  private:
@@ -158,6 +170,7 @@ class Simulator {
   blas::ScopedThreads one_blas_thread_{1};
   const StoreSchema& schema_;
   const SimulationOptions& options_;
+  std::vector<SimRule> tracks_;  // the rules, then the observed payout rule (when there is one)
   SimFormulas formulas_;
   ContextNeeds base_needs_;               // the era's shared stages
   std::vector<ContextNeeds> meta_needs_;  // each rule's: what its meta-model formulas read

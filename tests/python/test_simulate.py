@@ -91,6 +91,20 @@ def test_defined_formulas_are_the_clis(cli, history, tmp_path):
     same_bits(sim.stakes, grouped_by_rule(stakes, ["h"]))
 
 
+def test_observed_payout_is_the_clis(cli, history, tmp_path):
+    cli("simulate", history, "--rule", "mmc=numerai2024", "--flows", "observed",
+        "--observed-payout", "numerai2024", "--resolve-lag", 1, "--csv", tmp_path / "cli",
+        "--quiet")
+    eras, stakes = cli_tables(tmp_path / "cli")
+    sim = backscore.simulate(history, {"mmc": "numerai2024"}, flows="observed",
+                             observed_payout="numerai2024", resolve_lag=1, progress=False)
+    same_bits(sim.stakes, grouped_by_rule(stakes, ["mmc"]))
+    with pytest.raises(backscore.InputError) as e:
+        backscore.simulate(history, {"mmc": "numerai2024"}, observed_payout="numerai2024",
+                           progress=False)
+    assert "needs --flows observed" in str(e.value)
+
+
 def test_read_simulation_equals_what_simulate_returned(history, tmp_path):
     out = tmp_path / "sim.h5"
     sim = backscore.simulate(history, RULES, out=out, resolve_lag=2, progress=False)
