@@ -55,6 +55,7 @@ class Unpacker {
  private:
   void take(void* out, std::size_t n) {
     if (n > b_.size() - pos_) throw std::invalid_argument("simulation record: too short");
+    if (n == 0) return;  // an empty table: its data() may be null, which memcpy must not see
     std::memcpy(out, b_.data() + pos_, n);
     pos_ += n;
   }
