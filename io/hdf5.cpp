@@ -2,6 +2,7 @@
 #include "io/hdf5.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string_view>
@@ -303,6 +304,40 @@ std::int64_t read_int_attribute(hid_t loc, const std::string& name) {
   std::int64_t value = 0;
   check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), "H5Aread", name);
   return value;
+}
+
+Hid create_nan_dataset(hid_t loc, const std::string& name, std::span<const hsize_t> dims,
+                       std::span<const hsize_t> chunk) {
+  Hid dcpl = dataset_creation_properties(name);
+  const double nan = std::nan("");
+  const int rank = static_cast<int>(dims.size());
+  if (H5Pset_chunk(dcpl.get(), rank, chunk.data()) < 0 ||
+      H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan) < 0 ||
+      H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC) < 0) {
+    throw Hdf5Error("dataset creation properties failed for '" + name + "'");
+  }
+  Hid space(H5Screate_simple(rank, dims.data(), nullptr));
+  const hsize_t rows = rank == 2 ? (dims[0] + chunk[0] - 1) / chunk[0] : 1;
+  const hsize_t chunk_elements = rank == 2 ? chunk[0] * chunk[1] : chunk[0];
+  const std::size_t cache_bytes = static_cast<std::size_t>(2 * rows * chunk_elements * 8);
+  Hid dapl(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(dapl.get(), 521, cache_bytes, 1.0);
+  const hid_t ds = H5Dcreate2(loc, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                              dcpl.get(), dapl.get());
+  if (ds < 0) throw Hdf5Error("H5Dcreate2 failed for '" + name + "'");
+  return Hid(ds);
+}
+
+void write_elements(hid_t ds, std::span<const hsize_t> coords, std::span<const double> values,
+                    const std::string& what) {
+  if (values.empty()) return;
+  const hsize_t n[1] = {values.size()};
+  Hid mem(H5Screate_simple(1, n, nullptr));
+  Hid space(H5Dget_space(ds));
+  if (H5Sselect_elements(space.get(), H5S_SELECT_SET, values.size(), coords.data()) < 0 ||
+      H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, values.data()) < 0) {
+    throw Hdf5Error("H5Dwrite failed for an era column of '" + what + "'");
+  }
 }
 
 }  // namespace backscore::h5

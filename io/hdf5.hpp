@@ -99,6 +99,18 @@ void read_all(hid_t dataset, hid_t mem_type, void* data, const std::string& what
 void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void* data,
                const std::string& what);
 
+// A float64 dataset of `dims` (1 or 2 of them, the era axis last), chunked as `chunk`, every
+// element NaN until written (allocated at creation, so a reader's file is always complete). Its
+// chunk cache holds one column of chunks twice: the scores and simulation files are written one
+// era column at a time, and a larger cache would keep every chunk of the history in memory
+// until the file closes.
+Hid create_nan_dataset(hid_t loc, const std::string& name, std::span<const hsize_t> dims,
+                       std::span<const hsize_t> chunk);
+// Writes `values` to the elements `coords` (the dataset's rank numbers each) of `ds`; `what`
+// names the dataset in the error.
+void write_elements(hid_t ds, std::span<const hsize_t> coords, std::span<const double> values,
+                    const std::string& what);
+
 // Convenience: a new dataset holding `values` with the given dims.
 template <typename T>
 void write_dataset(hid_t loc, const std::string& name, hid_t mem_type, hid_t file_type,

@@ -11,7 +11,8 @@ namespace backscore {
 struct ScoresFileWriter::Impl {
   hsize_t n_models = 0;
   h5::Hid file;
-  std::vector<h5::Hid> datasets;  // one per formula
+  std::vector<h5::Hid> datasets;   // one per formula
+  std::vector<std::string> paths;  // theirs, "scores/<formula>", for errors
 };
 
 ScoresFileWriter::ScoresFileWriter(const std::filesystem::path& path,
@@ -34,28 +35,10 @@ ScoresFileWriter::ScoresFileWriter(const std::filesystem::path& path,
   const hsize_t chunk[2] = {std::clamp<hsize_t>(n_models, 1, 4096),
                             std::clamp<hsize_t>(header.eras.size(), 1, 16)};
   for (std::size_t f = 0; f < header.formulas.size(); ++f) {
-    const std::string& name = header.formulas[f];
-    h5::Hid dcpl = h5::dataset_creation_properties(name);
-    const double nan = std::nan("");
-    if (H5Pset_chunk(dcpl.get(), 2, chunk) < 0 ||
-        H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan) < 0 ||
-        H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC) < 0) {
-      throw h5::Hdf5Error("dataset creation properties failed for 'scores/" + name + "'");
-    }
-    h5::Hid space(H5Screate_simple(2, dims, nullptr));
-    // A chunk cache that holds one column of chunks (twice, for slack): eras are written one
-    // column at a time, and a chunk is complete once its 16 eras are; a larger cache would
-    // keep every chunk of the history in memory until the file closes.
-    const hsize_t column_chunks = (n_models + chunk[0] - 1) / chunk[0];
-    const std::size_t cache_bytes =
-        static_cast<std::size_t>(2 * column_chunks * chunk[0] * chunk[1] * sizeof(double));
-    h5::Hid dapl(H5Pcreate(H5P_DATASET_ACCESS));
-    H5Pset_chunk_cache(dapl.get(), 521, cache_bytes, 1.0);
-    hid_t ds = H5Dcreate2(scores.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                          dcpl.get(), dapl.get());
-    if (ds < 0) throw h5::Hdf5Error("H5Dcreate2 failed for 'scores/" + name + "'");
-    impl_->datasets.emplace_back(ds);
-    h5::write_attribute(ds, "definition", header.definitions[f]);
+    h5::Hid ds = h5::create_nan_dataset(scores.get(), header.formulas[f], dims, chunk);
+    h5::write_attribute(ds.get(), "definition", header.definitions[f]);
+    impl_->datasets.push_back(std::move(ds));
+    impl_->paths.push_back("scores/" + header.formulas[f]);
   }
 }
 
@@ -72,16 +55,9 @@ void ScoresFileWriter::write_era(std::size_t column, std::span<const std::int32_
     coords[2 * j + 1] = column;
   }
   std::vector<double> values(m);
-  const hsize_t mem_dims[1] = {m};
-  h5::Hid mem(H5Screate_simple(1, mem_dims, nullptr));
   for (std::size_t f = 0; f < n_formulas; ++f) {
     for (std::size_t j = 0; j < m; ++j) values[j] = scores[j * n_formulas + f];
-    h5::Hid space(H5Dget_space(impl_->datasets[f].get()));
-    if (H5Sselect_elements(space.get(), H5S_SELECT_SET, m, coords.data()) < 0 ||
-        H5Dwrite(impl_->datasets[f].get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT,
-                 values.data()) < 0) {
-      throw h5::Hdf5Error("H5Dwrite failed for a scores column");
-    }
+    h5::write_elements(impl_->datasets[f].get(), coords, values, impl_->paths[f]);
   }
 }
 

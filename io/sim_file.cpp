@@ -13,51 +13,11 @@
 
 namespace backscore {
 
-
 namespace {
 
 std::string quantity_path(std::string_view name) { return "quantities/" + std::string(name); }
 std::string rule_path(const char* group, std::size_t rule) {
   return std::string(group) + "/" + std::to_string(rule);
-}
-
-// A float64 dataset of `dims` (1 or 2 of them, eras last), chunked as `chunk`, every element NaN
-// until written (allocated at creation, so the reader's files are always complete). Its chunk
-// cache holds one column of chunks twice: eras are written one column at a time, and a larger
-// cache would keep every chunk of the history in memory until the file closes.
-h5::Hid nan_dataset(hid_t loc, const std::string& name, std::span<const hsize_t> dims,
-                    std::span<const hsize_t> chunk) {
-  h5::Hid dcpl = h5::dataset_creation_properties(name);
-  const double nan = std::nan("");
-  const int rank = static_cast<int>(dims.size());
-  if (H5Pset_chunk(dcpl.get(), rank, chunk.data()) < 0 ||
-      H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan) < 0 ||
-      H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC) < 0) {
-    throw h5::Hdf5Error("dataset creation properties failed for '" + name + "'");
-  }
-  h5::Hid space(H5Screate_simple(rank, dims.data(), nullptr));
-  const hsize_t rows = rank == 2 ? (dims[0] + chunk[0] - 1) / chunk[0] : 1;
-  const hsize_t chunk_elements = rank == 2 ? chunk[0] * chunk[1] : chunk[0];
-  const std::size_t cache_bytes = static_cast<std::size_t>(2 * rows * chunk_elements * 8);
-  h5::Hid dapl(H5Pcreate(H5P_DATASET_ACCESS));
-  H5Pset_chunk_cache(dapl.get(), 521, cache_bytes, 1.0);
-  const hid_t ds = H5Dcreate2(loc, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                              dcpl.get(), dapl.get());
-  if (ds < 0) throw h5::Hdf5Error("H5Dcreate2 failed for '" + name + "'");
-  return h5::Hid(ds);
-}
-
-// Writes `values` to the elements `coords` (rank numbers each) of `ds`.
-void write_elements(hid_t ds, std::span<const hsize_t> coords, std::span<const double> values,
-                    const std::string& what) {
-  if (values.empty()) return;
-  const hsize_t n[1] = {values.size()};
-  h5::Hid mem(H5Screate_simple(1, n, nullptr));
-  h5::Hid space(H5Dget_space(ds));
-  if (H5Sselect_elements(space.get(), H5S_SELECT_SET, values.size(), coords.data()) < 0 ||
-      H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, values.data()) < 0) {
-    throw h5::Hdf5Error("H5Dwrite failed for an era column of '" + what + "'");
-  }
 }
 
 }  // namespace
@@ -99,11 +59,12 @@ SimulationFileWriter::SimulationFileWriter(const std::filesystem::path& path,
   const hsize_t q_dims[2] = {n_rules, n_eras};
   const hsize_t q_chunk[2] = {std::clamp<hsize_t>(n_rules, 1, 4096), era_chunk};
   for (std::string_view name : kSimEraQuantities) {
-    s.quantities.push_back(nan_dataset(quantities.get(), std::string(name), q_dims, q_chunk));
+    s.quantities.push_back(
+        h5::create_nan_dataset(quantities.get(), std::string(name), q_dims, q_chunk));
   }
   const hsize_t e_dims[1] = {n_eras};
   const hsize_t e_chunk[1] = {era_chunk};
-  s.store_mm_corr = nan_dataset(root, "store_mm_corr", e_dims, e_chunk);
+  s.store_mm_corr = h5::create_nan_dataset(root, "store_mm_corr", e_dims, e_chunk);
 
   // Stakes and payouts: chunked like the scores file's matrices.
   const hsize_t m_dims[2] = {n_models, n_eras};
@@ -112,8 +73,8 @@ SimulationFileWriter::SimulationFileWriter(const std::filesystem::path& path,
   h5::Hid stakes = h5::create_group(root, "stakes");
   h5::Hid payouts = h5::create_group(root, "payouts");
   for (std::size_t r = 0; r < s.n_rules; ++r) {
-    s.stakes.push_back(nan_dataset(stakes.get(), std::to_string(r), m_dims, m_chunk));
-    s.payouts.push_back(nan_dataset(payouts.get(), std::to_string(r), m_dims, m_chunk));
+    s.stakes.push_back(h5::create_nan_dataset(stakes.get(), std::to_string(r), m_dims, m_chunk));
+    s.payouts.push_back(h5::create_nan_dataset(payouts.get(), std::to_string(r), m_dims, m_chunk));
   }
 }
 
@@ -137,8 +98,9 @@ void SimulationFileWriter::write_era(std::size_t column, std::span<const std::in
     coords[2 * j + 1] = col;
   }
   for (std::size_t r = 0; r < R; ++r) {
-    write_elements(s.stakes[r].get(), coords, stakes.subspan(r * m, m), rule_path("stakes", r));
-    write_elements(s.payouts[r].get(), coords, payouts.subspan(r * m, m), rule_path("payouts", r));
+    h5::write_elements(s.stakes[r].get(), coords, stakes.subspan(r * m, m), rule_path("stakes", r));
+    h5::write_elements(s.payouts[r].get(), coords, payouts.subspan(r * m, m),
+                       rule_path("payouts", r));
   }
   // Quantities: one column of R values per quantity.
   for (std::size_t r = 0; r < R; ++r) {
@@ -148,11 +110,11 @@ void SimulationFileWriter::write_era(std::size_t column, std::span<const std::in
   std::vector<double> values(R);
   for (std::size_t q = 0; q < kSimQuantityCount; ++q) {
     for (std::size_t r = 0; r < R; ++r) values[r] = quantities[r * kSimQuantityCount + q];
-    write_elements(s.quantities[q].get(), coords, values, quantity_path(kSimEraQuantities[q]));
+    h5::write_elements(s.quantities[q].get(), coords, values, quantity_path(kSimEraQuantities[q]));
   }
   const hsize_t at[1] = {col};
-  write_elements(s.store_mm_corr.get(), at, std::span<const double>(&store_mm_corr, 1),
-                 "store_mm_corr");
+  h5::write_elements(s.store_mm_corr.get(), at, std::span<const double>(&store_mm_corr, 1),
+                     "store_mm_corr");
 }
 
 void SimulationFileWriter::close() {
