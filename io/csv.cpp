@@ -45,6 +45,13 @@ std::string one_line(std::string_view s) {
   return out;
 }
 
+void append_csv_number(std::string& line, double v) {
+  if (std::isnan(v)) return;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  line += buf;
+}
+
 void append_csv_field(std::string& line, std::string_view field) {
   if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
     line += field;

@@ -25,6 +25,9 @@ void append_csv_field(std::string& line, std::string_view field);
 // Appends one record: the fields (append_csv_field) joined by commas, then "\n". A record of one
 // empty field is written as `""`: an empty line would be read as a blank line and skipped.
 void append_csv_record(std::string& out, std::span<const std::string> fields);
+// Appends a number as backscore's CSVs hold them: 17 significant digits (it reads back to the
+// same double), nothing for NaN (an empty cell: not scored, undefined).
+void append_csv_number(std::string& line, double v);
 
 // `text` with its line breaks and NUL bytes shown as \n, \r and \0: every error is one line,
 // also when it quotes a name that holds them (a quoted CSV field may).

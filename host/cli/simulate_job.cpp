@@ -96,13 +96,6 @@ std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
   return f.str();
 }
 
-void append_number(std::string& line, double v) {
-  if (std::isnan(v)) return;  // an empty cell
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  line += buf;
-}
-
 // Writes the simulation file and the CSV tables from the journal, each under a temporary name
 // until all are complete; returns each rule's summary.
 std::vector<SimRuleSummary> write_outputs(const SimulateArgs& a, const SimJournal& journal,
@@ -167,10 +160,10 @@ std::vector<SimRuleSummary> write_outputs(const SimulateArgs& a, const SimJourna
         append_csv_field(line, era);
         for (std::size_t q = 0; q < kSimQuantityCount; ++q) {
           line += ',';
-          append_number(line, e.quantities[r * kSimQuantityCount + q]);
+          append_csv_number(line, e.quantities[r * kSimQuantityCount + q]);
         }
         line += ',';
-        append_number(line, e.store_mm_corr);
+        append_csv_number(line, e.store_mm_corr);
         eras_csv << line << '\n';
         const std::size_t m = e.models.size();
         for (std::size_t j = 0; j < m; ++j) {
@@ -181,9 +174,9 @@ std::vector<SimRuleSummary> write_outputs(const SimulateArgs& a, const SimJourna
           line += ',';
           append_csv_field(line, era);
           line += ',';
-          append_number(line, e.stakes[r * m + j]);
+          append_csv_number(line, e.stakes[r * m + j]);
           line += ',';
-          append_number(line, e.payouts[r * m + j]);
+          append_csv_number(line, e.payouts[r * m + j]);
           stakes_csv << line << '\n';
         }
       }

@@ -227,10 +227,9 @@ std::vector<Mover> movers(const CompareResult& r, bool up, std::size_t top) {
 }
 
 std::string csv_number(double v) {
-  if (std::isnan(v)) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  std::string s;
+  append_csv_number(s, v);
+  return s;
 }
 
 std::string fixed(double v, int decimals) {

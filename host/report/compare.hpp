@@ -143,7 +143,7 @@ struct Table {
 std::vector<double> read_stakes(StoreReader& store, const ScoresFileReader& file,
                                 std::vector<double>* era_totals = nullptr);
 
-// 17 significant digits for CSV (reads back to the same double), "" for NaN.
+// append_csv_number as a string: 17 significant digits, "" for NaN.
 std::string csv_number(double v);
 // Fixed decimals for the terminal, "nan" for NaN.
 std::string fixed(double v, int decimals);

@@ -36,13 +36,6 @@ ScoresFileHeader scores_header(const StoreReader& store, const ScoreOutputSpec& 
   return h;
 }
 
-void append_number(std::string& line, double v) {
-  if (std::isnan(v)) return;  // an empty cell: not scored
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  line += buf;
-}
-
 // Streaming mean/variance in a fixed order (Welford), so summaries are deterministic.
 struct Accumulator {
   std::size_t n = 0;
@@ -117,7 +110,7 @@ std::vector<FormulaSummary> write_score_outputs(const StoreReader& store,
       for (std::size_t f = 0; f < n_formulas; ++f) {
         const double v = rec.scores[j * n_formulas + f];
         line += ',';
-        append_number(line, v);
+        append_csv_number(line, v);
         if (std::isfinite(v)) {
           all[f].add(v);
           era_acc[f].add(v);
