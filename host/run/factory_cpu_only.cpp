@@ -2,6 +2,7 @@
 // replaces this file in a CUDA build.
 #include "core/error.hpp"
 #include "host/run/backend.hpp"
+#include "host/run/sim_device.hpp"
 
 namespace backscore {
 
@@ -18,5 +19,9 @@ std::unique_ptr<EraBackend> make_backend(const RunOptions& options, const Formul
 CudaDevices query_cuda_devices() { return {false, 0, kNoCuda}; }
 
 std::string describe_cuda_device(int) { return {}; }
+
+SimDeviceFactory cuda_sim_device(int, std::size_t, int) {
+  throw InputError(std::string("simulate --backend cuda: ") + kNoCuda);
+}
 
 }  // namespace backscore

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -30,6 +31,7 @@ struct SimScratch {
   std::unique_ptr<lang::ModelEvaluator> evaluator;  // the plan's, when a rule uses it
   std::vector<double> values, gauss, powered, first, meta_rows, out, rule_inputs;
   std::vector<double> plan_in, plan_out;
+  std::vector<double> beside;  // a device column's formulas scored on the CPU
   std::vector<std::uint32_t> rows, order;
 };
 
@@ -46,6 +48,12 @@ struct SimWorkspace {
   std::vector<char> portfolio_ok;
   std::vector<char> scorable;
   std::vector<double> observed_payouts;  // the observed payout rule's, per column
+  // With a device: which columns it scores (the complete ones) and each one's row among them,
+  // their block (unless every column is complete), and what the device gave back.
+  std::vector<char> on_device;
+  std::vector<std::size_t> device_row;
+  std::vector<float> device_block;
+  std::vector<double> device_weights, device_scores, device_sums, device_track_scores, device_xcorr;
   // Pass A's chunk: each column's stable order and gauss^1.5 (n slots each), and fnc's inputs
   // and residuals of its complete columns (fnc_slot: a column's index among them, or SIZE_MAX).
   std::vector<std::uint32_t> order;
@@ -56,6 +64,15 @@ struct SimWorkspace {
   std::unordered_map<std::size_t, std::shared_ptr<const GaussianTable>> tables;
 };
 
+// Waits on the way out (an exception) for a task of the era's pass running on another thread, so
+// it never outlives the buffers it writes.
+struct WaitOnExit {
+  std::future<void>& task;
+  ~WaitOnExit() {
+    if (task.valid()) task.wait();
+  }
+};
+
 // One era of a simulation, step by step (Simulator::step): the era's values shared by the steps.
 class EraPass {
  public:
@@ -64,6 +81,8 @@ class EraPass {
           std::span<const float> columns, SimState& the_state, SimStats& the_stats,
           std::unique_ptr<EraContext> prebuilt)
       : sim(simulator),
+        dev(simulator.device()),
+        split(simulator.device_split()),
         base_needs(simulator.base_needs()),
         meta_needs(simulator.meta_needs()),
         base(std::move(prebuilt)),
@@ -135,6 +154,15 @@ class EraPass {
   // Column j's shared formulas (and its mpc portfolio weights) from its ranks in chunk slot `at`.
   void score_shared(std::size_t j, std::size_t at, SimScratch& t);
 
+  // With a device, pass A of its columns: on the device (its thread) and beside it on the CPU.
+  void score_shared_on_device();
+  void score_shared_beside_device(std::size_t j, SimScratch& t);
+
+  // Pass B of the device's columns against track r's meta-model (era.meta_model), on the device.
+  void score_track_on_device(std::size_t r, const EraContext& ctx);
+  // A device column's track-r formulas on the CPU beside the device's (ctx: the track's stages).
+  void score_beside_device(std::size_t j, std::size_t r, const EraContext* ctx, SimScratch& t);
+
   // 4. Each rule's meta-model: the stake-weighted mean of the gaussianized ranks (every model
   // the same weight when nobody is staked), summed in column order for every row.
   void rebuild_meta_models();
@@ -173,6 +201,8 @@ class EraPass {
   }
 
   const Simulator& sim;
+  SimDevice* const dev;  // null: every column on the CPU
+  const SimDeviceSplit& split;
   const ContextNeeds& base_needs;
   const std::vector<ContextNeeds>& meta_needs;
   std::unique_ptr<EraContext> base;  // the era's shared stages on all its ids
@@ -191,11 +221,13 @@ class EraPass {
   const int threads;
   std::size_t slot = 0;
   SimEra out;
-  std::vector<double> w, total, pf;  // stakes at risk (T x m), their sums, payout factors
-  std::vector<double> stored_meta;   // the store's meta-model while the rules' are swapped in
-  bool want_powered = false;         // a shared formula reads gauss^1.5
-  bool shared_reads_values = false;  // a shared formula reads the predictions themselves
-  ModelScratch mm_scratch;           // the meta-models' own scores
+  std::vector<double> w, total, pf;     // stakes at risk (T x m), their sums, payout factors
+  std::vector<double> stored_meta;      // the store's meta-model while the rules' are swapped in
+  bool want_powered = false;            // a shared formula reads gauss^1.5
+  bool shared_reads_values = false;     // a shared formula reads the predictions themselves
+  ModelScratch mm_scratch;              // the meta-models' own scores
+  std::size_t device_models = 0;        // the device's columns (complete ones), with a device
+  std::span<const float> device_block;  // their predictions, column-major n x device_models
   std::chrono::steady_clock::time_point lap_start = std::chrono::steady_clock::now();
 };
 

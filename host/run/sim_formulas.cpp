@@ -97,4 +97,24 @@ SimFormulas SimFormulas::of(std::span<const SimRule> rules, const StoreSchema& s
   return f;
 }
 
+SimDeviceSplit SimDeviceSplit::of(const SimFormulas& formulas, std::size_t rules) {
+  SimDeviceSplit d;
+  d.specs.rules = rules;
+  auto split = [](const std::vector<FormulaSpec>& specs, std::vector<FormulaSpec>& device,
+                  std::vector<std::size_t>& on_device, std::vector<std::size_t>& on_cpu,
+                  std::vector<FormulaSpec>& cpu_specs) {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const bool gpu = !specs[i].is_defined() && builtin_info(specs[i].builtin).on_gpu;
+      (gpu ? on_device : on_cpu).push_back(i);
+      (gpu ? device : cpu_specs).push_back(specs[i]);
+    }
+  };
+  split(formulas.shared, d.specs.shared, d.shared_device, d.shared_cpu, d.shared_cpu_specs);
+  for (const std::vector<FormulaSpec>& meta : formulas.meta) {
+    split(meta, d.specs.tracks.emplace_back(), d.meta_device.emplace_back(),
+          d.meta_cpu.emplace_back(), d.meta_cpu_specs.emplace_back());
+  }
+  return d;
+}
+
 }  // namespace backscore

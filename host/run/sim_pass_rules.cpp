@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <future>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -34,11 +35,16 @@ double gini(std::vector<double> w, double total) {
 }  // namespace
 
 // 4. Each rule's meta-model: the stake-weighted mean of the gaussianized ranks (every model
-// the same weight when nobody is staked), summed in column order for every row.
+// the same weight when nobody is staked), summed in column order for every row (with a device,
+// its columns' sums first, then the CPU's columns in column order).
 void EraPass::rebuild_meta_models() {
   const std::vector<double>& G = ws.G;
   std::vector<double>& meta = ws.meta;
-  meta.assign(R * n, 0.0);
+  if (device_models > 0) {
+    meta = ws.device_sums;  // the device's columns' sums; the CPU adds the others'
+  } else {
+    meta.assign(R * n, 0.0);
+  }
   if (m > 0) {
     constexpr std::size_t kRowBlock = 512;
     const auto blocks = static_cast<std::ptrdiff_t>((n + kRowBlock - 1) / kRowBlock);
@@ -47,6 +53,7 @@ void EraPass::rebuild_meta_models() {
       const std::size_t i0 = static_cast<std::size_t>(b) * kRowBlock;
       const std::size_t i1 = std::min(n, i0 + kRowBlock);
       for (std::size_t j = 0; j < m; ++j) {
+        if (ws.on_device[j]) continue;
         const double* g = G.data() + j * n;
         for (std::size_t r = 0; r < R; ++r) {
           const double weight = total[r] > 0 ? w[r * m + j] : 1.0;
@@ -105,8 +112,9 @@ void EraPass::score_rule(std::size_t r) {
   const std::span<const double> mr = rebuilt ? std::span<const double>(meta.data() + r * n, n)
                                              : std::span<const double>(stored_meta);
   era.meta_model.assign(mr.begin(), mr.end());
+  const bool on_device = device_models > 0 && (rebuilt || !split.meta_device[r].empty());
   std::unique_ptr<EraContext> rule_ctx;
-  if (!f.meta[r].empty()) {
+  if (!f.meta[r].empty() || on_device) {
     rule_ctx = std::make_unique<EraContext>(era, std::span<const std::uint32_t>{}, meta_needs[r],
                                             options_.target, options_.benchmark);
   }
@@ -135,13 +143,14 @@ void EraPass::score_rule(std::size_t r) {
   }
   lap(stats.rule_stages);
 
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
-  for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
-    const auto j = static_cast<std::size_t>(jj);
-    try {
-      SimScratch& t = ws.scratch[static_cast<std::size_t>(omp_get_thread_num())];
-      const std::size_t np = ws.present[j];
-      if (np == 0) continue;
+  // Column j against the rule: its meta-model formulas (from pass A's ranks, or the device's),
+  // its xcorr, the plan's definitions, its payout.
+  auto score_column = [&](std::size_t j, SimScratch& t) {
+    const std::size_t np = ws.present[j];
+    if (np == 0) return;
+    if (ws.on_device[j]) {
+      score_beside_device(j, r, rule_ctx.get(), t);
+    } else {
       // The column's ranks from pass A: in place for a complete column, gathered otherwise.
       std::span<const double> gauss(G.data() + j * n, n), first;
       if (f.needs_first) first = {F.data() + j * n, n};
@@ -162,7 +171,7 @@ void EraPass::score_rule(std::size_t r) {
       } else if (rebuilt) {
         xcorr[r * m + j] = pearson(gauss, ws.gauss_centered[j], mr, meta_centered);
       }
-      if (!ws.scorable[j]) continue;
+      if (!ws.scorable[j]) return;
       t.out.assign(f.meta[r].size(), kNaN);
       std::unique_ptr<EraContext> own;
       if (!f.meta[r].empty()) {
@@ -176,46 +185,64 @@ void EraPass::score_rule(std::size_t r) {
         // a subset's sort, which they give).
         score_model(own ? *own : *rule_ctx, {}, f.meta[r], t.out, t.model, nullptr, &ranks);
       }
-      // Where a rule's names and the plan's built-in inputs find their scores.
-      auto score_of = [&](const SimFormulas::Source& src) {
-        switch (src.kind) {
-          case SimFormulas::Source::shared:
-            return ws.shared_scores[j * S + src.index];
-          case SimFormulas::Source::meta:
-            return t.out[src.index];
-          case SimFormulas::Source::defined:
-            return t.plan_out[src.index];
-          case SimFormulas::Source::portfolio:
-            return ws.portfolio_index[j] >= 0
-                       ? ws.mpc_scores[static_cast<std::size_t>(ws.portfolio_index[j])]
-                       : kNaN;
-        }
-        return kNaN;
-      };
-      if (f.uses_plan[r]) {
-        const lang::Plan& plan = *options_.plan;
-        t.plan_in.resize(plan.builtins.size());
-        t.plan_out.assign(plan.formulas.size(), kNaN);
-        for (std::size_t k = 0; k < plan.builtins.size(); ++k) {
-          t.plan_in[k] = score_of(f.plan_inputs[r][k]);
-        }
-        if (!t.evaluator) t.evaluator = std::make_unique<lang::ModelEvaluator>(plan);
-        std::optional<lang::EraStages> own_stages;
-        if (np < n) own_stages.emplace(plan, era, t.rows, rule_stages.get());
-        t.evaluator->evaluate(own_stages ? *own_stages : *rule_stages, t.values, t.plan_in,
-                              t.plan_out);
-      }
-      const std::vector<SimFormulas::Source>& sources = f.sources[r];
-      std::vector<double>& inputs = t.rule_inputs;
-      inputs.resize(sources.size());
-      for (std::size_t k = 0; k < sources.size(); ++k) inputs[k] = score_of(sources[k]);
-      const double p = rule.rule.eval(inputs, pf[r]);
-      payouts[j] = std::isfinite(p) ? p : 0.0;
-    } catch (...) {
-      error.capture(j);
     }
+    // Where a rule's names and the plan's built-in inputs find their scores.
+    auto score_of = [&](const SimFormulas::Source& src) {
+      switch (src.kind) {
+        case SimFormulas::Source::shared:
+          return ws.shared_scores[j * S + src.index];
+        case SimFormulas::Source::meta:
+          return t.out[src.index];
+        case SimFormulas::Source::defined:
+          return t.plan_out[src.index];
+        case SimFormulas::Source::portfolio:
+          return ws.portfolio_index[j] >= 0
+                     ? ws.mpc_scores[static_cast<std::size_t>(ws.portfolio_index[j])]
+                     : kNaN;
+      }
+      return kNaN;
+    };
+    if (f.uses_plan[r]) {
+      const lang::Plan& plan = *options_.plan;
+      t.plan_in.resize(plan.builtins.size());
+      t.plan_out.assign(plan.formulas.size(), kNaN);
+      for (std::size_t k = 0; k < plan.builtins.size(); ++k) {
+        t.plan_in[k] = score_of(f.plan_inputs[r][k]);
+      }
+      if (!t.evaluator) t.evaluator = std::make_unique<lang::ModelEvaluator>(plan);
+      std::optional<lang::EraStages> own_stages;
+      if (np < n) own_stages.emplace(plan, era, t.rows, rule_stages.get());
+      t.evaluator->evaluate(own_stages ? *own_stages : *rule_stages, t.values, t.plan_in,
+                            t.plan_out);
+    }
+    const std::vector<SimFormulas::Source>& sources = f.sources[r];
+    std::vector<double>& inputs = t.rule_inputs;
+    inputs.resize(sources.size());
+    for (std::size_t k = 0; k < sources.size(); ++k) inputs[k] = score_of(sources[k]);
+    const double p = rule.rule.eval(inputs, pf[r]);
+    payouts[j] = std::isfinite(p) ? p : 0.0;
+  };
+  // The device's columns on the device (its thread) while the CPU scores the others, then the
+  // device's columns' payouts.
+  std::future<void> device_pass;
+  if (on_device) {
+    device_pass = std::async(std::launch::async, [&] { score_track_on_device(r, *rule_ctx); });
   }
-  error.rethrow();
+  const WaitOnExit wait{device_pass};
+  for (const bool device_columns : {false, true}) {
+    if (device_columns && device_pass.valid()) device_pass.get();
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
+    for (std::ptrdiff_t jj = 0; jj < mm; ++jj) {
+      const auto j = static_cast<std::size_t>(jj);
+      if ((ws.on_device[j] != 0) != device_columns) continue;
+      try {
+        score_column(j, ws.scratch[static_cast<std::size_t>(omp_get_thread_num())]);
+      } catch (...) {
+        error.capture(j);
+      }
+    }
+    error.rethrow();
+  }
   lap(stats.rule_scores);
 }
 
@@ -253,6 +280,36 @@ void EraPass::finish() {
   state.next_era = out.era + 1;
   ++state.simulated;
   ++stats.eras;
+}
+
+// Pass B of the device's columns against track r's meta-model, on the device: its built-ins
+// there, and (a rebuilt rule) each column's xcorr.
+void EraPass::score_track_on_device(std::size_t r, const EraContext& ctx) {
+  const std::size_t k = device_models, Gr = split.meta_device[r].size();
+  dev->begin_track(r, era, ctx);
+  ws.device_track_scores.assign(k * Gr, kNaN);
+  ws.device_xcorr.assign(r < R ? k : 0, kNaN);
+  dev->score_track(r, device_block, k, ws.device_track_scores, ws.device_xcorr);
+}
+
+// A device column's meta-model formulas for track r into t.out: the device's, and those it does
+// not compute from the column's values on the CPU; its xcorr from the device. Gathers its values
+// when the CPU's formulas or the plan read them.
+void EraPass::score_beside_device(std::size_t j, std::size_t r, const EraContext* ctx,
+                                  SimScratch& t) {
+  const std::size_t row = ws.device_row[j];
+  const std::vector<std::size_t>& on_gpu = split.meta_device[r];
+  const std::vector<FormulaSpec>& cpu_specs = split.meta_cpu_specs[r];
+  if (r < R) ws.xcorr[r * m + j] = ws.device_xcorr[row];
+  if (f.uses_plan[r] || !cpu_specs.empty()) gather(j, t);
+  t.out.assign(f.meta[r].size(), kNaN);
+  for (std::size_t i = 0; i < on_gpu.size(); ++i) {
+    t.out[on_gpu[i]] = ws.device_track_scores[row * on_gpu.size() + i];
+  }
+  if (cpu_specs.empty() || !ws.scorable[j]) return;
+  t.beside.assign(cpu_specs.size(), kNaN);
+  score_model(*ctx, t.values, cpu_specs, t.beside, t.model);
+  for (std::size_t i = 0; i < cpu_specs.size(); ++i) t.out[split.meta_cpu[r][i]] = t.beside[i];
 }
 
 }  // namespace backscore

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <future>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -108,6 +109,77 @@ void EraPass::prepare() {
     want_powered |= spec.builtin == Builtin::corr || spec.builtin == Builtin::alpha;
     shared_reads_values |= spec.builtin == Builtin::max_feature_corr;
   }
+  // With a device: the complete columns are its (in column order), gathered into one block
+  // unless every column is complete.
+  ws.on_device.assign(m, 0);
+  ws.device_row.assign(m, SIZE_MAX);
+  device_models = 0;
+  if (dev != nullptr && n > 0) {
+    for (std::size_t j = 0; j < m; ++j) {
+      if (ws.present[j] == n) {
+        ws.on_device[j] = 1;
+        ws.device_row[j] = device_models++;
+      }
+    }
+    device_block = predictions;
+    if (device_models > 0 && device_models < m) {
+      ws.device_block.resize(device_models * n);
+      for (std::size_t j = 0; j < m; ++j) {
+        if (ws.on_device[j]) {
+          std::copy_n(predictions.data() + j * n, n, ws.device_block.data() + ws.device_row[j] * n);
+        }
+      }
+      device_block = ws.device_block;
+    }
+    device_block = device_block.first(device_models * n);
+  }
+}
+
+// Pass A of the device's columns: their shared built-ins on the device, and their rows of every
+// rebuilt rule's meta-model sums (weights as rebuild_meta_models takes them).
+void EraPass::score_shared_on_device() {
+  const std::size_t k = device_models, Sd = split.shared_device.size();
+  dev->begin_era(era, *base);
+  ws.device_weights.assign(k * R, 0.0);
+  for (std::size_t j = 0; j < m; ++j) {
+    if (!ws.on_device[j]) continue;
+    for (std::size_t r = 0; r < R; ++r) {
+      const double weight = total[r] > 0 ? w[r * m + j] : 1.0;
+      ws.device_weights[r * k + ws.device_row[j]] = weight > 0 ? weight : 0.0;
+    }
+  }
+  ws.device_scores.assign(k * Sd, kNaN);
+  ws.device_sums.assign(R * n, 0.0);
+  dev->score_shared(device_block, k, ws.device_weights, ws.device_scores, ws.device_sums);
+  for (std::size_t j = 0; j < m; ++j) {
+    if (!ws.on_device[j]) continue;
+    for (std::size_t i = 0; i < Sd; ++i) {
+      ws.shared_scores[j * S + split.shared_device[i]] =
+          ws.device_scores[ws.device_row[j] * Sd + i];
+    }
+  }
+  stats.device_model_eras += k;
+}
+
+// A device column's pass A on the CPU: mpc's portfolio weights and the shared built-ins the
+// device does not compute, from its values (ranked here when one of those needs its ranks).
+void EraPass::score_shared_beside_device(std::size_t j, SimScratch& t) {
+  if (options_.before_column) options_.before_column(static_cast<std::size_t>(out.era), j);
+  ws.scorable[j] = enough_ids(n, n) ? 1 : 0;
+  const std::vector<FormulaSpec>& specs = split.shared_cpu_specs;
+  if (!f.needs_portfolio && specs.empty()) return;
+  gather(j, t);
+  if (f.needs_portfolio) {
+    const auto k = static_cast<std::size_t>(ws.portfolio_index[j]);
+    ws.portfolio_ok[k] =
+        signals::portfolio_weights(*base, t.values, {ws.portfolio.data() + k * n, n}, t.model);
+  }
+  if (specs.empty() || !ws.scorable[j]) return;
+  t.out.assign(specs.size(), kNaN);
+  score_model(*base, t.values, specs, t.out, t.model);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    ws.shared_scores[j * S + split.shared_cpu[i]] = t.out[i];
+  }
 }
 
 // 3. Pass A: each column ranked once, its gaussianized ranks kept for the meta-models (0 on
@@ -124,9 +196,16 @@ void EraPass::rank_and_score_shared() {
     skip += !ws.scorable[j];
     sub += ws.scorable[j] && ws.present[j] < n;
   };
-  if (base == nullptr || !base->has_features()) {
-    // No fnc: each column ranked and scored at once (its ranks still in cache), the thread's
-    // own slot of the rank buffers.
+  // The device's share runs on its own thread while the CPU ranks and scores the others.
+  std::future<void> on_device;
+  if (device_models > 0) {
+    on_device = std::async(std::launch::async, [this] { score_shared_on_device(); });
+  }
+  const WaitOnExit wait{on_device};
+  if (dev != nullptr || base == nullptr || !base->has_features()) {
+    // No fnc on the CPU: each column ranked and scored at once (its ranks still in cache), the
+    // thread's own slot of the rank buffers. (With a device, fnc's complete columns are the
+    // device's; the others project on their own subsets.)
     ws.order.resize(static_cast<std::size_t>(threads) * n);
     ws.powered.resize(want_powered ? static_cast<std::size_t>(threads) * n : 0);
     ws.fnc_slot.assign(static_cast<std::size_t>(threads), SIZE_MAX);
@@ -136,8 +215,12 @@ void EraPass::rank_and_score_shared() {
       try {
         const auto slot_of_thread = static_cast<std::size_t>(omp_get_thread_num());
         SimScratch& t = ws.scratch[slot_of_thread];
-        rank_column(j, slot_of_thread, t);
-        if (ws.scorable[j]) score_shared(j, slot_of_thread, t);
+        if (ws.on_device[j]) {
+          score_shared_beside_device(j, t);
+        } else {
+          rank_column(j, slot_of_thread, t);
+          if (ws.scorable[j]) score_shared(j, slot_of_thread, t);
+        }
         count(j, skipped, subset);
       } catch (...) {
         error.capture(j);
@@ -181,6 +264,7 @@ void EraPass::rank_and_score_shared() {
       error.rethrow();
     }
   }
+  if (on_device.valid()) on_device.get();  // the device's error, if it had one
   stats.skipped += skipped;
   stats.subset_models += subset;
   stats.model_eras += m;

@@ -61,6 +61,11 @@ Simulator::Simulator(const StoreSchema& schema, const SimulationOptions& options
         "--resolve-lag must be at least 1 (an era's payout cannot weigh its own "
         "meta-model)");
   }
+  if (options.device) {  // the complete columns' on_gpu built-ins, meta-model sums and xcorr
+    split_ = SimDeviceSplit::of(formulas_, options.rules.size());
+    for (std::size_t r = 0; r < options.rules.size(); ++r) meta_needs_[r].meta_model = true;
+    device_ = options.device(split_.specs);
+  }
 }
 
 SimEra Simulator::step(Era& era, std::span<const float> predictions, SimState& state,
@@ -124,6 +129,7 @@ SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, Sim
     progress.update(done, stats.predictions, seconds_since(start));
   }
   progress.end();
+  if (sim.device() != nullptr) stats.device_peak_bytes = sim.device()->peak_device_bytes();
   stats.seconds = seconds_since(start);
   return stats;
 }

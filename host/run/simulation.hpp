@@ -29,6 +29,7 @@
 #include "host/era/formulas.hpp"
 #include "host/lang/payout_rule.hpp"
 #include "host/lang/plan.hpp"
+#include "host/run/sim_device.hpp"
 #include "io/sim_file.hpp"
 #include "io/store.hpp"
 
@@ -62,6 +63,9 @@ struct SimulationOptions {
   // (with a meta-model): evaluated per rule against its meta-model. Null: none.
   std::shared_ptr<const lang::Plan> plan;
   int threads = 0;  // 0: OpenMP's default
+  // The device the era's complete columns are scored on (sim_device.hpp; cuda_sim_device for
+  // --backend cuda); null: everything on the CPU.
+  SimDeviceFactory device;
   bool progress = false;
   bool keep_meta_models = false;  // SimEra::meta_models (the tests compare them)
   // Test seam: called by the scoring threads before each column is ranked (the era's store
@@ -92,6 +96,17 @@ struct SimFormulas {
   bool needs_first = false;          // a meta formula reads the tie-broken ranks
   static SimFormulas of(std::span<const SimRule> rules, const StoreSchema& schema,
                         const lang::Plan* plan = nullptr);
+};
+
+// With a device: the formulas it scores of the era's complete columns (BuiltinInfo::on_gpu) and
+// those the CPU still scores of them, as indices into SimFormulas::shared and ::meta[t].
+struct SimDeviceSplit {
+  std::vector<std::size_t> shared_device, shared_cpu;
+  std::vector<FormulaSpec> shared_cpu_specs;
+  std::vector<std::vector<std::size_t>> meta_device, meta_cpu;  // per track
+  std::vector<std::vector<FormulaSpec>> meta_cpu_specs;
+  SimDeviceSpecs specs;  // what the device is built for
+  static SimDeviceSplit of(const SimFormulas& formulas, std::size_t rules);
 };
 
 // What one era carries to the next: per rule every model's stake and its payouts in flight, and
@@ -139,6 +154,8 @@ struct SimStats {
   double rule_scores = 0;  // pass B: every column against every rule, xcorr, payouts
   double after_era = 0;    // the caller's on_era (journal and checkpoint)
   double wait_stages = 0;  // waiting for an era's shared stages built ahead
+  // With a device: the model-eras scored on it (the complete columns) and its peak memory.
+  std::size_t device_model_eras = 0, device_peak_bytes = 0;
 };
 
 struct SimWorkspace;
@@ -162,6 +179,9 @@ class Simulator {
   // The rules, then the observed payout rule when there is one (tracks scored each era).
   const std::vector<SimRule>& tracks() const { return tracks_; }
   const std::vector<ContextNeeds>& meta_needs() const { return meta_needs_; }
+  // The device and what it scores (null without SimulationOptions::device).
+  SimDevice* device() const { return device_.get(); }
+  const SimDeviceSplit& device_split() const { return split_; }
 
  private:
   // OpenBLAS at one thread while the simulator exists, as in ColumnScorer: the OpenMP threads
@@ -174,6 +194,8 @@ class Simulator {
   SimFormulas formulas_;
   ContextNeeds base_needs_;               // the era's shared stages
   std::vector<ContextNeeds> meta_needs_;  // each rule's: what its meta-model formulas read
+  SimDeviceSplit split_;
+  std::unique_ptr<SimDevice> device_;
   std::unique_ptr<SimWorkspace> work_;
 };
 
