@@ -61,8 +61,8 @@ py::dict simulate(const std::string& store, const std::vector<std::string>& rule
                   const std::vector<std::string>& payout_params,
                   std::optional<double> payout_threshold, std::int64_t threads, bool resume,
                   const py::object& progress, const std::vector<std::string>& definitions,
-                  const std::vector<std::string>& formula_files,
-                  const std::string& observed_payout) {
+                  const std::vector<std::string>& formula_files, const std::string& observed_payout,
+                  const std::string& backend, int device) {
   // What CLI11 checks while it parses the CLI's command line, with the same lines.
   cli::check_value("--resolve-lag", cli::resolve_lag_bounds(), std::to_string(resolve_lag));
   cli::check_value("--flows", cli::flows_choices(), flows);
@@ -88,6 +88,9 @@ py::dict simulate(const std::string& store, const std::vector<std::string>& rule
   a.payout_threshold = payout_threshold.value_or(0);  // 0: each rule's own
   a.resolve_lag = static_cast<std::size_t>(resolve_lag);
   a.threads = static_cast<int>(threads);
+  cli::check_value("--backend", CLI::IsMember({"auto", "cpu", "cuda"}), backend);
+  a.backend = backend;
+  a.device = device;
   a.resume = resume;
   a.quiet = true;  // the progress is the Python callback's
 
@@ -206,7 +209,8 @@ void bind_sim(py::module_& m) {
         py::arg("rules"), py::arg("out"), py::arg("target"), py::arg("benchmark"), py::arg("start"),
         py::arg("resolve_lag"), py::arg("flows"), py::arg("payout_params"),
         py::arg("payout_threshold"), py::arg("threads"), py::arg("resume"), py::arg("progress"),
-        py::arg("definitions"), py::arg("formula_files"), py::arg("observed_payout"));
+        py::arg("definitions"), py::arg("formula_files"), py::arg("observed_payout"),
+        py::arg("backend"), py::arg("device"));
   m.def("read_simulation", &read_simulation, py::arg("path"));
 }
 

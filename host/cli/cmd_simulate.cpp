@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/run_job.hpp"
 #include "host/cli/simulate_job.hpp"
 #include "host/lang/payout_rule.hpp"
 
@@ -87,6 +88,7 @@ void add_simulate(CLI::App& app, const RunSeams& seams) {
       ->check(payout_threshold_bounds());
   cmd->add_option("--threads", a->threads, "OpenMP threads (default: all cores), e.g. --threads 8")
       ->check(simulate_threads_bounds());
+  add_backend_options(cmd, a->backend, a->device, a->gpu_memory_mib, a->gpu_streams);
   cmd->add_flag("--resume", a->resume, "Continue a killed simulation of the same command");
   cmd->add_flag("--quiet", a->quiet, "No progress line");
   cmd->add_flag("--timings", a->timings, "Where the time went, on stderr");

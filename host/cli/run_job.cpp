@@ -175,6 +175,30 @@ BackendChoice choose_backend(const std::string& requested, int device) {
                              describe_cuda_device(device) + ")"};
 }
 
+void add_backend_options(CLI::App* cmd, std::string& backend, int& device,
+                         std::size_t& gpu_memory_mib, int& gpu_streams) {
+  cmd->add_option("--backend", backend,
+                  "cpu, cuda or auto (the CPU until the CUDA backend has passed its GPU tests on "
+                  "a device, then CUDA when a device is present; the first line on stderr says "
+                  "which and why), e.g. --backend cpu")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--device", device, "CUDA device index for the cuda backend, e.g. --device 1")
+      ->check(whole_number(0, 1023))
+      ->capture_default_str();
+  cmd->add_option("--gpu-memory", gpu_memory_mib,
+                  "Cap on the device memory the cuda backend allocates, in MiB (0 = 90% of the "
+                  "free memory; at most 16 TiB); eras that do not fit are scored in model "
+                  "batches, e.g. --gpu-memory 8192")
+      ->check(whole_number(0, kMaxGpuMemoryMib, "16 TiB"))
+      ->capture_default_str();
+  cmd->add_option("--gpu-streams", gpu_streams,
+                  "CUDA streams of the cuda backend, each scoring its own device batches (one "
+                  "batch's copies overlap another's kernels), e.g. --gpu-streams 4")
+      ->check(whole_number(1, kMaxGpuStreams))
+      ->capture_default_str();
+}
+
 void add_run_options(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("store", a.store, "The tournament store (HDF5) to score, e.g. history.h5")
       ->required();
@@ -203,26 +227,7 @@ void add_run_options(CLI::App* cmd, RunArgs& a) {
                   "Model columns read and scored per batch (bounds memory; default 256 on the "
                   "CPU, 1024 on cuda; at most 1048576), e.g. --batch 512")
       ->check(whole_number(1, kMaxBatch));
-  cmd->add_option("--backend", a.backend,
-                  "cpu, cuda or auto (the CPU until the CUDA backend has passed its GPU tests on "
-                  "a device, then CUDA when a device is present; the first line on stderr says "
-                  "which and why), e.g. --backend cpu")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  cmd->add_option("--device", a.device, "CUDA device index for the cuda backend, e.g. --device 1")
-      ->check(whole_number(0, 1023))
-      ->capture_default_str();
-  cmd->add_option("--gpu-memory", a.gpu_memory_mib,
-                  "Cap on the device memory the cuda backend allocates, in MiB (0 = 90% of the "
-                  "free memory; at most 16 TiB); eras that do not fit are scored in model "
-                  "batches, e.g. --gpu-memory 8192")
-      ->check(whole_number(0, kMaxGpuMemoryMib, "16 TiB"))
-      ->capture_default_str();
-  cmd->add_option("--gpu-streams", a.gpu_streams,
-                  "CUDA streams of the cuda backend, each scoring its own device batches (one "
-                  "batch's copies overlap another's kernels), e.g. --gpu-streams 4")
-      ->check(whole_number(1, kMaxGpuStreams))
-      ->capture_default_str();
+  add_backend_options(cmd, a.backend, a.device, a.gpu_memory_mib, a.gpu_streams);
   cmd->add_option("--prefetch-eras", a.prefetch_eras,
                   "Eras whose shared stages (the factorization of the features above all) are "
                   "built ahead on their own threads while earlier eras are scored; 0 builds "

@@ -42,6 +42,10 @@ struct RunArgs {
 // CLI11 leaves to it (formulas_given, device_given); the caller adds its own callback after.
 void add_run_options(CLI::App* cmd, RunArgs& a);
 
+// --backend, --device, --gpu-memory and --gpu-streams (run's and simulate's).
+void add_backend_options(CLI::App* cmd, std::string& backend, int& device,
+                         std::size_t& gpu_memory_mib, int& gpu_streams);
+
 // The store file's size and modification time, as text: what the journal's fingerprint and the
 // MPI ranks' agreement take to be "the same store".
 std::string store_file_stamp(const std::filesystem::path& path);

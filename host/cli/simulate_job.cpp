@@ -17,6 +17,7 @@
 #include "host/cli/option_bounds.hpp"
 #include "host/cli/output_paths.hpp"
 #include "host/cli/run_job.hpp"
+#include "host/run/backend.hpp"
 #include "host/run/sim_journal.hpp"
 #include "io/csv.hpp"
 #include "io/pending_file.hpp"
@@ -79,7 +80,7 @@ std::size_t index_of(const std::vector<std::string>& names, const std::string& n
 }
 
 std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
-                           const SimulationOptions& o) {
+                           const SimulationOptions& o, Backend backend) {
   std::ostringstream f;
   f << "backscore " << kVersion << " simulate\nstore " << fs::absolute(store.path()).string() << " "
     << store_file_stamp(store.path()) << "\ntarget " << o.target << " benchmark " << o.benchmark
@@ -93,6 +94,13 @@ std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
       << o.observed_payout->threshold;
   }
   if (o.plan) f << "\n" << o.plan->fingerprint();
+  // CPU and GPU agree to ~1e-12, not bit for bit: a journal continues only on the backend (and
+  // the GPU options) that began it, as run's does.
+  f << "\nbackend " << (backend == Backend::cuda ? "cuda" : "cpu");
+  if (backend == Backend::cuda) {
+    f << " " << describe_cuda_device(a.device) << " gpu-memory " << a.gpu_memory_mib
+      << " gpu-streams " << a.gpu_streams;
+  }
   return f.str();
 }
 
@@ -269,6 +277,10 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
   o.flows = a.flows == "observed" ? SimFlows::observed : SimFlows::none;
   o.threads = a.threads;
   o.progress = !a.quiet;
+  const BackendChoice backend = choose_backend(a.backend, a.device);
+  if (backend.backend == Backend::cuda) {
+    o.device = cuda_sim_device(a.device, a.gpu_memory_mib << 20, a.gpu_streams);
+  }
   o.before_column = seams.before_column;
   // Definitions the rules name (--formula, --formula-file), compiled against the store with the
   // meta-model simulate rebuilds.
@@ -297,6 +309,7 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
   Simulator check(schema, o);  // the rules against the store, before any era is read
 
   SimulateResult result;
+  result.backend = backend.note;
   SimulationHeader& h = result.header;
   h.store = fs::absolute(store.path()).string();
   h.target = a.target;
@@ -315,11 +328,13 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
 
   SimState state = SimState::start(o.rules.size(), schema.models.size(), o.resolve_lag, o.first_era,
                                    o.observed_payout.has_value());
-  SimJournal journal(journal_path, fingerprint_of(a, store, o), o.rules.size(), a.resume, state);
+  SimJournal journal(journal_path, fingerprint_of(a, store, o, backend.backend), o.rules.size(),
+                     a.resume, state);
   if (!a.quiet) {
     std::fprintf(
-        stderr, "backscore simulate: %zu rule(s), %zu eras, %zu models, lag %zu, flows %s%s\n",
-        o.rules.size(), eras.size(), schema.models.size(), o.resolve_lag, a.flows.c_str(),
+        stderr, "backscore simulate: %s, %zu rule(s), %zu eras, %zu models, lag %zu, flows %s%s\n",
+        backend.note.c_str(), o.rules.size(), eras.size(), schema.models.size(), o.resolve_lag,
+        a.flows.c_str(),
         a.resume ? (", resuming after " + std::to_string(journal.eras()) + " eras").c_str() : "");
   }
   const std::size_t resumed = journal.eras();
@@ -358,9 +373,14 @@ void print_simulate_report(const SimulateArgs& a, const SimulateResult& result) 
   // The summary: each rule's meta-model and stakes, from the outputs' own numbers.
   print_summary(result.header, result.summary);
   const SimStats& stats = result.stats;
-  std::printf("backscore simulate: %zu eras (%zu this run, %.2f s), %zu model-eras, %zu skipped\n",
+  std::printf("backscore simulate: %zu eras (%zu this run, %.2f s), %zu model-eras, %zu skipped",
               result.header.eras.size(), stats.eras, stats.seconds, stats.model_eras,
               stats.skipped);
+  if (stats.device_model_eras > 0) {
+    std::printf(", %zu on the GPU (peak %.1f MiB)", stats.device_model_eras,
+                static_cast<double>(stats.device_peak_bytes) / (1024.0 * 1024.0));
+  }
+  std::printf("\n");
   if (a.timings) {
     std::fprintf(stderr,
                  "backscore simulate: timings (wall s): read %.3f, waiting for stages built ahead "

@@ -27,6 +27,12 @@ struct SimulateArgs {
   double payout_threshold = 0;  // 0: each rule's own
   std::size_t resolve_lag = 4;
   int threads = 0;
+  // --backend (cpu, cuda, auto), --device, --gpu-memory (MiB, 0 = 90% of the free memory),
+  // --gpu-streams: as run's; cuda scores the eras' complete columns on the device.
+  std::string backend = "auto";
+  int device = 0;
+  std::size_t gpu_memory_mib = 0;
+  int gpu_streams = 2;
   bool resume = false, quiet = false, timings = false;
 };
 
@@ -54,6 +60,7 @@ struct SimRuleSummary {
 
 struct SimulateResult {
   SimulationHeader header;
+  std::string backend;  // the backend chosen and why (the first line's)
   std::vector<SimRuleSummary> summary;
   SimStats stats;
 };

@@ -134,7 +134,8 @@ def _payout_params(params):
 
 def simulate(store, rules, *, out=None, define=None, formula_file=None, target="target",
              benchmark=None, start=None, resolve_lag=4, flows="none", observed_payout=None,
-             payout_params=None, payout_threshold=None, threads=0, resume=False, progress=None):
+             payout_params=None, payout_threshold=None, threads=0, backend="auto", device=0,
+             resume=False, progress=None):
     """Simulates what the stakes and the meta-model would have become had the tournament paid by
     each rule, as `backscore simulate` does (the same C++ steps, so the same numbers to the bit),
     and returns a Simulation (its eras and stakes frames hold what eras.csv and stakes.csv would).
@@ -151,7 +152,7 @@ def simulate(store, rules, *, out=None, define=None, formula_file=None, target="
     first era), resolve_lag, flows ("none", "observed"), observed_payout (a rule or preset, with
     flows="observed"), payout_params ({name: value} or
     "NAME=VALUE" strings), payout_threshold (None: each rule's own), threads (0: all cores),
-    resume: the CLI's options of the same names. progress: None shows it when someone watches (a
+    backend ("auto", "cpu", "cuda"), device, resume: the CLI's options of the same names. progress: None shows it when someone watches (a
     terminal, a notebook), True always, False never. The interpreter is free while the engine
     simulates (the GIL is released); Ctrl-C stops after the current era. Errors the CLI prints as
     one line are raised as InputError with the same line.
@@ -164,7 +165,7 @@ def simulate(store, rules, *, out=None, define=None, formula_file=None, target="
             benchmark or "", start or "", int(resolve_lag), flows, _payout_params(payout_params),
             None if payout_threshold is None else float(payout_threshold), int(threads),
             bool(resume), bar, [f"{name} = {expr}" for name, expr in (define or {}).items()],
-            _formula_files(formula_file), observed_payout or "")
+            _formula_files(formula_file), observed_payout or "", backend, int(device))
     finally:
         if bar is not None:
             bar.close()

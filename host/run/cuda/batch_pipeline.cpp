@@ -4,6 +4,7 @@
 //          (powered), by lookup in the era's tables of ndtri(percentile) built on the host with
 //          the CPU's own ndtri, so they are bit-identical to the CPU's
 //   corr_v1          pair stats (target, first)
+//   simulate         meta-model sums += gauss weights (GEMM); pair stats (meta, gauss): xcorr
 //   mmc2 (+/-1)      C = Q2^T first (cuBLAS), R = first -/+ Q2 C, pair stats (target, R)
 //   mmc2_burnflip    mmc2 (+1), or in a burn era mmc2 (-1), corr_v1 and pair stats (meta, first)
 //   corr             pair stats (powered, gauss) for the power check, (corr target, powered)
@@ -51,6 +52,15 @@ void enqueue_batch(Lane& lane, const EraDeviceData& era, const BatchPlan& plan,
 
   if (stage.corr_v1) {
     detail::pair_stats(era_vector(era.target), batch(b.first), all, res, slot.corr_v1, st);
+  }
+  if (stage.meta_sums > 0) {
+    // sums (n x k) += gauss (n x mb) weights (mb x k): the lane's partial meta-model sums
+    BACKSCORE_CUBLAS_CHECK(cublasDgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, in,
+                                       static_cast<int>(stage.meta_sums), imb, &one, b.gauss, in,
+                                       b.weights, imb, &one, b.sums, in));
+  }
+  if (stage.meta_pearson) {
+    detail::pair_stats(era_vector(era.meta), batch(b.gauss), all, res, slot.meta_pearson, st);
   }
   if (stage.xcorr) {
     detail::pair_stats(era_vector(era.meta), batch(b.first), all, res, slot.xcorr, st);

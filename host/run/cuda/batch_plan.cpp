@@ -111,6 +111,8 @@ BatchStages stages_of(const FormulaAsks& asks, const EraFacts& era) {
   if (mmc_ok) st.mmc_tb = valid_ks(asks.mmc_tb);
   if (bmc_ok) st.bmc_tb = valid_ks(asks.bmc_tb);
   st.fnc = asks.fnc && era.features;
+  st.meta_sums = asks.meta_sums;
+  st.meta_pearson = asks.meta_pearson && era.meta;
   if (st.fnc) st.fnc_tb = valid_ks(asks.fnc_tb);
   st.mmc2_rank = st.mmc2_plus || st.mmc2_minus ? era.mmc2_rank : 0;
   st.fnc_rank = st.fnc ? era.fnc_rank : 0;
@@ -121,7 +123,7 @@ BatchBufferNeeds needs_of(const BatchStages& st) {
   BatchBufferNeeds b;
   const bool tb_perp = !st.mmc_tb.empty() || !st.bmc_tb.empty();
   b.first = st.corr_v1 || st.xcorr || st.mmc2_plus || st.mmc2_minus;
-  b.gauss = st.corr || st.dots || st.fnc;
+  b.gauss = st.corr || st.dots || st.fnc || st.meta_sums > 0 || st.meta_pearson;
   b.powered = st.corr;
   b.work = st.mmc2_plus || st.mmc2_minus || st.fnc || tb_perp;
   b.order2 = st.fnc || tb_perp;
@@ -148,6 +150,7 @@ ResultSlotMap slots_of(const BatchStages& st) {
   s.xcorr = pair(st.xcorr);
   s.mmc2_plus = pair(st.mmc2_plus);
   s.mmc2_minus = pair(st.mmc2_minus);
+  s.meta_pearson = pair(st.meta_pearson);
   s.corr_power = pair(st.corr);
   s.corr = pair(st.corr);
   tb(st.corr_tb, s.corr_tb);

@@ -24,6 +24,8 @@ struct FormulaAsks {
   bool corr_v1 = false, corr = false, mmc = false, bmc = false, mmc2 = false, mmc2_burnflip = false,
        fnc = false;
   std::vector<std::size_t> corr_tb, mmc_tb, bmc_tb, fnc_tb;
+  std::size_t meta_sums = 0;  // EraScorerOptions::meta_sums
+  bool meta_pearson = false;  // EraScorerOptions::meta_pearson
   static FormulaAsks of(std::span<const FormulaSpec> specs);
 };
 
@@ -42,13 +44,15 @@ struct EraFacts {
 
 // The stages every device batch of the era runs.
 struct BatchStages {
-  bool corr_v1 = false;     // pair stats (target, first)
-  bool xcorr = false;       // pair stats (meta-model, first): burn eras of mmc2_burnflip
-  bool mmc2_plus = false;   // mmc2 residual with proportion +1
-  bool mmc2_minus = false;  // and -1 (burn eras of mmc2_burnflip)
-  bool corr = false;        // power check and corr
-  bool dots = false;        // [mmc target, meta gauss, bench gauss]^T gauss
-  bool fnc = false;         // feature-neutral corr
+  bool corr_v1 = false;       // pair stats (target, first)
+  bool xcorr = false;         // pair stats (meta-model, first): burn eras of mmc2_burnflip
+  bool mmc2_plus = false;     // mmc2 residual with proportion +1
+  bool mmc2_minus = false;    // and -1 (burn eras of mmc2_burnflip)
+  bool corr = false;          // power check and corr
+  bool dots = false;          // [mmc target, meta gauss, bench gauss]^T gauss
+  bool fnc = false;           // feature-neutral corr
+  std::size_t meta_sums = 0;  // simulate: weighted sums of gauss (a GEMM), this many
+  bool meta_pearson = false;  // simulate: pair stats (meta-model, gauss)
   // Top/bottom sizes with 2k <= n, per formula.
   std::vector<std::size_t> corr_tb, mmc_tb, bmc_tb, fnc_tb;
   // Exposure columns the batch projects on (0 when its stage is off).
@@ -77,8 +81,9 @@ struct TopBottomSlot {
 struct ResultSlotMap {
   std::size_t stride = 0;
   std::size_t corr_v1, xcorr, mmc2_plus, mmc2_minus;
-  std::size_t corr_power;  // (powered, gauss): the power check
-  std::size_t corr;        // (corr target, powered)
+  std::size_t meta_pearson;  // (meta-model, gauss): simulate's xcorr
+  std::size_t corr_power;    // (powered, gauss): the power check
+  std::size_t corr;          // (corr target, powered)
   std::size_t dots;
   std::size_t fnc_resid;  // (residual, residual): its centered sum of squares gives the std
   std::size_t fnc_power;  // (powered, gauss) of the residual's ranks

@@ -78,7 +78,9 @@ struct CudaEraScorer::Impl {
   }
 
   void allocate(std::size_t era_lanes);
-  void finish(Lane& lane, std::span<double> out);
+  void finish(Lane& lane, std::span<double> out, std::span<double> meta_pearson);
+  void stage_weights(Lane& lane, const BatchExtras& extras, std::size_t m);
+  void gather_sums(std::size_t lanes_used, std::span<double> sums);
 };
 
 CudaEraScorer::CudaEraScorer(int device, std::vector<FormulaSpec> specs,
@@ -112,6 +114,8 @@ CudaEraScorer::CudaEraScorer(int device, std::vector<FormulaSpec> specs,
   s.block_limits.float_rows = detail::block_sort_max_rows<std::uint32_t>(device);
   s.block_limits.double_rows = detail::block_sort_max_rows<std::uint64_t>(device);
   s.asks = FormulaAsks::of(s.specs);
+  s.asks.meta_sums = options.meta_sums;
+  s.asks.meta_pearson = options.meta_pearson;
 }
 
 // ~Impl waits for the streams (also when a move-assignment drops the old Impl).
@@ -202,7 +206,7 @@ void CudaEraScorer::begin_era(const Era& era, const EraContext& ctx) {
 
 // Waits for the lane's batch and turns its per-column numbers into the formulas' scores, in
 // out[(j0 + j) * F + f].
-void CudaEraScorer::Impl::finish(Lane& l, std::span<double> out) {
+void CudaEraScorer::Impl::finish(Lane& l, std::span<double> out, std::span<double> meta_pearson) {
   l.done.synchronize();
   l.busy = false;
   const std::size_t F = specs.size(), stride = batch.slots.stride;
@@ -215,11 +219,44 @@ void CudaEraScorer::Impl::finish(Lane& l, std::span<double> out) {
     }
     for (std::size_t f = 0; f < F; ++f)
       out[(l.j0 + j) * F + f] = assemble_score(specs[f], r, batch);
+    if (!meta_pearson.empty()) meta_pearson[l.j0 + j] = assemble_meta_pearson(r, batch);
+  }
+}
+
+// The weights of the lane's batch (columns [l.j0, l.j0 + l.models) of the call's m) to the
+// device, through its pinned buffer (the lane is idle: its last batch was finished).
+void CudaEraScorer::Impl::stage_weights(Lane& l, const BatchExtras& extras, std::size_t m) {
+  const std::size_t k = batch.stages.meta_sums, count = l.models * k;
+  if (k == 0) return;
+  if (l.host_weights.size() < count) l.host_weights = PinnedBuffer<double>(count);
+  for (std::size_t r = 0; r < k; ++r) {
+    std::copy_n(extras.weights.data() + r * m + l.j0, l.models,
+                l.host_weights.data() + r * l.models);
+  }
+  BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(l.buffers.weights, l.host_weights.data(),
+                                       count * sizeof(double), cudaMemcpyHostToDevice,
+                                       l.stream.get()));
+}
+
+// Adds the lanes' partial sums to `sums`, lane by lane in order (every lane idle).
+void CudaEraScorer::Impl::gather_sums(std::size_t lanes_used, std::span<double> sums) {
+  const std::size_t count = batch.n() * batch.stages.meta_sums;
+  if (count == 0) return;
+  for (std::size_t i = 0; i < lanes_used; ++i) {
+    Lane& l = lanes[i];
+    if (l.host_sums.size() < count) l.host_sums = PinnedBuffer<double>(count);
+    BACKSCORE_CUDA_CHECK(cudaMemcpyAsync(l.host_sums.data(), l.buffers.sums, count * sizeof(double),
+                                         cudaMemcpyDeviceToHost, l.stream.get()));
+  }
+  for (std::size_t i = 0; i < lanes_used; ++i) {
+    Lane& l = lanes[i];
+    l.stream.synchronize();
+    for (std::size_t x = 0; x < count; ++x) sums[x] += l.host_sums.data()[x];
   }
 }
 
 void CudaEraScorer::score_full_columns(std::span<const float> block, std::size_t m,
-                                       std::span<double> out) {
+                                       std::span<double> out, const BatchExtras& extras) {
   Impl& s = *impl_;
   if (!s.era_ready) throw std::logic_error("CudaEraScorer::score_full_columns before begin_era");
   const std::size_t n = s.batch.n(), F = s.specs.size();
@@ -228,10 +265,20 @@ void CudaEraScorer::score_full_columns(std::span<const float> block, std::size_t
         "CudaEraScorer::score_full_columns: block must hold n * m floats and out m * formulas "
         "doubles");
   }
+  const std::size_t k = s.opt.meta_sums;
+  if ((k > 0 && (extras.weights.size() < m * k || extras.sums.size() < n * k)) ||
+      (s.opt.meta_pearson && extras.meta_pearson.size() < m)) {
+    throw std::invalid_argument(
+        "CudaEraScorer::score_full_columns: extras must hold m * meta_sums weights, n * "
+        "meta_sums sums and m meta_pearson values");
+  }
   if (m == 0) return;
-  if (n < 2) {
+  const std::span<double> meta_pearson =
+      s.opt.meta_pearson ? extras.meta_pearson.first(m) : std::span<double>{};
+  if (n < 2) {  // every score NaN; one row's gaussianized rank is ndtri(0.5) = 0: no sums
     std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(m * F),
               std::numeric_limits<double>::quiet_NaN());
+    std::fill(meta_pearson.begin(), meta_pearson.end(), std::numeric_limits<double>::quiet_NaN());
     return;
   }
   s.use_device();
@@ -248,19 +295,29 @@ void CudaEraScorer::score_full_columns(std::span<const float> block, std::size_t
   const std::size_t batches = (m + mb_max - 1) / mb_max;
   s.largest_batch = std::max(s.largest_batch, mb_max);
   s.most_lanes = std::max(s.most_lanes, std::min(lanes, batches));
+  const std::size_t lanes_used = std::min(lanes, batches);
   try {
+    if (s.batch.stages.meta_sums > 0) {  // each lane's partial sums start at 0 for this call
+      for (std::size_t i = 0; i < lanes_used; ++i) {
+        Lane& l = s.lanes[i];
+        BACKSCORE_CUDA_CHECK(
+            cudaMemsetAsync(l.buffers.sums, 0, n * k * sizeof(double), l.stream.get()));
+      }
+    }
     for (std::size_t b = 0; b < batches; ++b) {
       Lane& l = s.lanes[b % lanes];
-      if (l.busy) s.finish(l, out);  // batch b - lanes: its buffers are needed again
+      if (l.busy) s.finish(l, out, meta_pearson);  // batch b - lanes: its buffers are needed
       l.j0 = b * mb_max;
       l.models = std::min(mb_max, m - l.j0);
       l.upload(block, n, l.j0, l.models, pinned, n * s.plan.batch_models);
+      s.stage_weights(l, extras, m);
       enqueue_batch(l, s.era_data, s.batch, l.models);
       l.busy = true;
     }
     for (std::size_t b = batches > lanes ? batches - lanes : 0; b < batches; ++b) {
-      s.finish(s.lanes[b % lanes], out);
+      s.finish(s.lanes[b % lanes], out, meta_pearson);
     }
+    s.gather_sums(s.batch.stages.meta_sums > 0 ? lanes_used : 0, extras.sums);
   } catch (...) {
     // An H2D copy may still be reading the caller's (pinned) block, which the caller is free to
     // release once we return: let everything enqueued finish first (and mark the lanes idle).

@@ -68,6 +68,22 @@ struct EraScorerOptions {
   // batch (or its whole share of the era's models, if fewer); else the era uses fewer lanes with
   // larger batches. Tests lower it to force several lanes under a small cap.
   std::size_t min_lane_models = 32;
+  // What `backscore simulate` asks of every batch beyond the formulas (BatchExtras): sums of the
+  // columns' gaussianized ranks under this many weight vectors (the rules' meta-models; 0: none),
+  // and each column's Pearson correlation of those ranks with the era's meta-model (xcorr).
+  std::size_t meta_sums = 0;
+  bool meta_pearson = false;
+};
+
+// The outputs of score_full_columns beyond the formulas' scores, for the options that ask them.
+struct BatchExtras {
+  // With options.meta_sums = k: column j's weight in sum r at weights[r * m + j] (m x k), and
+  // sums[r * n + i] += sum_j weights[r * m + j] * gauss_j[i] (n x k, added to), in an order fixed
+  // by the options (each lane's batches in turn, the lanes' partial sums added in lane order).
+  std::span<const double> weights;
+  std::span<double> sums;
+  // With options.meta_pearson: m values, NaN when the era has no meta-model.
+  std::span<double> meta_pearson;
 };
 
 inline constexpr int kMaxStreams = 8;
@@ -79,10 +95,12 @@ struct MemoryPlan {
   std::size_t per_model_bytes = 0;  // device bytes per model column of a lane's batch
   std::size_t sort_temp_bytes = 0;  // CUB temporary storage for a full batch, per lane
   std::size_t fixed_bytes = 0;      // the cuBLAS workspaces of the era's lanes
+  std::size_t lane_sums_bytes = 0;  // per lane: its partial meta-model sums (meta_sums x n)
   std::size_t batch_models = 0;     // models per device batch (>= 1)
   std::size_t lanes = 0;            // lanes (streams) this era's batches use (>= 1)
   std::size_t total_bytes() const {
-    return era_bytes + fixed_bytes + lanes * (sort_temp_bytes + per_model_bytes * batch_models);
+    return era_bytes + fixed_bytes +
+           lanes * (sort_temp_bytes + lane_sums_bytes + per_model_bytes * batch_models);
   }
 };
 
@@ -121,7 +139,9 @@ class CudaEraScorer {
   // complete. The result of a column does not depend on the lane that scored it; it may differ in
   // the last bits between device batch sizes (cuBLAS picks its GEMM kernel by size), so the same
   // call on the same options gives the same bytes.
-  void score_full_columns(std::span<const float> block, std::size_t m, std::span<double> out);
+  // extras: what options.meta_sums and options.meta_pearson ask (BatchExtras), else empty.
+  void score_full_columns(std::span<const float> block, std::size_t m, std::span<double> out,
+                          const BatchExtras& extras = {});
 
   const std::vector<FormulaSpec>& specs() const;
   const MemoryPlan& memory_plan() const;  // of the current era

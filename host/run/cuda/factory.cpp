@@ -2,6 +2,7 @@
 #include "host/run/backend.hpp"
 #include "host/run/cuda/cuda_backend.hpp"
 #include "host/run/cuda/era_scorer.hpp"
+#include "host/run/cuda/sim_device.hpp"
 #include "kernels/device.hpp"
 
 namespace backscore {
@@ -20,5 +21,11 @@ CudaDevices query_cuda_devices() {
 }
 
 std::string describe_cuda_device(int index) { return cuda::describe_device(index); }
+
+SimDeviceFactory cuda_sim_device(int device, std::size_t memory_cap, int streams) {
+  return [=](const SimDeviceSpecs& specs) {
+    return cuda::make_cuda_sim_device(specs, device, memory_cap, streams);
+  };
+}
 
 }  // namespace backscore

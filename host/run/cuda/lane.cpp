@@ -34,6 +34,9 @@ void LaneBuffers::carve(std::byte* base, std::size_t bytes, const BatchPlan& pla
   order2 = need.order2 ? c.take<std::uint32_t>(nm) : nullptr;
   fnc_gauss = need.fnc_ranks ? c.take<double>(nm) : nullptr;
   fnc_powered = need.fnc_ranks ? c.take<double>(nm) : nullptr;
+  const std::size_t k = plan.stages.meta_sums;
+  weights = k > 0 ? c.take<double>(models * k) : nullptr;
+  sums = k > 0 ? c.take<double>(n * k) : nullptr;
 }
 
 SortScratch<std::uint32_t> LaneBuffers::float_sort() const {

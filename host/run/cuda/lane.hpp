@@ -32,6 +32,9 @@ struct LaneBuffers {
   double* coefficients = nullptr;  // GEMM coefficients, coefficient_rows x models
   double *first = nullptr, *gauss = nullptr, *powered = nullptr, *work = nullptr;
   double *fnc_gauss = nullptr, *fnc_powered = nullptr;
+  // simulate's meta-model sums: the batch's weights (models x meta_sums) and the lane's partial
+  // sums over its batches of the call (n x meta_sums).
+  double *weights = nullptr, *sums = nullptr;
 
   // Carves the buffers `plan` needs for `models` columns out of [base, base + bytes).
   void carve(std::byte* base, std::size_t bytes, const BatchPlan& plan, std::size_t models,
@@ -60,6 +63,9 @@ struct Lane {
   // pin n x (an even share of all the era's models) floats per lane.
   PinnedBuffer<float> staging;
   PinnedBuffer<double> host_results;
+  // simulate's meta-model sums: the batch's weights on their way to the device, and the lane's
+  // partial sums on their way back (grown on demand).
+  PinnedBuffer<double> host_weights, host_sums;
   // The batch in flight (enqueued, results not yet read): columns [j0, j0 + models) of the call.
   bool busy = false;
   std::size_t j0 = 0, models = 0;

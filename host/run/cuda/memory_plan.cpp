@@ -13,10 +13,11 @@ namespace backscore::cuda {
 std::size_t per_model_bytes(const BatchPlan& plan) {
   const std::size_t n = plan.n(), d = 8 * n, u = 4 * n;
   const BatchBufferNeeds& need = plan.needs;
-  std::size_t b = u                               // the predictions (float)
-                  + 2 * d + 2 * u                 // sort keys in/out (64-bit), values, order
-                  + 8 + 8 * plan.slots.stride     // segment offsets, results
-                  + 8 * plan.coefficient_rows();  // GEMM coefficients
+  std::size_t b = u                              // the predictions (float)
+                  + 2 * d + 2 * u                // sort keys in/out (64-bit), values, order
+                  + 8 + 8 * plan.slots.stride    // segment offsets, results
+                  + 8 * plan.coefficient_rows()  // GEMM coefficients
+                  + 8 * plan.stages.meta_sums;   // the meta-model sums' weights
   if (need.first) b += d;
   if (need.gauss) b += d;
   if (need.powered) b += d;
@@ -46,9 +47,10 @@ MemoryPlan plan_memory(const BatchPlan& plan, std::size_t era_bytes, const LaneB
                : round_up(detail::segmented_sort_temp_bytes(n, models));
   };
   // One lane: its cuBLAS workspace and its batch buffers.
+  mp.lane_sums_bytes = round_up(8 * n * plan.stages.meta_sums);
   auto lane_bytes = [&](std::size_t models) {
-    return kCublasWorkspaceBytes + mp.per_model_bytes * models + sort_temp(models) +
-           kBatchSlackBytes;
+    return kCublasWorkspaceBytes + mp.lane_sums_bytes + mp.per_model_bytes * models +
+           sort_temp(models) + kBatchSlackBytes;
   };
   const std::size_t max_models = plan.era.max_models;
   std::size_t lanes = std::min(budget.lanes_available, max_models), mb = 0;
@@ -63,10 +65,9 @@ MemoryPlan plan_memory(const BatchPlan& plan, std::size_t era_bytes, const LaneB
     const std::size_t sort_per_model = mb > 0 ? (sort_temp(mb) + mb - 1) / mb : 0;
     while (mb > 0 && base + lanes * lane_bytes(mb) > budget.cap) {
       const std::size_t avail = budget.cap > base ? (budget.cap - base) / lanes : 0;
-      const std::size_t guess = avail > kCublasWorkspaceBytes + kBatchSlackBytes
-                                    ? (avail - kCublasWorkspaceBytes - kBatchSlackBytes) /
-                                          (mp.per_model_bytes + sort_per_model)
-                                    : 0;
+      const std::size_t lane_fixed = kCublasWorkspaceBytes + mp.lane_sums_bytes + kBatchSlackBytes;
+      const std::size_t guess =
+          avail > lane_fixed ? (avail - lane_fixed) / (mp.per_model_bytes + sort_per_model) : 0;
       mb = std::min(mb - 1, guess);
     }
     const std::size_t floor = std::min(share, std::max<std::size_t>(budget.min_lane_models, 1));

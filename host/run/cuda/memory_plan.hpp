@@ -75,7 +75,8 @@ MemoryPlan plan_memory(const BatchPlan& plan, std::size_t era_bytes, const LaneB
 
 // Bytes of one lane's batch buffers under `plan` (its cuBLAS workspace is separate).
 inline std::size_t lane_batch_bytes(const MemoryPlan& plan) {
-  return plan.per_model_bytes * plan.batch_models + plan.sort_temp_bytes + kBatchSlackBytes;
+  return plan.per_model_bytes * plan.batch_models + plan.sort_temp_bytes + plan.lane_sums_bytes +
+         kBatchSlackBytes;
 }
 
 // The most device memory the scorer has held at once, against its cap.

@@ -121,4 +121,9 @@ double assemble_score(const FormulaSpec& f, const double* results, const BatchPl
   return Assembler(results, plan).score(f);
 }
 
+double assemble_meta_pearson(const double* results, const BatchPlan& plan) {
+  if (!plan.stages.meta_pearson || plan.n() < 2) return kNaN;
+  return PairBlock{results + plan.slots.meta_pearson}.pearson(plan.n());
+}
+
 }  // namespace backscore::cuda

@@ -12,4 +12,8 @@ namespace backscore::cuda {
 // NaN (including defined formulas, which the plan evaluator scores on the CPU).
 double assemble_score(const FormulaSpec& f, const double* results, const BatchPlan& plan);
 
+// simulate's xcorr of the column: Pearson of its gaussianized ranks with the era's meta-model
+// (the CPU's pearson), NaN when the plan has no such stage.
+double assemble_meta_pearson(const double* results, const BatchPlan& plan);
+
 }  // namespace backscore::cuda
