@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "host/run/backend.hpp"
 #include "host/run/simulation.hpp"
 #include "io/sim_file.hpp"
 #include "io/store.hpp"
@@ -539,8 +540,13 @@ TEST(Simulation, RefusalsAreOneLineAndExitTwo) {
       {{"--rule", "a=mmc", "--observed-payout", "numerai2024", "--out", out},
        "--observed-payout takes the observed payouts out"},
       {{"--rule", "a=mmc", "--out", out, "--start", "era9999"}, "era9999"},
+      {{"--rule", "a=mmc", "--out", out, "--backend", "gpu"}, "--backend"},
   };
-  for (const Case& c : cases) {
+  std::vector<Case> all = cases;
+  if (query_cuda_devices().count == 0) {  // a build without CUDA, or no device
+    all.push_back({{"--rule", "a=mmc", "--out", out, "--backend", "cuda"}, "--backend cuda: "});
+  }
+  for (const Case& c : all) {
     std::vector<std::string> args = {"simulate", s, "--quiet"};
     args.insert(args.end(), c.args.begin(), c.args.end());
     const auto r = run_backscore(args);
