@@ -148,6 +148,7 @@ def test_errors_carry_the_clis_line(cli, history, tmp_path):
         ({"a": "mmc"}, {"flows": "all"}, ["--rule", "a=mmc", "--flows", "all"]),
         ({"a": "mmc"}, {"payout_threshold": 0}, ["--rule", "a=mmc", "--payout-threshold", "0"]),
         ({"a": "mmc"}, {"threads": -1}, ["--rule", "a=mmc", "--threads", "-1"]),
+        ({"a": "mmc"}, {"backend": "gpu"}, ["--rule", "a=mmc", "--backend", "gpu"]),
         ({"a": "numerai2024"}, {"payout_params": {"nope": 1}},
          ["--rule", "a=numerai2024", "--payout-param", "nope=1"]),
     ]
