@@ -138,9 +138,11 @@ class SimBackends : public ::testing::Test {
     const std::string out = simulate(dir, store, rules, "cuda", {"--backend", "cuda"});
     EXPECT_NE(out.find("on the GPU"), std::string::npos) << out;
     simulate(dir, store, rules, "again", {"--backend", "cuda"});
-    // Small device batches over one stream, then over four: other summation orders, same 1e-9.
+    // Small device batches over one stream (250 MiB shared by up to five scorers, each lane
+    // with its 32 MiB cuBLAS workspace: tens of models per batch), then four streams: other
+    // summation orders, the same 1e-9.
     simulate(dir, store, rules, "narrow",
-             {"--backend", "cuda", "--gpu-memory", "160", "--gpu-streams", "1"});
+             {"--backend", "cuda", "--gpu-memory", "250", "--gpu-streams", "1"});
     simulate(dir, store, rules, "wide", {"--backend", "cuda", "--gpu-streams", "4"});
     for (const char* table : {"eras.csv", "stakes.csv"}) {
       const std::string cpu = read_file(dir / "cpu" / table);
