@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cli/option_bounds.hpp"
 #include "host/cli/simulate_job.hpp"
 #include "io/sim_file.hpp"
 #include "python/bindings.hpp"

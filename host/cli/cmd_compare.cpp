@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/compare_job.hpp"
+#include "host/cli/formula_options.hpp"
 #include "host/cli/option_bounds.hpp"
 #include "host/cli/output_paths.hpp"
 #include "host/report/compare.hpp"
@@ -139,15 +140,7 @@ void add_compare(CLI::App& app) {
                   "Payout rule or preset (needs --store), e.g. --payout classic-2020 or "
                   "--payout 'clip(pf*(corr + 2*mmc), -0.1, 0.1)'")
       ->capture_default_str();
-  cmd->add_option("--payout-param", a->payout_params,
-                  "A payout preset's parameter NAME=VALUE, repeatable or comma-separated, e.g. "
-                  "--payout classic-2026 --payout-param cm=1,mm=2")
-      ->delimiter(',');
-  cmd->add_option("--payout-threshold", a->payout_threshold,
-                  "NMR: pf = min(1, this / the era's total stake at risk); default: the preset's "
-                  "(72000 classic, 36000 Signals, 10000 Crypto; 72000 for a rule written out), "
-                  "e.g. --payout-threshold 300000")
-      ->check(real_number(1e-9, 1e15));
+  add_payout_tuning_options(cmd, a->payout_params, a->payout_threshold);
   cmd->add_option("--eras-per-year", a->eras_per_year,
                   "Eras in a year, for the Calmar ratio and APY (52: weekly eras, as Numerai's "
                   "classic data), e.g. --eras-per-year 250 for daily rounds")

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/formula_options.hpp"
+#include "host/cli/run_job.hpp"
 #include "host/lang/select.hpp"
 #include "io/store.hpp"
 
@@ -29,17 +30,9 @@ void explain(const ExplainArgs& a) {
       store = std::make_unique<StoreReader>(a.store);
       const StoreSchema& schema = store->schema();
       binding.schema = &schema;
-      const auto& t = schema.targets;
-      auto it = std::find(t.begin(), t.end(), a.target);
-      if (it == t.end()) throw InputError("--target: the store has no target '" + a.target + "'");
-      binding.target = static_cast<std::size_t>(it - t.begin());
-      if (!a.benchmark.empty()) {
-        const auto& b = schema.benchmarks;
-        auto jt = std::find(b.begin(), b.end(), a.benchmark);
-        if (jt == b.end())
-          throw InputError("--benchmark: the store has no benchmark '" + a.benchmark + "'");
-        binding.benchmark = static_cast<std::size_t>(jt - b.begin());
-      }
+      const TargetChoice chosen = choose_target(schema, a.target, a.benchmark);
+      binding.target = chosen.target;
+      binding.benchmark = chosen.benchmark;
     }
     const lang::FormulaSelection sel = select_formula_columns(a.formulas, defs, binding);
     std::printf("columns:");

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/option_bounds.hpp"
 #include "host/cli/run_job.hpp"
 #include "host/cli/simulate_job.hpp"
 #include "host/lang/payout_rule.hpp"

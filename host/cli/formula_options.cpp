@@ -53,4 +53,16 @@ lang::FormulaSelection select_formula_columns(const FormulaArgs& a,
   return with_formula_flags([&] { return lang::select_formulas(request, defs, binding); });
 }
 
+void add_payout_tuning_options(CLI::App* cmd, std::vector<std::string>& params, double& threshold) {
+  cmd->add_option("--payout-param", params,
+                  "A payout preset's parameter NAME=VALUE, repeatable or comma-separated, e.g. "
+                  "--payout classic-2026 --payout-param cm=1,mm=2")
+      ->delimiter(',');
+  cmd->add_option("--payout-threshold", threshold,
+                  "NMR: pf = min(1, this / the era's total stake at risk); default: the preset's "
+                  "(72000 classic, 36000 Signals, 10000 Crypto; 72000 for a rule written out), "
+                  "e.g. --payout-threshold 300000")
+      ->check(payout_threshold_bounds());
+}
+
 }  // namespace backscore::cli

@@ -1,4 +1,5 @@
-// The formula options shared by `run` and `explain`, so both read them the same way.
+// The formula options shared by `run` and `explain`, so both read them the same way, and the
+// payout rule's tuning shared by `compare` and `report`.
 #pragma once
 
 #include <string>
@@ -34,5 +35,10 @@ std::vector<lang::Definition> read_formula_definitions(const FormulaArgs& a);
 lang::FormulaSelection select_formula_columns(const FormulaArgs& a,
                                               const std::vector<lang::Definition>& defs,
                                               const lang::Binding& binding);
+
+// --payout-param (a preset's NAME=VALUE, repeatable or comma-separated) and --payout-threshold
+// (NMR, payout_threshold_bounds), as compare and report take them for the store's stakes
+// (simulate says them of its simulated stakes, with its own help).
+void add_payout_tuning_options(CLI::App* cmd, std::vector<std::string>& params, double& threshold);
 
 }  // namespace backscore::cli

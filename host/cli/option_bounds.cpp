@@ -55,6 +55,8 @@ CLI::Validator whole_number(std::int64_t lo, std::uint64_t hi, std::string why_h
       range);
 }
 
+CLI::Validator payout_threshold_bounds() { return real_number(1e-9, 1e15); }
+
 CLI::Validator real_number(double lo, double hi) {
   return CLI::Validator(
       [lo, hi](std::string& text) -> std::string {

@@ -23,6 +23,9 @@ CLI::Validator real_number(double lo, double hi);
 int max_threads();
 std::string max_threads_why();
 
+// --payout-threshold (NMR) of compare, report and simulate: 1e-9..1e15.
+CLI::Validator payout_threshold_bounds();
+
 // Upper bounds shared by several commands.
 inline constexpr std::uint64_t kMaxBatch = 1'048'576;  // model columns per batch (--batch)
 

@@ -175,6 +175,27 @@ BackendChoice choose_backend(const std::string& requested, int device) {
                              describe_cuda_device(device) + ")"};
 }
 
+TargetChoice choose_target(const StoreSchema& schema, const std::string& target,
+                           const std::string& benchmark) {
+  TargetChoice c;
+  const auto t = std::find(schema.targets.begin(), schema.targets.end(), target);
+  if (t == schema.targets.end()) {
+    throw InputError("--target: the store has no target '" + target + "'");
+  }
+  c.target = static_cast<std::size_t>(t - schema.targets.begin());
+  if (!schema.benchmarks.empty()) {
+    c.benchmark_name = benchmark.empty() ? schema.benchmarks.front() : benchmark;
+    const auto b = std::find(schema.benchmarks.begin(), schema.benchmarks.end(), c.benchmark_name);
+    if (b == schema.benchmarks.end()) {
+      throw InputError("--benchmark: the store has no benchmark '" + c.benchmark_name + "'");
+    }
+    c.benchmark = static_cast<std::size_t>(b - schema.benchmarks.begin());
+  } else if (!benchmark.empty()) {
+    throw InputError("--benchmark: the store has no benchmark models");
+  }
+  return c;
+}
+
 void add_backend_options(CLI::App* cmd, std::string& backend, int& device,
                          std::size_t& gpu_memory_mib, int& gpu_streams) {
   cmd->add_option("--backend", backend,
@@ -280,22 +301,10 @@ PreparedRun prepare_run(const RunArgs& a, const RunSeams& seams, bool writes_out
   o.gpu_streams = a.gpu_streams;
   o.prefetch_eras = a.prefetch_eras;
 
-  auto t = std::find(schema.targets.begin(), schema.targets.end(), a.target);
-  if (t == schema.targets.end()) {
-    throw InputError("--target: the store has no target '" + a.target + "'");
-  }
-  o.target = static_cast<std::size_t>(t - schema.targets.begin());
-  std::string benchmark_name;
-  if (!schema.benchmarks.empty()) {
-    benchmark_name = a.benchmark.empty() ? schema.benchmarks.front() : a.benchmark;
-    auto b = std::find(schema.benchmarks.begin(), schema.benchmarks.end(), benchmark_name);
-    if (b == schema.benchmarks.end()) {
-      throw InputError("--benchmark: the store has no benchmark '" + benchmark_name + "'");
-    }
-    o.benchmark = static_cast<std::size_t>(b - schema.benchmarks.begin());
-  } else if (!a.benchmark.empty()) {
-    throw InputError("--benchmark: the store has no benchmark models");
-  }
+  const TargetChoice chosen = choose_target(schema, a.target, a.benchmark);
+  o.target = chosen.target;
+  o.benchmark = chosen.benchmark;
+  const std::string& benchmark_name = chosen.benchmark_name;
   {
     lang::FormulaSelection sel = select_formula_columns(
         a.formulas, definitions, lang::Binding{&schema, o.target, o.benchmark});

@@ -42,6 +42,16 @@ struct RunArgs {
 // CLI11 leaves to it (formulas_given, device_given); the caller adds its own callback after.
 void add_run_options(CLI::App* cmd, RunArgs& a);
 
+// The store's target and benchmark that --target and --benchmark name (an empty benchmark: the
+// store's first, when it has any), as run, simulate and explain take them; InputError
+// "--target: the store has no target 'x'" (or --benchmark's) otherwise.
+struct TargetChoice {
+  std::size_t target = 0, benchmark = 0;
+  std::string benchmark_name;  // empty when the store has no benchmarks
+};
+TargetChoice choose_target(const StoreSchema& schema, const std::string& target,
+                           const std::string& benchmark);
+
 // --backend, --device, --gpu-memory and --gpu-streams (run's and simulate's).
 void add_backend_options(CLI::App* cmd, std::string& backend, int& device,
                          std::size_t& gpu_memory_mib, int& gpu_streams);

@@ -70,15 +70,6 @@ std::vector<SimRule> parse_rules(const SimulateArgs& a) {
   return rules;
 }
 
-std::size_t index_of(const std::vector<std::string>& names, const std::string& name,
-                     const std::string& what, const StoreReader& store) {
-  const auto it = std::find(names.begin(), names.end(), name);
-  if (it == names.end()) {
-    throw InputError(what + " '" + name + "' is not in " + store.path().string());
-  }
-  return static_cast<std::size_t>(it - names.begin());
-}
-
 std::string fingerprint_of(const SimulateArgs& a, const StoreReader& store,
                            const SimulationOptions& o, Backend backend) {
   std::ostringstream f;
@@ -221,8 +212,6 @@ void print_summary(const SimulationHeader& h, const std::vector<SimRuleSummary>&
 
 CLI::Validator resolve_lag_bounds() { return whole_number(1, 520); }
 
-CLI::Validator payout_threshold_bounds() { return real_number(1e-9, 1e15); }
-
 CLI::Validator simulate_threads_bounds() {
   return whole_number(1, static_cast<std::uint64_t>(max_threads()), max_threads_why());
 }
@@ -268,10 +257,16 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
     for (const std::string& p : a.payout_params) params.push_back(parse_payout_param(p));
     o.observed_payout = parse_rule(a, "observed-payout", a.observed_payout, params);
   }
-  o.target = index_of(schema.targets, a.target, "--target", store);
-  if (!a.benchmark.empty())
-    o.benchmark = index_of(schema.benchmarks, a.benchmark, "--benchmark", store);
-  if (!a.start.empty()) o.first_era = index_of(store.eras(), a.start, "--start: era", store);
+  const TargetChoice chosen = choose_target(schema, a.target, a.benchmark);
+  o.target = chosen.target;
+  o.benchmark = chosen.benchmark;
+  if (!a.start.empty()) {
+    const auto e = std::find(store.eras().begin(), store.eras().end(), a.start);
+    if (e == store.eras().end()) {
+      throw InputError("--start: the store has no era '" + a.start + "'");
+    }
+    o.first_era = static_cast<std::size_t>(e - store.eras().begin());
+  }
   o.end_era = store.eras().size();
   o.resolve_lag = a.resolve_lag;
   o.flows = a.flows == "observed" ? SimFlows::observed : SimFlows::none;

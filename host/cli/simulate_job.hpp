@@ -39,7 +39,6 @@ struct SimulateArgs {
 // simulate's option bounds as CLI11 validators: the CLI checks them while it parses, the Python
 // module with check_value (threads 0 and payout_threshold 0 are the defaults there, unchecked).
 CLI::Validator resolve_lag_bounds();       // 1..520
-CLI::Validator payout_threshold_bounds();  // 1e-9..1e15 (NMR)
 CLI::Validator simulate_threads_bounds();  // 1..max_threads()
 CLI::Validator flows_choices();            // none, observed
 
