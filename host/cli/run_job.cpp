@@ -147,7 +147,7 @@ std::string store_file_stamp(const std::filesystem::path& path) {
 // --backend auto takes CUDA when a device is there (once the CUDA backend is proven on a device,
 // kCudaBackendProven; until then the CPU, saying why); --backend cuda without one is refused with
 // the reason (exit 2), as is a device index that does not exist.
-BackendChoice choose_backend(const std::string& requested, int device) {
+BackendChoice choose_backend(const std::string& requested, int device, bool proven) {
   if (requested == "cpu") return {Backend::cpu, "cpu (requested)"};
   const CudaDevices devices = query_cuda_devices();
   if (!devices.built) {
@@ -160,7 +160,7 @@ BackendChoice choose_backend(const std::string& requested, int device) {
     }
     return {Backend::cpu, "cpu (no CUDA device: " + devices.why_none + ")"};
   }
-  if (requested == "auto" && !kCudaBackendProven) {
+  if (requested == "auto" && !proven) {
     return {Backend::cpu,
             "cpu (auto: the CUDA backend has not yet passed its GPU tests on a device; "
             "--backend cuda runs it)"};

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "host/cli/formula_options.hpp"
+#include "host/run/backend.hpp"
 #include "host/run/journal.hpp"
 #include "host/run/run.hpp"
 #include "host/run/score_output.hpp"
@@ -67,7 +68,10 @@ struct BackendChoice {
 
 // --backend auto takes CUDA when a device is there; --backend cuda without one is refused with
 // the reason (exit 2), as is a device index that does not exist.
-BackendChoice choose_backend(const std::string& requested, int device);
+// proven: whether auto may take CUDA for this command (kCudaBackendProven for run,
+// kCudaSimulateProven for simulate).
+BackendChoice choose_backend(const std::string& requested, int device,
+                             bool proven = kCudaBackendProven);
 
 // Everything a run decides before it scores: checked paths, the backend, the formulas compiled
 // against the store, the options, the outputs and the journal's fingerprint.

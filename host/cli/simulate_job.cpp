@@ -272,10 +272,7 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
   o.flows = a.flows == "observed" ? SimFlows::observed : SimFlows::none;
   o.threads = a.threads;
   o.progress = !a.quiet;
-  const BackendChoice backend = choose_backend(a.backend, a.device);
-  if (backend.backend == Backend::cuda) {
-    o.device = cuda_sim_device(a.device, a.gpu_memory_mib << 20, a.gpu_streams);
-  }
+  const BackendChoice backend = choose_backend(a.backend, a.device, kCudaSimulateProven);
   o.before_column = seams.before_column;
   // Definitions the rules name (--formula, --formula-file), compiled against the store with the
   // meta-model simulate rebuilds.
@@ -302,6 +299,11 @@ SimulateResult simulate_journaled(const SimulateArgs& a, const RunSeams& seams,
         [&] { return std::make_shared<const lang::Plan>(lang::compile(defs, outputs, binding)); });
   }
   Simulator check(schema, o);  // the rules against the store, before any era is read
+  // The device after the check: simulate_eras's Simulator builds it (its scorers' streams and
+  // handles), once.
+  if (backend.backend == Backend::cuda) {
+    o.device = cuda_sim_device(a.device, a.gpu_memory_mib << 20, a.gpu_streams);
+  }
 
   SimulateResult result;
   result.backend = backend.note;

@@ -45,6 +45,9 @@ std::unique_ptr<EraBackend> make_backend(const RunOptions& options, const Formul
 // and compute-sanitizer have passed on a device (issue 18, bench/RESULTS.md "GPU"): results people
 // rely on must not come from an unproven path by default. `--backend cuda` runs it regardless.
 inline constexpr bool kCudaBackendProven = false;
+// The same for `simulate --backend auto`: its device path (host/run/sim_device.hpp) is proven by
+// tests/gpu/sim_backend_test.cpp on a device, separately from run's.
+inline constexpr bool kCudaSimulateProven = false;
 
 // What the CLI asks before choosing a backend.
 struct CudaDevices {

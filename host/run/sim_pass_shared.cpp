@@ -185,7 +185,9 @@ void EraPass::score_shared_beside_device(std::size_t j, SimScratch& t) {
 // 3. Pass A: each column ranked once, its gaussianized ranks kept for the meta-models (0 on
 // its missing ids) and its shared formulas scored.
 void EraPass::rank_and_score_shared() {
-  ws.G.resize(m * n);  // every column written below (its missing ids 0)
+  // Every CPU column's rows written below (its missing ids 0); a device column's rows are not
+  // (nothing reads them: the meta-model sums and pass B take the device's).
+  ws.G.resize(m * n);
   ws.F.resize(f.needs_first ? m * n : 0);
   ws.shared_scores.assign(m * S, kNaN);
   ws.scorable.assign(m, 0);

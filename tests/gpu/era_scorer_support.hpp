@@ -210,7 +210,7 @@ inline bool bit_identical(const std::vector<double>& a, const std::vector<double
 // included), and a cap that leaves room for exactly that on `lanes` lanes.
 inline std::size_t cap_for(const cuda::MemoryPlan& p, std::size_t lanes, std::size_t models) {
   return p.era_bytes + p.fixed_bytes +
-         lanes * (p.sort_temp_bytes + models * p.per_model_bytes + (128 << 10));
+         lanes * (p.sort_temp_bytes + p.lane_sums_bytes + models * p.per_model_bytes + (128 << 10));
 }
 
 // Scores every column of t on a scorer built with a memory cap (begin_era done), compares with the

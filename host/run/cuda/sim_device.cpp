@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "host/run/cuda/era_scorer.hpp"
 #include "kernels/cuda_check.hpp"
 
@@ -24,9 +25,8 @@ class CudaSimDevice final : public SimDevice {
  public:
   CudaSimDevice(const SimDeviceSpecs& specs, int device, std::size_t memory_cap, int streams)
       : tracks_(specs.tracks.size()) {
-    std::size_t scorers = 1;
     for (std::size_t t = 0; t < specs.tracks.size(); ++t) {
-      scorers += on_device(specs, t) ? 1 : 0;
+      scorers_ += on_device(specs, t) ? 1 : 0;
     }
     if (memory_cap == 0) {  // 90% of the free memory, as one scorer alone would take
       BACKSCORE_CUDA_CHECK(cudaSetDevice(device));
@@ -34,7 +34,7 @@ class CudaSimDevice final : public SimDevice {
       BACKSCORE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
       memory_cap = free_b / 10 * 9;
     }
-    const std::size_t share = memory_cap / scorers;
+    const std::size_t share = memory_cap / scorers_;
     EraScorerOptions shared_options;
     shared_options.streams = streams;
     shared_options.meta_sums = specs.rules;
@@ -48,7 +48,9 @@ class CudaSimDevice final : public SimDevice {
     }
   }
 
-  void begin_era(const Era& era, const EraContext& base) override { shared_->begin_era(era, base); }
+  void begin_era(const Era& era, const EraContext& base) override {
+    explained([&] { shared_->begin_era(era, base); });
+  }
 
   void score_shared(std::span<const float> block, std::size_t k, std::span<const double> weights,
                     std::span<double> scores, std::span<double> sums) override {
@@ -56,7 +58,7 @@ class CudaSimDevice final : public SimDevice {
   }
 
   void begin_track(std::size_t t, const Era& era, const EraContext& ctx) override {
-    scorer(t).begin_era(era, ctx);
+    explained([&] { scorer(t).begin_era(era, ctx); });
   }
 
   void score_track(std::size_t t, std::span<const float> block, std::size_t k,
@@ -73,6 +75,18 @@ class CudaSimDevice final : public SimDevice {
   }
 
  private:
+  // A cap too small for a scorer names its share of --gpu-memory, which the message's figure is.
+  template <class F>
+  void explained(F&& begin) {
+    try {
+      begin();
+    } catch (const ResourceLimitError& e) {
+      throw ResourceLimitError(
+          std::string(e.what()) + " (simulate shares --gpu-memory evenly among " +
+          std::to_string(scorers_) + " scorers: the shared formulas' and one per rule)");
+    }
+  }
+
   static bool on_device(const SimDeviceSpecs& specs, std::size_t t) {
     return !specs.tracks[t].empty() || t < specs.rules;
   }
@@ -83,6 +97,7 @@ class CudaSimDevice final : public SimDevice {
     return *tracks_[t];
   }
 
+  std::size_t scorers_ = 1;
   std::optional<CudaEraScorer> shared_;
   std::vector<std::optional<CudaEraScorer>> tracks_;
 };
