@@ -374,8 +374,10 @@ void print_simulate_report(const SimulateArgs& a, const SimulateResult& result) 
               result.header.eras.size(), stats.eras, stats.seconds, stats.model_eras,
               stats.skipped);
   if (stats.device_model_eras > 0) {
-    std::printf(", %zu on the GPU (peak %.1f MiB)", stats.device_model_eras,
-                static_cast<double>(stats.device_peak_bytes) / (1024.0 * 1024.0));
+    std::printf(", %zu on the GPU (peak %.1f MiB, batches of up to %zu models)",
+                stats.device_model_eras,
+                static_cast<double>(stats.device_peak_bytes) / (1024.0 * 1024.0),
+                stats.device_batch_models);
   }
   std::printf("\n");
   if (a.timings) {

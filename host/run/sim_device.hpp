@@ -53,8 +53,10 @@ class SimDevice {
   // xcorr[j], the Pearson correlation of column j's gaussianized ranks with the meta-model.
   virtual void score_track(std::size_t t, std::span<const float> block, std::size_t k,
                            std::span<double> scores, std::span<double> xcorr) = 0;
-  // The most device memory held at once (0 for a device that holds none).
+  // The most device memory held at once (0 for a device that holds none), and the widest device
+  // batch (models) scored so far.
   virtual std::size_t peak_device_bytes() const { return 0; }
+  virtual std::size_t largest_batch_models() const { return 0; }
 };
 
 using SimDeviceFactory = std::function<std::unique_ptr<SimDevice>(const SimDeviceSpecs&)>;

@@ -129,7 +129,10 @@ SimStats simulate_eras(StoreReader& store, const SimulationOptions& options, Sim
     progress.update(done, stats.predictions, seconds_since(start));
   }
   progress.end();
-  if (sim.device() != nullptr) stats.device_peak_bytes = sim.device()->peak_device_bytes();
+  if (sim.device() != nullptr) {
+    stats.device_peak_bytes = sim.device()->peak_device_bytes();
+    stats.device_batch_models = sim.device()->largest_batch_models();
+  }
   stats.seconds = seconds_since(start);
   return stats;
 }

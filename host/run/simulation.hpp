@@ -154,8 +154,9 @@ struct SimStats {
   double rule_scores = 0;  // pass B: every column against every rule, xcorr, payouts
   double after_era = 0;    // the caller's on_era (journal and checkpoint)
   double wait_stages = 0;  // waiting for an era's shared stages built ahead
-  // With a device: the model-eras scored on it (the complete columns) and its peak memory.
-  std::size_t device_model_eras = 0, device_peak_bytes = 0;
+  // With a device: the model-eras scored on it (the complete columns), its peak memory and its
+  // widest batch.
+  std::size_t device_model_eras = 0, device_peak_bytes = 0, device_batch_models = 0;
 };
 
 struct SimWorkspace;

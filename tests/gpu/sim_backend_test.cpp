@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <string>
@@ -126,13 +127,14 @@ class SimBackends : public ::testing::Test {
     return r.out;
   }
 
-  void expect_backends_agree(const std::vector<std::string>& synth,
-                             const std::vector<std::string>& rules) {
+  // Returns the narrow run's stdout.
+  std::string expect_backends_agree(const std::vector<std::string>& synth,
+                                    const std::vector<std::string>& rules) {
     TempDir dir;
     std::vector<std::string> s = {"synth", "--out", (dir / "h.h5").string(), "--quiet"};
     s.insert(s.end(), synth.begin(), synth.end());
     const auto r = run_backscore(s);
-    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.status, 0) << r.err;
     const std::string store = (dir / "h.h5").string();
     simulate(dir, store, rules, "cpu", {"--backend", "cpu"});
     const std::string out = simulate(dir, store, rules, "cuda", {"--backend", "cuda"});
@@ -141,8 +143,9 @@ class SimBackends : public ::testing::Test {
     // Small device batches over one stream (250 MiB shared by up to five scorers, each lane
     // with its 32 MiB cuBLAS workspace: tens of models per batch), then four streams: other
     // summation orders, the same 1e-9.
-    simulate(dir, store, rules, "narrow",
-             {"--backend", "cuda", "--gpu-memory", "250", "--gpu-streams", "1"});
+    const std::string narrow =
+        simulate(dir, store, rules, "narrow",
+                 {"--backend", "cuda", "--gpu-memory", "250", "--gpu-streams", "1"});
     simulate(dir, store, rules, "wide", {"--backend", "cuda", "--gpu-streams", "4"});
     for (const char* table : {"eras.csv", "stakes.csv"}) {
       const std::string cpu = read_file(dir / "cpu" / table);
@@ -152,15 +155,35 @@ class SimBackends : public ::testing::Test {
       expect_tables_agree(cpu, read_file(dir / "narrow" / table), std::string("narrow ") + table);
       expect_tables_agree(cpu, read_file(dir / "wide" / table), std::string("wide ") + table);
     }
+    return narrow;
   }
 };
 
+// "backscore simulate: E eras (...), ..., G on the GPU (peak P MiB, batches of up to B models)":
+// batches narrower than an era's complete columns on average split some era.
+void expect_split_batches(const std::string& narrow) {
+  std::size_t eras = 0, on_gpu = 0, widest = 0;
+  const std::size_t at = narrow.find("backscore simulate: ");
+  const std::size_t gpu_at = narrow.rfind(", ", narrow.find(" on the GPU"));
+  const std::size_t batch_at = narrow.find("batches of up to ");
+  ASSERT_TRUE(at != std::string::npos && gpu_at != std::string::npos &&
+              batch_at != std::string::npos)
+      << narrow;
+  ASSERT_EQ(std::sscanf(narrow.c_str() + at, "backscore simulate: %zu eras", &eras), 1);
+  ASSERT_EQ(std::sscanf(narrow.c_str() + gpu_at, ", %zu on the GPU", &on_gpu), 1) << narrow;
+  ASSERT_EQ(std::sscanf(narrow.c_str() + batch_at, "batches of up to %zu", &widest), 1);
+  EXPECT_LT(widest * eras, on_gpu) << narrow;
+}
+
+// 400 models (about 250 an era): 250 MiB over five scorers splits every scorer's eras.
 TEST_F(SimBackends, ClassicRulesAgree) {
-  expect_backends_agree({"--models", "120", "--eras", "6", "--stocks", "3000", "--features", "40",
-                         "--missing-ids", "0.1"},
-                        {"numerai2024", "mmc2=clip(pf*(0.5*corr + 2*mmc2), -0.05, 0.05)",
-                         "burnflip=clip(pf*(0.5*corr + 2*mmc2_burnflip), -0.05, 0.05)",
-                         "mix=clip(fnc + mmc_tb200 + corr_v1, -0.1, 0.1)"});
+  const std::string narrow =
+      expect_backends_agree({"--models", "400", "--eras", "6", "--stocks", "3000", "--features",
+                             "40", "--missing-ids", "0.1"},
+                            {"numerai2024", "mmc2=clip(pf*(0.5*corr + 2*mmc2), -0.05, 0.05)",
+                             "burnflip=clip(pf*(0.5*corr + 2*mmc2_burnflip), -0.05, 0.05)",
+                             "mix=clip(fnc + mmc_tb200 + corr_v1, -0.1, 0.1)"});
+  expect_split_batches(narrow);
 }
 
 // The Signals formulas the GPU does not compute (alpha, mpc, neutral_mmc) beside it on the CPU.

@@ -8,6 +8,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -64,6 +65,14 @@ class CudaSimDevice final : public SimDevice {
   void score_track(std::size_t t, std::span<const float> block, std::size_t k,
                    std::span<double> scores, std::span<double> xcorr) override {
     scorer(t).score_full_columns(block, k, scores, BatchExtras{{}, {}, xcorr});
+  }
+
+  std::size_t largest_batch_models() const override {
+    std::size_t widest = shared_->largest_batch_models();
+    for (const std::optional<CudaEraScorer>& t : tracks_) {
+      if (t) widest = std::max(widest, t->largest_batch_models());
+    }
+    return widest;
   }
 
   std::size_t peak_device_bytes() const override {
