@@ -53,6 +53,20 @@ double covariance(std::span<const double> x, std::span<const double> y) {
   return covariance_from_sum(sxy, n);
 }
 
+void finite_values(std::span<const double> x, std::vector<double>& out) {
+  out.clear();
+  for (double v : x) {
+    if (std::isfinite(v)) out.push_back(v);
+  }
+}
+
+std::vector<double> finite_values(std::span<const double> x) {
+  std::vector<double> out;
+  out.reserve(x.size());
+  finite_values(x, out);
+  return out;
+}
+
 double std_population(std::span<const double> x) {
   if (x.empty()) return std::numeric_limits<double>::quiet_NaN();
   const double m = mean(x);

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <limits>
 #include <span>
+#include <vector>
 
 namespace backscore {
 
@@ -84,6 +85,10 @@ double pearson(std::span<const double> x, const Centered& cx, std::span<const do
 double covariance(std::span<const double> x, std::span<const double> y);
 // np.std(x) (ddof 0), = pandas std(ddof=0).
 double std_population(std::span<const double> x);
+// The finite values of x, in order, into out (cleared first; its capacity is reused): what the
+// report's statistics take of a model's or an era's scores (NaN: not scored).
+void finite_values(std::span<const double> x, std::vector<double>& out);
+std::vector<double> finite_values(std::span<const double> x);
 // pandas `std() == 0` (any ddof, n >= 2): every value equals the (pairwise) mean exactly.
 bool zero_std(std::span<const double> x);
 

@@ -37,11 +37,7 @@ ScoreMatrix load_scores(const ScoresFileReader& file, const std::string& formula
 }
 
 ModelStats model_stats(std::span<const double> scores) {
-  std::vector<double> finite;
-  finite.reserve(scores.size());
-  for (double v : scores) {
-    if (std::isfinite(v)) finite.push_back(v);
-  }
+  const std::vector<double> finite = finite_values(scores);
   ModelStats s;
   s.n_eras = finite.size();
   if (finite.empty()) return s;
@@ -88,10 +84,7 @@ double spearman(std::span<const double> x, std::span<const double> y) {
 }
 
 Distribution distribution(std::span<const double> values) {
-  std::vector<double> v;
-  for (double x : values) {
-    if (std::isfinite(x)) v.push_back(x);
-  }
+  std::vector<double> v = finite_values(values);
   Distribution d;
   d.n = v.size();
   if (v.empty()) return d;

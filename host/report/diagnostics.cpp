@@ -51,10 +51,7 @@ double annualized_return(double growth, std::size_t eras, double eras_per_year) 
 std::vector<double> mean_by_model(const ScoreMatrix& m) {
   std::vector<double> out(m.n_models, kNaN), finite;
   for (std::size_t i = 0; i < m.n_models; ++i) {
-    finite.clear();
-    for (double v : m.row(i)) {
-      if (std::isfinite(v)) finite.push_back(v);
-    }
+    finite_values(m.row(i), finite);
     if (!finite.empty()) out[i] = mean(finite);
   }
   return out;

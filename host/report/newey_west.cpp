@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include "host/era/stats.hpp"
+
 namespace backscore {
 
 std::size_t newey_west_lag(std::size_t n) {
@@ -16,10 +18,7 @@ std::size_t newey_west_lag(std::size_t n) {
 }
 
 NeweyWestMean newey_west_mean(std::span<const double> x) {
-  std::vector<double> v;
-  for (double e : x) {
-    if (std::isfinite(e)) v.push_back(e);
-  }
+  std::vector<double> v = finite_values(x);
   NeweyWestMean r;
   r.n = v.size();
   r.lag = newey_west_lag(r.n);
