@@ -284,15 +284,7 @@ void expect_simulate_pays_runs_scores(const TempDir& dir, const std::filesystem:
                                   tb, "--csv", (dir / "run.csv").string(), "--quiet"});
   ASSERT_EQ(run.status, 0) << run.err;
   // run.csv: model,era,<formulas...>; stakes.csv: rule,model,era,stake,payout.
-  auto split = [](const std::string& line) {
-    std::vector<std::string> cells;
-    std::size_t at = 0;
-    for (std::size_t comma; (comma = line.find(',', at)) != std::string::npos; at = comma + 1) {
-      cells.push_back(line.substr(at, comma - at));
-    }
-    cells.push_back(line.substr(at));
-    return cells;
-  };
+  const auto split = testing::csv_cells;
   std::istringstream run_csv(read_file(dir / "run.csv"));
   std::string line;
   std::getline(run_csv, line);

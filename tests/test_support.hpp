@@ -119,6 +119,17 @@ inline std::string exact_text(double v) {
   return buf;
 }
 
+// The cells of one CSV line (no quoting), empty ones included: "a,,b," is {"a", "", "b", ""}.
+inline std::vector<std::string> csv_cells(const std::string& line) {
+  std::vector<std::string> cells;
+  std::size_t at = 0;
+  for (std::size_t comma; (comma = line.find(',', at)) != std::string::npos; at = comma + 1) {
+    cells.push_back(line.substr(at, comma - at));
+  }
+  cells.push_back(line.substr(at));
+  return cells;
+}
+
 // Counts the lines of s (a final line without newline counts).
 inline std::size_t line_count(const std::string& s) {
   std::size_t n = 0;

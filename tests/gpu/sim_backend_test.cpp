@@ -71,13 +71,7 @@ TEST(SimBackend, MetaModelSumsAndXcorrEqualTheCpus) {
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
   std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> cells;
-    std::stringstream s(line);
-    for (std::string c; std::getline(s, c, ',');) cells.push_back(c);
-    if (!line.empty() && line.back() == ',') cells.emplace_back();
-    rows.push_back(cells);
-  }
+  for (std::string line; std::getline(in, line);) rows.push_back(testing::csv_cells(line));
   return rows;
 }
 
